@@ -1,0 +1,55 @@
+"""Domain errors raised by workers. `gateway/errors.py` maps each class to HTTP once."""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """Base of every error a worker raises on purpose."""
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+
+
+class InvalidRequest(GatewayError):
+    """The caller asked for something this server cannot do with these values."""
+
+
+class NotFound(GatewayError):
+    """A model, voice or stored object the caller named does not exist (for them)."""
+
+
+class ModelNotFound(NotFound):
+    def __init__(self, model: str, *, kind: str = "model"):
+        super().__init__(
+            f"The model `{model}` does not exist or you do not have access to it.",
+            param="model",
+            code="model_not_found",
+        )
+        self.model = model
+
+
+class AudioDecodeError(InvalidRequest):
+    """The upload is not audio we can decode."""
+
+
+class PayloadTooLarge(GatewayError):
+    """An upload over its size limit."""
+
+
+class ModelUnavailable(GatewayError):
+    """A configured model cannot be loaded (missing or corrupt files, missing package)."""
+
+
+class QueueFull(GatewayError):
+    """The model's queue is full; the caller should retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: float = 1.0):
+        super().__init__(message, code="rate_limit_exceeded")
+        self.retry_after = retry_after
+
+
+class Cancelled(GatewayError):
+    """The caller went away; the work was stopped."""
