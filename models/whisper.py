@@ -91,6 +91,7 @@ class WhisperWorker:
         self.model: Any = None
         self.device: str | None = None
         self._capture = _Capture()
+        self.cancelled = 0  # transcriptions stopped because the caller went away
         self._load_lock = threading.Lock()
 
     @property
@@ -174,6 +175,7 @@ class WhisperWorker:
             iterator = iter(raw_segments)
             while True:
                 if cancel is not None and cancel.is_set():
+                    self.cancelled += 1
                     raise Cancelled("the client went away")
                 with self.budget.compute():
                     raw = next(iterator, None)
