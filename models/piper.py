@@ -67,7 +67,6 @@ class PiperTuning:
 
     first_chars: int = 30  # first piece at most this long, for an early first byte (0: whole sentence)
     max_chars: int = 300  # every other piece at most this long
-    sentence_silence: float = 0.0  # extra seconds of silence after a sentence (Piper's own pause is kept)
 
 
 @dataclass(frozen=True)
@@ -300,8 +299,6 @@ class PiperWorker:
             after_cut = piece.joint is Joint.WORD
             if tempo > 1.01:
                 audio = change_tempo(audio, tempo, rate_in)
-            if piece.joint is Joint.SENTENCE and tuning.sentence_silence > 0:
-                audio = np.concatenate([audio, np.zeros(int(tuning.sentence_silence * rate_in), np.float32)])
             samples = resample(audio * gain, rate_in, rate_out)
             pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2").tobytes()
             yield AudioChunk(pcm=pcm, sample_rate=rate_out, text=piece.text)

@@ -266,3 +266,39 @@ def test_round_trip_through_whisper(client):
     audio = speak(client, input=text, response_format="flac")
     transcript = client.audio.transcriptions.create(model="whisper-1", file=("speech.flac", audio), language="en")
     assert word_error_rate(text, transcript.text) < 0.08, transcript.text
+
+
+def test_full_queue_answers_429_before_any_audio(start_server):
+    server = start_server(
+        transcription={"models": {"base": {"preload": False}}},
+        speech={"queue": {"max_parallel": 1, "max_queue": 0, "retry_after_s": 4}},
+    )
+    queue = server.services.registry.entries["piper"].queue
+    sdk = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0, timeout=300)
+    with sdk.audio.speech.with_streaming_response.create(
+        model="tts-1", voice="alloy", input=" ".join([LONG] * 8), response_format="pcm"
+    ) as busy:
+        chunks = busy.iter_bytes()  # keep the iterator: dropping it hangs up
+        next(chunks)  # the only place is taken while this long text is synthesised
+        assert queue.admitted == 1
+        with pytest.raises(openai.RateLimitError) as caught:
+            speak(sdk)
+    _assert_error(caught.value, 429, None)
+    assert caught.value.response.headers["retry-after"] == "4"
+    deadline = time.monotonic() + 120
+    while queue.admitted and time.monotonic() < deadline:  # the hung-up stream frees its place
+        time.sleep(0.05)
+    assert pcm_seconds(speak(sdk, response_format="pcm")) > 2.0
+
+
+def test_a_voice_map_naming_a_missing_voice_is_a_clear_503(start_server):
+    server = start_server(
+        transcription={"models": {"base": {"preload": False}}},
+        speech={"voices": {"alloy": "en_US-nobody-medium"}},
+    )
+    sdk = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0, timeout=300)
+    with pytest.raises(openai.InternalServerError) as caught:
+        speak(sdk)
+    assert caught.value.status_code == 503
+    assert "en_US-nobody-medium" in caught.value.response.json()["error"]["message"]
+    assert httpx.get(f"{server.url}/health/ready").json()["models"]["piper"]["error"]
