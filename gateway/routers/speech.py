@@ -31,11 +31,20 @@ OUTPUT_RATE = 24_000
 """OpenAI's output rate, and what `pcm` players assume."""
 
 _AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "The audio, sent in chunks as it is synthesised.", "content": {m: {} for m in MIME_TYPES.values()}}
+    200: {
+        "description": "The audio, sent in chunks as it is synthesised; with `stream_format=sse`, events.",
+        "content": {m: {} for m in (*MIME_TYPES.values(), "text/event-stream")},
+    }
 }
 
 
-@router.post("/v1/audio/speech", response_model=None, responses=_AUDIO_RESPONSES, summary="Generate audio from text")
+@router.post(
+    "/v1/audio/speech",
+    response_model=None,
+    response_class=StreamingResponse,
+    responses=_AUDIO_RESPONSES,
+    summary="Generate audio from text",
+)
 async def create_speech(body: SpeechRequest, request: Request) -> Response:
     """Everything is checked before the first byte: model, voice, options, a place in the queue."""
     services: Services = request.app.state.services
