@@ -69,7 +69,7 @@ def median(values: list[float]) -> float:
 def measure(client: OpenAI, runs: int) -> dict[str, object]:
     speak(client, "pcm")  # warm-up: first request pays for lazy setup
     speak(client, "mp3")
-    results: dict[str, object] = {}
+    results: dict[str, object] = {"load": os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")}
     for fmt in ("pcm", "mp3"):
         results[fmt] = [speak(client, fmt) for _ in range(runs)]
     pcm_runs: list[Run] = results["pcm"]  # type: ignore[assignment]
@@ -107,7 +107,9 @@ def render(results: dict[str, object], runs: int) -> str:
             "",
             f"`python -m bench.tts` on {platform.machine()}, {cores} cores, {time.strftime('%Y-%m-%d')}; "
             f"default config (CPU). Input: {len(TEXT)} characters, four sentences, "
-            f"{results['audio_seconds']:.1f} s of speech; model `tts-1`, voice `alloy`; {runs} runs each after a warm-up.",
+            f"{results['audio_seconds']:.1f} s of speech; model `tts-1`, voice `alloy`; {runs} runs each after a warm-up. "
+            f"Load average when the measurement started: {results['load']:.1f} (the machine is shared; "
+            "with other work running, every figure here grows).",
             "",
             "| format | time to first byte (median) | range | whole response (median) |",
             "|---|---|---|---|",
