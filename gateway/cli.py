@@ -7,6 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from gateway.settings import DEFAULT_CONFIG, Settings
 
 
@@ -45,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except FileNotFoundError as exc:
         print(f"audio-gateway: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        print(f"audio-gateway: invalid configuration: {problems}", file=sys.stderr)
         return 2
 
 
