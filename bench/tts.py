@@ -1,34 +1,23 @@
-"""Text-to-speech benchmark: time to first byte, real-time factor, throughput under load.
+"""Text to speech: time to first audio byte, real-time factor, throughput with 4 concurrent requests.
 
-Runs a real server (`python -m gateway serve`, default config) unless `--base-url` points at
-one, drives it with the official `openai` SDK, and writes its section of
-docs/benchmarks.md between the `<!-- tts:start -->` and `<!-- tts:end -->` markers.
+`audio-gateway serve` (default config) runs in its own process; the official `openai` SDK
+streams the speech (`with_streaming_response`) and notes when the first and the last byte
+arrive. Writes the `tts` section of docs/benchmarks.md.
 
-    python -m bench.tts [--base-url http://127.0.0.1:8000/v1] [--runs 5] [--no-write]
+    python -m bench.tts [--runs 5] [--base-url http://host:port/v1]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
-from openai import OpenAI
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-REPORT = REPO_ROOT / "docs" / "benchmarks.md"
-START, END = "<!-- tts:start -->", "<!-- tts:end -->"
+from bench.report import table, write_section
+from bench.server import GatewayProcess
 
 # 300 characters of ordinary prose, four sentences.
 TEXT = (
@@ -39,6 +28,7 @@ TEXT = (
 )
 assert len(TEXT) == 300, len(TEXT)
 PCM_RATE = 24_000
+CONCURRENCY = 4
 
 
 @dataclass(frozen=True)
@@ -48,153 +38,78 @@ class Run:
     size: int  # bytes received
 
 
-def speak(client: OpenAI, response_format: str, text: str = TEXT) -> Run:
+def speak(client, response_format: str) -> Run:
     start = time.perf_counter()
     first = None
     size = 0
     with client.audio.speech.with_streaming_response.create(
-        model="tts-1", voice="alloy", input=text, response_format=response_format
+        model="tts-1", voice="alloy", input=TEXT, response_format=response_format
     ) as response:
         for chunk in response.iter_bytes():
             if chunk and first is None:
                 first = time.perf_counter() - start
             size += len(chunk)
-    return Run(ttfb=first or float("nan"), total=time.perf_counter() - start, size=size)
+    return Run(ttfb=first if first is not None else float("nan"), total=time.perf_counter() - start, size=size)
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}"
 
 
-def measure(client: OpenAI, runs: int) -> dict[str, object]:
-    speak(client, "pcm")  # warm-up: first request pays for lazy setup
-    speak(client, "mp3")
-    results: dict[str, object] = {"load": os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")}
+def measure(client, runs: int) -> str:
     for fmt in ("pcm", "mp3"):
-        results[fmt] = [speak(client, fmt) for _ in range(runs)]
-    pcm_runs: list[Run] = results["pcm"]  # type: ignore[assignment]
-    audio_seconds = pcm_runs[0].size / 2 / PCM_RATE
-    results["audio_seconds"] = audio_seconds
-    results["rtf"] = median([r.total for r in pcm_runs]) / audio_seconds
-
-    concurrency = 4
-    with ThreadPoolExecutor(concurrency) as pool:
-        start = time.perf_counter()
-        loaded = list(pool.map(lambda _: speak(client, "pcm"), range(concurrency)))
-        wall = time.perf_counter() - start
-    results["concurrency"] = concurrency
-    results["loaded"] = loaded
-    results["wall"] = wall
-    results["throughput"] = sum(r.size for r in loaded) / 2 / PCM_RATE / wall
-    return results
-
-
-def render(results: dict[str, object], runs: int) -> str:
-    def ms(x: float) -> str:
-        return f"{x * 1000:.0f} ms"
-
+        speak(client, fmt)  # warm-up
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    single = {fmt: [speak(client, fmt) for _ in range(runs)] for fmt in ("pcm", "mp3")}
+    audio_seconds = single["pcm"][0].size / 2 / PCM_RATE
     rows = []
-    for fmt in ("pcm", "mp3"):
-        fmt_runs: list[Run] = results[fmt]  # type: ignore[assignment]
-        ttfb = [r.ttfb for r in fmt_runs]
-        total = [r.total for r in fmt_runs]
-        rows.append(f"| `{fmt}` | {ms(median(ttfb))} | {ms(min(ttfb))} – {ms(max(ttfb))} | {ms(median(total))} |")
-    loaded: list[Run] = results["loaded"]  # type: ignore[assignment]
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return "\n".join(
-        [
-            "## Text to speech (Piper, `en_US-joe-medium`)",
-            "",
-            f"`python -m bench.tts` on {platform.machine()}, {cores} cores, {time.strftime('%Y-%m-%d')}; "
-            f"default config (CPU). Input: {len(TEXT)} characters, four sentences, "
-            f"{results['audio_seconds']:.1f} s of speech; model `tts-1`, voice `alloy`; {runs} runs each after a warm-up. "
-            f"Load average when the measurement started: {results['load']:.1f} (the machine is shared; "
-            "with other work running, every figure here grows).",
-            "",
-            "| format | time to first byte (median) | range | whole response (median) |",
-            "|---|---|---|---|",
-            *rows,
-            "",
-            f"- Real-time factor (one request, `pcm`, whole response / audio duration): **{results['rtf']:.3f}**",
-            f"- {results['concurrency']} concurrent `pcm` requests: {results['wall']:.2f} s wall for "
-            f"{results['concurrency']} × {results['audio_seconds']:.1f} s of audio, "
-            f"throughput **{results['throughput']:.1f} s of audio per second**; time to first byte "
-            f"median {ms(median([r.ttfb for r in loaded]))}, worst {ms(max(r.ttfb for r in loaded))}.",
-            "- Target: first byte under 150 ms. The first piece of text is cut short (about 30 characters, "
-            "at a clause mark or after a content word) so that the first audio is ready early; the rest "
-            "follows sentence by sentence.",
-        ]
+    for fmt, results in single.items():
+        ttfb = [r.ttfb for r in results]
+        total = statistics.median(r.total for r in results)
+        rows.append([f"`{fmt}`", ms(statistics.median(ttfb)), f"{ms(min(ttfb))} – {ms(max(ttfb))}", ms(total), f"{total / audio_seconds:.3f}"])
+
+    with ThreadPoolExecutor(CONCURRENCY) as pool:
+        start = time.perf_counter()
+        loaded = list(pool.map(lambda _: speak(client, "pcm"), range(CONCURRENCY)))
+        wall = time.perf_counter() - start
+    produced = sum(r.size for r in loaded) / 2 / PCM_RATE
+    loaded_ttfb = [r.ttfb for r in loaded]
+
+    return (
+        "## Text to speech (Piper `en_US-joe-medium`, CPU)\n\n"
+        f"A {len(TEXT)}-character input (four sentences, {audio_seconds:.1f} s of speech), model `tts-1`, voice "
+        f"`alloy`, streamed with the OpenAI SDK from `audio-gateway serve` (default config); {runs} requests per "
+        "format after a warm-up, medians. *First byte*: from sending the request to the first audio byte. "
+        "RTF = whole response time / audio duration (lower is faster). Target: first byte under 150 ms. "
+        f"Load average of the machine when measuring: {load:.1f} (it is shared: other work makes every figure larger).\n\n"
+        + table(["format", "first byte ms", "range ms", "whole response ms", "RTF"], rows)
+        + f"\n\n{CONCURRENCY} concurrent `pcm` requests of the same text: {wall:.2f} s for "
+        f"{produced:.1f} s of audio, **{produced / wall:.1f} s of audio per second**; first byte median "
+        f"{ms(statistics.median(loaded_ttfb))} ms, worst {ms(max(loaded_ttfb))} ms (the requests take turns on "
+        "the CPU piece by piece).\n\n"
+        "How the first byte comes early: the first piece of text is cut short (at most 30 characters, at a "
+        "clause mark or after a content word) and sent as soon as it is synthesised; the rest follows sentence "
+        "by sentence while the client plays."
     )
 
 
-def write_section(section: str, path: Path = REPORT) -> None:
-    """Replace the text between the tts markers, keeping every other section of the file."""
-    block = f"{START}\n{section}\n{END}"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1]
-        text = before + block + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+def main(argv: list[str] | None = None) -> None:
+    from openai import OpenAI
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def server() -> Iterator[str]:
-    """A gateway in a subprocess with the default config; yields its base URL."""
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "GATEWAY_LOG_LEVEL": "warning"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--port", str(port)], cwd=REPO_ROOT, env=env
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with {process.returncode}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not become ready in time")
-            time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        process.terminate()
-        process.wait(30)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base-url", help="a running gateway; default: start one")
+    parser = argparse.ArgumentParser(description="Text-to-speech benchmark")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--no-write", action="store_true", help=f"print only; do not update {REPORT.name}")
+    parser.add_argument("--base-url", help="measure a running gateway instead of starting one (not written)")
     args = parser.parse_args(argv)
-
-    def run(base_url: str) -> str:
-        client = OpenAI(base_url=base_url, api_key=os.environ.get("OPENAI_API_KEY", "bench"), max_retries=0)
-        return render(measure(client, args.runs), args.runs)
-
     if args.base_url:
-        section = run(args.base_url)
-    else:
-        with server() as base_url:
-            section = run(base_url)
-    print(section)
-    if not args.no_write:
-        write_section(section)
-    return 0
+        client = OpenAI(base_url=args.base_url, api_key="bench", max_retries=0, timeout=600)
+        print(measure(client, args.runs))
+        return
+    with GatewayProcess() as gateway:
+        client = OpenAI(base_url=gateway.base_url, api_key="bench", max_retries=0, timeout=600)
+        body = measure(client, args.runs)
+    print(body)
+    write_section("tts", body)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
