@@ -27,6 +27,7 @@ test: setup system-deps
 	$(VENV)/bin/python -m pytest -q
 
 bench: setup
+	$(PIP) install -q --disable-pip-version-check -e '.[test,bench]'
 	$(VENV)/bin/python -m bench
 
 clean:
