@@ -94,6 +94,10 @@ def write_config(root: Path, **params: Any) -> Path:
         },
     }
     config["pipeline"]["params"] = {k: v for k, v in config["pipeline"]["params"].items() if v is not None}
+    if config["pipeline"]["params"]["clustering"] == "AgglomerativeClustering":
+        # the shape of speaker-diarization-3.1's config
+        config["dependencies"] = {"pyannote.audio": "3.1.0"}
+        config["params"]["clustering"] = {"method": "centroid", "min_cluster_size": 12, "threshold": 0.7}
     root.mkdir(parents=True, exist_ok=True)
     (root / "config.yaml").write_text(yaml.safe_dump(config))
     return root
