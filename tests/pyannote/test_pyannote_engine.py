@@ -216,8 +216,10 @@ def test_config_refering_to_the_hub_is_refused_when_downloads_are_off(tmp_path: 
     assert reference in err.value.message
 
 
-def test_local_pipeline_loads_without_touching_the_hub(pipeline_dir: Path, tmp_path: Path, no_hub: list):
-    engine = make_engine(pipeline_dir, tmp_path, allow_download=False)
+@pytest.mark.parametrize("target", ["directory", "config.yaml"])
+def test_local_pipeline_loads_without_touching_the_hub(pipeline_dir: Path, tmp_path: Path, no_hub: list, target):
+    where = pipeline_dir if target == "directory" else pipeline_dir / "config.yaml"
+    engine = make_engine(where, tmp_path, allow_download=False)
     engine.load()
     assert engine.loaded and no_hub == []
 
