@@ -24,7 +24,7 @@ from models.diarization import clustering
 from models.diarization.base import label_in_order
 from models.errors import InvalidRequest, ModelUnavailable
 from models.options import DiarizeOptions, KnownSpeaker
-from models.speaker import SpeakerEncoder, WindowEmbeddings, raise_volume
+from models.speaker import SpeakerEncoder, WindowEmbeddings, raise_volume, unit
 from models.types import SAMPLE_RATE, SpeakerTurn
 
 
@@ -44,11 +44,12 @@ class EmbeddedDiarizerConfig:
     merge_threshold: float = 0.9  # centroids at least this alike are one speaker
     min_speaker_s: float = 1.0  # a cluster with less speech is folded into its neighbours
     # boundary refinement
-    segment_window_s: float = 1.0
+    segment_window_s: float = 0.8
     segment_step_s: float = 0.1
-    switch_penalty: float = 0.3  # in cosine-similarity units summed over frames
+    switch_penalty: float = 1.0  # in cosine-similarity units summed over frames
     pause_discount: float = 0.3  # switching at a pause costs this fraction of the penalty
     refine_iterations: int = 2
+    center_scores: bool = True
     snap_to_pause_s: float = 0.3  # a change this close to a pause moves to the pause
     # known speakers
     known_threshold: float = 0.75
@@ -194,11 +195,16 @@ class EmbeddedDiarizer:
                 penalties[i] = c.switch_penalty * c.pause_discount
         k = len(cents)
         path = np.zeros(len(short), int)
+        vectors = short.vectors
+        if c.center_scores:  # remove what every window shares (channel, room)
+            mean = vectors.mean(axis=0)
+            vectors = unit(vectors - mean)
+            cents = unit(cents - mean)
         for _ in range(max(1, c.refine_iterations)):
-            scores = short.vectors @ cents.T
+            scores = vectors @ cents.T
             path = clustering.viterbi(scores, penalties)
             present = np.unique(path)
-            new = clustering.centroids(short.vectors, path, k)
+            new = clustering.centroids(vectors, path, k)
             for label in range(k):
                 if label not in present:
                     new[label] = cents[label]
@@ -258,8 +264,7 @@ class EmbeddedDiarizer:
         small = self.drop_small(short, path, set(names))
         if len(small) and len(small) < final_k:
             keep = np.array([i for i in range(final_k) if i not in set(small.tolist())])
-            scores = short.vectors @ speaker_vectors[keep].T
-            path = keep[clustering.viterbi(scores, c.switch_penalty)]
+            path = keep[self.refine(timeline, short, speaker_vectors[keep])]
         return self.turns(timeline, short, path, names, options.known_speakers)
 
     def turns(
