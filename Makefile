@@ -1,0 +1,33 @@
+# audio-gateway: `make serve` runs the server, `make test` runs every test.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PIP    := $(VENV)/bin/pip
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup serve test bench system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	# torch first, pinned, so the CPU wheel is used where one is available
+	$(PIP) install -q --disable-pip-version-check torch==2.13.0
+	$(PIP) install -q --disable-pip-version-check -e '.[test]'
+	touch $@
+
+setup: $(STAMP)
+
+serve: setup
+	$(VENV)/bin/audio-gateway serve --host $(HOST) --port $(PORT)
+
+system-deps:
+	bash scripts/system-deps
+
+test: setup system-deps
+	$(VENV)/bin/python -m pytest -q
+
+bench: setup
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,84 @@
+"""Gateway overhead and real-time factor of the default Whisper models.
+
+The same recording is transcribed (a) by faster-whisper called directly in this process and
+(b) through the gateway's HTTP API with the official OpenAI SDK, with the same options
+(beam 5, temperature fallback, int8, the same thread count), alternating, several times each.
+The gateway runs in its own process, idle while the direct path runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.report import table, write_section
+from bench.server import GatewayProcess, recording
+
+MODELS = {"tiny.en": "whisper-tiny.en", "base": "whisper-base"}
+
+
+def direct_model(name: str, threads: int, cache: Path):
+    from faster_whisper import WhisperModel
+
+    from models.assets import embedded_whisper_dir
+
+    return WhisperModel(str(embedded_whisper_dir(MODELS[name], cache)), device="cpu", compute_type="int8", cpu_threads=threads)
+
+
+def run(repeats: int) -> str:
+    from openai import OpenAI
+
+    from models.compute import available_cores
+
+    audio_bytes, seconds = recording()
+    threads = available_cores()
+    rows = []
+    with GatewayProcess() as gateway:
+        client = OpenAI(base_url=gateway.base_url, api_key="bench", max_retries=0, timeout=600)
+        for name in MODELS:
+            model = direct_model(name, threads, gateway.data_dir / "cache")
+            client.audio.transcriptions.create(model=name, file=("a.flac", audio_bytes))  # load + warm up
+            list(model.transcribe(io.BytesIO(audio_bytes), beam_size=5)[0])
+            direct, http = [], []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                segments, _ = model.transcribe(io.BytesIO(audio_bytes), beam_size=5)
+                direct_text = "".join(s.text for s in segments).strip()
+                direct.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                http_text = client.audio.transcriptions.create(model=name, file=("a.flac", audio_bytes)).text
+                http.append(time.perf_counter() - start)
+            del model
+            same = "yes" if direct_text == http_text else "no"
+            d, h = statistics.median(direct), statistics.median(http)
+            rows.append([name, f"{d:.2f}", f"{h:.2f}", f"{h / d:.3f}", f"{d / seconds:.3f}", f"{h / seconds:.3f}", same])
+    body = (
+        "## Gateway overhead and real-time factor (Whisper, CPU)\n\n"
+        f"A {seconds:.1f} s English recording (Piper-spoken test sentences), transcribed {repeats} times each way, "
+        "alternating; medians. *Direct* is faster-whisper in-process with the same options (beam 5, temperature "
+        "fallback, int8, same threads); *gateway* is the OpenAI SDK over HTTP to `audio-gateway serve` (upload, "
+        "decode, queue, transcribe, render). RTF = processing time / audio duration (lower is faster). "
+        "Target: ratio at most 1.05.\n\n"
+        + table(["model", "direct s", "gateway s", "ratio", "RTF direct", "RTF gateway", "same text"], rows)
+    )
+    return body
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    body = run(args.repeats)
+    print(body)
+    write_section("overhead", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""A gateway in its own process for benchmarks, and the benchmark recording."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def recording(name: str = "en_story.flac") -> tuple[bytes, float]:
+    """A test recording (default: 31 s of English prose, no repeated text) and its duration."""
+    from tests.helpers import read_audio
+
+    path = FIXTURES / name
+    return path.read_bytes(), len(read_audio(path)) / 16000
+
+
+class GatewayProcess:
+    """`audio-gateway serve` on a free loopback port, stopped on exit."""
+
+    def __init__(self, env: dict[str, str] | None = None, config: Path | None = None):
+        self.env = env or {}
+        self.config = config or ROOT / "configs" / "default.yaml"
+        self._tmp = tempfile.TemporaryDirectory(prefix="bench-")
+        self.data_dir = Path(self._tmp.name)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def __enter__(self) -> "GatewayProcess":
+        env = {**os.environ, "GATEWAY_DATA_DIR": str(self.data_dir), "GATEWAY_LOG_LEVEL": "warning", **self.env}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve", "--port", str(self.port), "--config", str(self.config)],
+            env=env,
+            cwd=ROOT,
+        )
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError("gateway exited during start")
+            time.sleep(0.2)
+        raise RuntimeError("gateway did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._tmp.cleanup()

@@ -1,0 +1,48 @@
+"""The application factory: create_app(settings) -> FastAPI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gateway import errors
+from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
+from gateway.routers import health, models, transcriptions
+from gateway.services import build_services
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BODY_SLACK_BYTES = 4 * 1024 * 1024
+"""Room above the largest upload for the other form fields (speaker reference clips)."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings.load()
+    services = build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not settings.api_keys:
+            log.warning("no API keys configured (GATEWAY_API_KEYS): every request is accepted")
+        await services.registry.preload()
+        yield
+        services.registry.unload_all()
+
+    app = FastAPI(
+        title="audio-gateway",
+        summary="OpenAI's Audio API on open models, on your own hardware.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    errors.install(app)
+    for module in (health, models, transcriptions):
+        app.include_router(module.router)
+    app.add_middleware(ApiKeyMiddleware, api_keys=settings.api_keys)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.transcription.max_upload_bytes + BODY_SLACK_BYTES)
+    app.add_middleware(RequestIdMiddleware)
+    return app

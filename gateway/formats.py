@@ -1,0 +1,115 @@
+"""Pure renderers from a Transcript to OpenAI's response formats."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from gateway.languages import language_name
+from models.types import Segment, TokenLogprob, Transcript
+
+AUDIO_TOKENS_PER_SECOND = 50  # Whisper's encoder: 1500 positions per 30 s window
+
+
+def duration_usage(transcript: Transcript) -> dict[str, Any]:
+    """whisper-1's usage: the audio's duration in whole seconds, rounded up."""
+    return {"type": "duration", "seconds": math.ceil(transcript.duration)}
+
+
+def token_usage(transcript: Transcript, prompt_tokens: int = 0) -> dict[str, Any]:
+    """gpt-4o-*-transcribe's usage, counted the Whisper way: 50 audio tokens per second."""
+    audio_tokens = math.ceil(transcript.duration * AUDIO_TOKENS_PER_SECOND)
+    output_tokens = sum(1 for segment in transcript.segments for t in segment.tokens if t < 50257) or len(
+        transcript.text.split()
+    )
+    input_tokens = audio_tokens + prompt_tokens
+    return {
+        "type": "tokens",
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": input_tokens + output_tokens,
+        "input_token_details": {"audio_tokens": audio_tokens, "text_tokens": prompt_tokens},
+    }
+
+
+def usage_for(model_id: str, transcript: Transcript) -> dict[str, Any]:
+    """Token usage for the `gpt-*` ids, duration usage for whisper-1 and our own ids (as OpenAI does)."""
+    return token_usage(transcript) if model_id.startswith("gpt-") else duration_usage(transcript)
+
+
+def logprobs_json(logprobs: tuple[TokenLogprob, ...]) -> list[dict[str, Any]]:
+    return [{"token": lp.token, "logprob": lp.logprob, "bytes": list(lp.bytes)} for lp in logprobs]
+
+
+def render_json(transcript: Transcript, usage: dict[str, Any] | None, logprobs: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {"text": transcript.text}
+    if logprobs:
+        body["logprobs"] = logprobs_json(transcript.logprobs)
+    if usage is not None:
+        body["usage"] = usage
+    return body
+
+
+def segment_json(segment: Segment) -> dict[str, Any]:
+    return {
+        "id": segment.id,
+        "seek": segment.seek,
+        "start": round(segment.start, 3),
+        "end": round(segment.end, 3),
+        "text": segment.text,
+        "tokens": list(segment.tokens),
+        "temperature": segment.temperature,
+        "avg_logprob": segment.avg_logprob,
+        "compression_ratio": segment.compression_ratio,
+        "no_speech_prob": segment.no_speech_prob,
+    }
+
+
+def render_verbose(
+    transcript: Transcript,
+    usage: dict[str, Any] | None,
+    *,
+    segments: bool = True,
+    words: bool = False,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "task": transcript.task,
+        "language": "english" if transcript.task == "translate" else language_name(transcript.language),
+        "duration": round(transcript.duration, 3),
+        "text": transcript.text,
+    }
+    if words:
+        body["words"] = [{"word": w.word.strip(), "start": round(w.start, 3), "end": round(w.end, 3)} for w in transcript.words]
+    if segments:
+        body["segments"] = [segment_json(s) for s in transcript.segments]
+    if usage is not None:
+        body["usage"] = usage
+    return body
+
+
+def _timestamp(seconds: float, separator: str) -> str:
+    millis = max(0, int(round(seconds * 1000)))
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+def render_srt(transcript: Transcript) -> str:
+    blocks = [
+        f"{i}\n{_timestamp(s.start, ',')} --> {_timestamp(s.end, ',')}\n{s.text.strip()}\n"
+        for i, s in enumerate(transcript.segments, start=1)
+    ]
+    return "\n".join(blocks)
+
+
+def render_vtt(transcript: Transcript) -> str:
+    blocks = [f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{s.text.strip()}\n" for s in transcript.segments]
+    return "WEBVTT\n\n" + "\n".join(blocks)
+
+
+def render_text(transcript: Transcript) -> str:
+    return transcript.text + "\n"
+
+
+TEXT_RENDERERS = {"text": render_text, "srt": render_srt, "vtt": render_vtt}

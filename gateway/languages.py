@@ -1,0 +1,39 @@
+"""Whisper's language codes and the English names OpenAI returns in `verbose_json`."""
+
+from __future__ import annotations
+
+_NAMES = (
+    "en english,zh chinese,de german,es spanish,ru russian,ko korean,fr french,ja japanese,pt portuguese,"
+    "tr turkish,pl polish,ca catalan,nl dutch,ar arabic,sv swedish,it italian,id indonesian,hi hindi,"
+    "fi finnish,vi vietnamese,he hebrew,uk ukrainian,el greek,ms malay,cs czech,ro romanian,da danish,"
+    "hu hungarian,ta tamil,no norwegian,th thai,ur urdu,hr croatian,bg bulgarian,lt lithuanian,la latin,"
+    "mi maori,ml malayalam,cy welsh,sk slovak,te telugu,fa persian,lv latvian,bn bengali,sr serbian,"
+    "az azerbaijani,sl slovenian,kn kannada,et estonian,mk macedonian,br breton,eu basque,is icelandic,"
+    "hy armenian,ne nepali,mn mongolian,bs bosnian,kk kazakh,sq albanian,sw swahili,gl galician,"
+    "mr marathi,pa punjabi,si sinhala,km khmer,sn shona,yo yoruba,so somali,af afrikaans,oc occitan,"
+    "ka georgian,be belarusian,tg tajik,sd sindhi,gu gujarati,am amharic,yi yiddish,lo lao,uz uzbek,"
+    "fo faroese,ht haitian creole,ps pashto,tk turkmen,nn nynorsk,mt maltese,sa sanskrit,lb luxembourgish,"
+    "my myanmar,bo tibetan,tl tagalog,mg malagasy,as assamese,tt tatar,haw hawaiian,ln lingala,ha hausa,"
+    "ba bashkir,jw javanese,su sundanese,yue cantonese"
+)
+
+LANGUAGE_NAMES: dict[str, str] = dict(item.split(" ", 1) for item in _NAMES.split(","))
+
+
+def language_name(code: str) -> str:
+    """`en` -> `english`; an unknown code comes back as it is."""
+    return LANGUAGE_NAMES.get(code, code)
+
+
+def normalize_language(value: str) -> str | None:
+    """Accept ISO-639-1 codes, BCP 47 tags (`en-US`) and English names; None if unknown."""
+    value = value.strip().lower()
+    if value in LANGUAGE_NAMES:
+        return value
+    primary = value.replace("_", "-").split("-", 1)[0]
+    if primary in LANGUAGE_NAMES:
+        return primary
+    for code, name in LANGUAGE_NAMES.items():
+        if name == value:
+            return code
+    return None

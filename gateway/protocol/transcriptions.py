@@ -1,0 +1,133 @@
+"""Wire schemas of /v1/audio/transcriptions and /v1/audio/translations."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gateway.languages import normalize_language
+from models.errors import InvalidRequest
+from models.options import VadParameters
+
+TranscriptionFormat = Literal["json", "text", "srt", "vtt", "verbose_json", "diarized_json"]
+TranslationFormat = Literal["json", "text", "srt", "vtt", "verbose_json"]
+
+
+class ServerVad(BaseModel):
+    """Cut the audio at silences found by voice-activity detection before decoding."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["server_vad"]
+    prefix_padding_ms: int = Field(300, ge=0, le=10_000, description="Audio kept before detected speech.")
+    silence_duration_ms: int = Field(200, ge=0, le=10_000, description="Silence that ends a chunk.")
+    threshold: float = Field(0.5, gt=0.0, lt=1.0, description="Speech probability threshold.")
+
+    def parameters(self) -> VadParameters:
+        return VadParameters(
+            threshold=self.threshold,
+            prefix_padding_ms=self.prefix_padding_ms,
+            silence_duration_ms=self.silence_duration_ms,
+        )
+
+
+AUTO_VAD = VadParameters(threshold=0.5, prefix_padding_ms=400, silence_duration_ms=1000)
+"""What `chunking_strategy=auto` means here: Silero VAD with roomy padding."""
+
+
+class _AudioRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(description="A served model id or alias, e.g. `whisper-1`.")
+    prompt: str | None = Field(None, description="Text to guide style or continue a previous segment.")
+    temperature: float = Field(0.0, ge=0.0, le=1.0, description="0 uses Whisper's temperature fallback.")
+
+    def vad(self) -> VadParameters | None:
+        return None
+
+
+class TranscriptionRequest(_AudioRequest):
+    """Form fields of a transcription request (the `file` part is separate)."""
+
+    response_format: TranscriptionFormat = "json"
+    language: str | None = Field(None, description="ISO-639-1 code of the spoken language.")
+    timestamp_granularities: list[Literal["word", "segment"]] = Field(
+        default_factory=list, description="With `verbose_json`: `word` and/or `segment` (default)."
+    )
+    include: list[Literal["logprobs"]] = Field(default_factory=list, description="`logprobs` (with `json`).")
+    stream: bool = Field(False, description="Send server-sent events as text is decoded.")
+    chunking_strategy: Literal["auto"] | ServerVad | None = Field(
+        None, description="`auto` or a `server_vad` object; unset decodes the audio as one block."
+    )
+    known_speaker_names: list[str] = Field(default_factory=list, description="With the diarize model, up to 4.")
+    known_speaker_references: list[str] = Field(
+        default_factory=list, description="Data URLs of 2-10 s clips, in the order of `known_speaker_names`."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "TranscriptionRequest":
+        if self.language is not None:
+            code = normalize_language(self.language)
+            if code is None:
+                raise InvalidRequest(f"Unsupported language: `{self.language}`.", param="language", code="invalid_value")
+            self.language = code
+        if self.timestamp_granularities and self.response_format != "verbose_json":
+            raise InvalidRequest(
+                "`timestamp_granularities[]` is only supported with `response_format` `verbose_json`.",
+                param="timestamp_granularities",
+                code="invalid_value",
+            )
+        if self.include and self.response_format != "json":
+            raise InvalidRequest(
+                "`include[]=logprobs` is only supported with `response_format` `json`.",
+                param="include",
+                code="invalid_value",
+            )
+        return self
+
+    @property
+    def logprobs(self) -> bool:
+        return "logprobs" in self.include
+
+    @property
+    def words(self) -> bool:
+        return "word" in self.timestamp_granularities
+
+    @property
+    def segments(self) -> bool:
+        return not self.timestamp_granularities or "segment" in self.timestamp_granularities
+
+    def vad(self) -> VadParameters | None:
+        if self.chunking_strategy == "auto":
+            return AUTO_VAD
+        if isinstance(self.chunking_strategy, ServerVad):
+            return self.chunking_strategy.parameters()
+        return None
+
+
+class TranslationRequest(_AudioRequest):
+    """Form fields of a translation request: the speech comes back as English text."""
+
+    response_format: TranslationFormat = "json"
+
+
+def multipart_openapi(model: type[BaseModel], file_description: str) -> dict:
+    """`openapi_extra` for a route that parses its multipart form itself."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: object) -> object:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(defs[ref.rsplit("/", 1)[1]])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    properties = {"file": {"type": "string", "format": "binary", "description": file_description}}
+    properties.update(inline(schema["properties"]))
+    body = {"type": "object", "required": ["file", *schema.get("required", [])], "properties": properties}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": body}}}}

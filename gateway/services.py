@@ -1,0 +1,55 @@
+"""What the routes share: settings, the model registry, the decoder. Built once per app."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from gateway.settings import Settings
+from gateway.uploads import Decoder
+from models.compute import CpuBudget
+from models.registry import ModelRegistry, WorkerEntry, WorkQueue
+from models.whisper import WhisperSource, WhisperWorker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    budget: CpuBudget
+    registry: ModelRegistry
+    decoder: Decoder
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.settings.transcription.max_upload_bytes
+
+
+def build_services(settings: Settings) -> Services:
+    """Turn the configuration into workers. Nothing is loaded here (see `ModelRegistry.preload`)."""
+    budget = CpuBudget(cores=settings.compute.cores, slots=settings.compute.slots)
+    registry = ModelRegistry()
+    _add_whisper(settings, budget, registry)
+    return Services(settings=settings, budget=budget, registry=registry, decoder=Decoder())
+
+
+def _add_whisper(settings: Settings, budget: CpuBudget, registry: ModelRegistry) -> None:
+    section = settings.transcription
+    for name, model in section.models.items():
+        source = WhisperSource(
+            embedded=model.embedded,
+            path=model.path,
+            device=model.device,
+            compute_type=model.compute_type,
+            cpu_threads=model.cpu_threads,
+            num_workers=section.queue.max_parallel,
+            beam_size=section.beam_size,
+            max_batch=section.queue.max_parallel,
+            batch_wait_s=section.batch_wait_ms / 1000,
+        )
+        queue = WorkQueue(name, section.queue.max_parallel, section.queue.max_queue, section.queue.retry_after_s)
+        worker = WhisperWorker(name, source, budget, settings.model_cache_dir)
+        registry.add(WorkerEntry(name=name, kind="transcription", worker=worker, queue=queue, preload=model.preload))
+    for alias, target in section.aliases.items():
+        registry.alias(alias, target)

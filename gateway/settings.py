@@ -1,0 +1,141 @@
+"""All configuration: one Settings object with a nested section per backend.
+
+Values come, lowest priority first, from the defaults here, a YAML config file
+(`configs/default.yaml` by default) and environment variables prefixed `GATEWAY_`,
+nested with `__` (for example `GATEWAY_TRANSCRIPTION__DEFAULT_MODEL=tiny.en`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
+
+Device = Literal["cpu", "cuda", "auto"]
+
+
+class ComputeSettings(BaseModel):
+    """How the process shares its CPU cores between models."""
+
+    cores: int = Field(0, ge=0, description="Cores to use; 0 takes what the process may run on.")
+    slots: int = Field(1, ge=1, description="Models that may compute at the same time on the CPU.")
+
+
+class WhisperModelSettings(BaseModel):
+    """One Whisper model directory in CTranslate2 format."""
+
+    embedded: Literal["whisper-base", "whisper-tiny.en"] | None = Field(
+        None, description="A model shipped by a Python package this project installs."
+    )
+    path: Path | None = Field(None, description="A local CTranslate2 model directory.")
+    device: Device = "auto"
+    compute_type: str = Field("default", description="CTranslate2 compute type; 'default' picks int8 on CPU, float16 on CUDA.")
+    cpu_threads: int = Field(0, ge=0, description="0 takes the CPU budget's share.")
+    preload: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "WhisperModelSettings":
+        if (self.embedded is None) == (self.path is None):
+            raise ValueError("give exactly one of `embedded` or `path`")
+        return self
+
+
+class QueueSettings(BaseModel):
+    """Per-model admission: parallel work and waiting requests."""
+
+    max_parallel: int = Field(4, ge=1, description="Requests one model works on at once (batched together on CPU).")
+    max_queue: int = Field(16, ge=0, description="Requests that may wait; more get 429 at once.")
+    retry_after_s: float = Field(2.0, gt=0)
+
+
+class TranscriptionSettings(BaseModel):
+    models: dict[str, WhisperModelSettings] = Field(
+        default_factory=lambda: {
+            "base": WhisperModelSettings(embedded="whisper-base", preload=True),
+            "tiny.en": WhisperModelSettings(embedded="whisper-tiny.en"),
+        }
+    )
+    aliases: dict[str, str] = Field(
+        default_factory=lambda: {
+            name: "base"
+            for name in (
+                "whisper-1",
+                "gpt-4o-transcribe",
+                "gpt-4o-mini-transcribe",
+                "gpt-4o-mini-transcribe-2025-12-15",
+                "gpt-transcribe",
+            )
+        }
+    )
+    queue: QueueSettings = Field(default_factory=QueueSettings)
+    max_upload_bytes: int = Field(25 * 1024 * 1024, gt=0)
+    beam_size: int = Field(5, ge=1)
+    batch_wait_ms: float = Field(
+        20, ge=0, description="How long a window may wait for windows of other requests to share its batch."
+    )
+
+    @model_validator(mode="after")
+    def _aliases_resolve(self) -> "TranscriptionSettings":
+        for alias, target in self.aliases.items():
+            if target not in self.models:
+                raise ValueError(f"alias {alias!r} points at {target!r}, which is not a configured model")
+        return self
+
+
+class Settings(BaseSettings):
+    """The whole gateway configuration."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_nested_delimiter="__", extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Bearer keys; empty accepts any key (development only)."
+    )
+    data_dir: Path = REPO_ROOT / "data"
+    cache_dir: Path | None = Field(None, description="Where derived model files go; default data_dir/cache.")
+    allow_downloads: bool = Field(False, description="Let loaders fetch weights from a hub. Off: offline.")
+    log_level: str = "info"
+    compute: ComputeSettings = Field(default_factory=ComputeSettings)
+    transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.cache_dir or self.data_dir / "cache"
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+        # The environment overrides the config file, which arrives as init arguments.
+        return env_settings, init_settings
+
+    @classmethod
+    def load(cls, config_file: Path | str | None = DEFAULT_CONFIG, **overrides: Any) -> "Settings":
+        """Read a YAML config file (if any), apply `overrides`, then the environment."""
+        data: dict[str, Any] = {}
+        if config_file is not None and Path(config_file).exists():
+            data = yaml.safe_load(Path(config_file).read_text()) or {}
+        elif config_file is not None and Path(config_file) != DEFAULT_CONFIG:
+            raise FileNotFoundError(f"config file not found: {config_file}")
+        _deep_update(data, overrides)
+        return cls(**data)
+
+
+def _deep_update(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_update(base[key], value)
+        else:
+            base[key] = value

@@ -1,0 +1,76 @@
+"""Bridges from blocking workers to streamed responses, and SSE framing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from gateway.errors import describe
+from models.errors import GatewayError
+from models.registry import Ticket, WorkQueue
+
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def sse_event(payload: dict[str, Any]) -> bytes:
+    """One server-sent event: `data: {json}` and a blank line (no `event:` or `id:` lines)."""
+    return b"data: " + json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+
+
+def sse_error(exc: BaseException) -> bytes:
+    """The event that ends a stream which failed after it started."""
+    if isinstance(exc, GatewayError):
+        return sse_event(describe(exc)[1])
+    return sse_event(
+        {"error": {"message": "The server had an error while processing your request.", "type": "server_error", "param": None, "code": None}}
+    )
+
+
+Emit = Callable[[Any], None]
+
+
+async def stream_from_thread(
+    queue: WorkQueue,
+    ticket: Ticket,
+    work: Callable[[Emit, threading.Event], Any],
+) -> AsyncIterator[tuple[str, Any]]:
+    """Run `work(emit, cancel)` in the queue's worker thread.
+
+    Yields ("item", x) for every `emit(x)` as it happens, then ("result", value) with
+    what `work` returned. A worker error is raised here. When the consumer stops early
+    (the client went away), `cancel` is set so the worker stops at its next step; its
+    place in the queue is released once the thread has really finished.
+    """
+    loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    cancel = threading.Event()
+
+    def emit(item: Any) -> None:
+        loop.call_soon_threadsafe(inbox.put_nowait, ("item", item))
+
+    async def runner() -> None:
+        try:
+            result = await queue.run(work, emit, cancel, ticket=ticket)
+            inbox.put_nowait(("result", result))
+        except BaseException as exc:  # handed to the consumer
+            inbox.put_nowait(("error", exc))
+
+    task = asyncio.create_task(runner())
+    _background.add(task)  # keep a reference until the thread is done
+    task.add_done_callback(_background.discard)
+    try:
+        while True:
+            kind, value = await inbox.get()
+            if kind == "error":
+                raise value
+            yield kind, value
+            if kind == "result":
+                return
+    finally:
+        cancel.set()
+
+
+_background: set[asyncio.Task] = set()

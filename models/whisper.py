@@ -1,0 +1,409 @@
+"""Whisper worker: faster-whisper (CTranslate2) on CPU or CUDA.
+
+`WhisperWorker.transcribe` runs in a worker thread. faster-whisper returns a lazy
+generator; it is consumed here, one segment per compute step, each step holding a slot
+of the CPU budget so that several loaded models never compute at once on scarce cores.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.assets import SILERO_VAD, check_model_dir, embedded_whisper_dir, packaged
+from models.batching import Batcher
+from models.compute import CpuBudget
+from models.errors import Cancelled, InvalidRequest, ModelUnavailable
+from models.options import TranscribeOptions, VadParameters
+from models.tokens import token_bytes
+from models.types import SAMPLE_RATE, Segment, TokenLogprob, Transcript, Word
+
+log = logging.getLogger(__name__)
+
+SegmentCallback = Callable[[Segment], None]
+
+
+@dataclass(frozen=True)
+class WhisperSource:
+    """Where a Whisper model's files come from and how to run it."""
+
+    embedded: str | None = None
+    path: Path | None = None
+    device: str = "auto"
+    compute_type: str = "default"
+    cpu_threads: int = 0
+    num_workers: int = 1
+    beam_size: int = 5
+    max_batch: int = 8  # windows of concurrent requests decoded in one call (CPU)
+    batch_wait_s: float = 0.02  # how long a window may wait for others to join its batch
+
+
+PROMPT_BUCKETS = (32, 64, 128, 223)
+"""Previous-text prompts longer than 32 tokens are cut to one of these lengths (keeping the
+latest tokens), in the batched and the unbatched path alike: CTranslate2 batches only
+prompts of equal length, and this lets windows of different requests share a batch."""
+
+
+def bucket_previous_tokens(tokens: list[int]) -> list[int]:
+    if len(tokens) <= PROMPT_BUCKETS[0]:
+        return tokens
+    size = max(b for b in PROMPT_BUCKETS if b <= len(tokens))
+    return tokens[-size:]
+
+
+class _Capture(threading.local):
+    """Per-thread switch and sink for decoder log-probabilities."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.sequences: list[tuple[list[int], list[float]]] = []
+
+
+class _Pending:
+    """A window's mel features whose encoding waits for the batched generate call."""
+
+    __slots__ = ("features", "encoded")
+
+    def __init__(self, features: np.ndarray):
+        self.features = features  # [1, n_mels, frames]
+        self.encoded: np.ndarray | None = None  # [1, positions, d_model]
+
+
+@dataclass(frozen=True)
+class _GenerateCall:
+    encoder_output: Any  # _Pending or np.ndarray
+    prompt: list[int]
+
+
+class _BatchedModel:
+    """Stands in for the CTranslate2 Whisper model inside faster-whisper.
+
+    faster-whisper drives its own decoding loop and calls `encode`, `generate`,
+    `detect_language` and `align` on this object. Encoding is deferred and done together
+    with generation, so one window of every concurrent request is encoded and decoded in
+    one batched call (see models/batching.py). Every model call holds a slot of the CPU
+    budget. While the calling thread's capture is on, greedy decodes also report each
+    chosen token's log-probability.
+    """
+
+    def __init__(self, inner: Any, budget: CpuBudget, batcher: Batcher | None, capture: _Capture, sot: int):
+        self._inner = inner
+        self._sot = sot
+        self._budget = budget
+        self._batcher = batcher
+        self._capture = capture
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def encode(self, features: Any, to_cpu: bool = False) -> Any:
+        if self._batcher is None:
+            with self._budget.compute():
+                return self._inner.encode(features, to_cpu=to_cpu)
+        return _Pending(np.array(features))
+
+    def detect_language(self, encoder_output: Any, *args: Any, **kwargs: Any) -> Any:
+        storage = self._storage(encoder_output)
+        with self._budget.compute():
+            return self._inner.detect_language(storage, *args, **kwargs)
+
+    def align(self, encoder_output: Any, *args: Any, **kwargs: Any) -> Any:
+        storage = self._storage(encoder_output)
+        with self._budget.compute():
+            return self._inner.align(storage, *args, **kwargs)
+
+    def generate(self, encoder_output: Any, prompts: list[list[int]], **kwargs: Any) -> Any:
+        capture = self._capture.active
+        if self._batcher is None:
+            with self._budget.compute():
+                results = self._inner.generate(encoder_output, prompts, return_logits_vocab=capture, **kwargs)
+            pairs = [(r, _chosen_logprobs(r) if capture else None) for r in results]
+        else:
+            if not isinstance(encoder_output, _Pending):
+                encoder_output = np.array(encoder_output)
+            prompt = list(prompts[0])
+            # CTranslate2 batches prompts whose <|startoftranscript|> sits at the same place
+            sot_index = len(prompt) - 1 - prompt[::-1].index(self._sot) if self._sot in prompt else -1
+            key = ("generate", sot_index, len(prompt), capture, _hashable(kwargs))
+            call = _GenerateCall(encoder_output, prompt)
+            pairs = [self._batcher.submit(key, call, lambda calls: self._generate_batch(calls, capture, kwargs))]
+        if capture:
+            for result, logprobs in pairs:
+                self._capture.sequences.append((list(result.sequences_ids[0]), logprobs))
+        return [result for result, _ in pairs]
+
+    def _generate_batch(self, calls: list[_GenerateCall], capture: bool, kwargs: dict[str, Any]) -> list[Any]:
+        import ctranslate2
+
+        pending = [c.encoder_output for c in calls if isinstance(c.encoder_output, _Pending) and c.encoder_output.encoded is None]
+        if pending:
+            features = np.ascontiguousarray(np.concatenate([p.features for p in pending]))
+            encoded = np.array(self._inner.encode(ctranslate2.StorageView.from_array(features)))
+            for index, item in enumerate(pending):
+                item.encoded = encoded[index : index + 1]
+        stacked = np.ascontiguousarray(
+            np.concatenate([c.encoder_output.encoded if isinstance(c.encoder_output, _Pending) else c.encoder_output for c in calls])
+        )
+        results = self._inner.generate(
+            ctranslate2.StorageView.from_array(stacked),
+            [c.prompt for c in calls],
+            return_logits_vocab=capture,
+            **kwargs,
+        )
+        return [(r, _chosen_logprobs(r) if capture else None) for r in results]
+
+    def _storage(self, encoder_output: Any) -> Any:
+        """A real encoder output for calls that are not batched (language detection, alignment)."""
+        if not isinstance(encoder_output, _Pending):
+            return encoder_output
+        import ctranslate2
+
+        if encoder_output.encoded is None:
+            with self._budget.compute():
+                storage = self._inner.encode(ctranslate2.StorageView.from_array(encoder_output.features))
+            encoder_output.encoded = np.array(storage)
+        return ctranslate2.StorageView.from_array(np.ascontiguousarray(encoder_output.encoded))
+
+
+def _chosen_logprobs(result: Any) -> list[float]:
+    """Log-probability of each generated token, from the step logits of a greedy decode."""
+    tokens = list(result.sequences_ids[0])
+    steps = result.logits[0] if result.logits else []
+    logprobs = []
+    for token, step in zip(tokens, steps):
+        row = np.array(step, dtype=np.float32)
+        peak = float(row.max())
+        logprobs.append(float(row[token]) - peak - float(np.log(np.exp(row - peak).sum())))
+    return logprobs
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+@lru_cache(maxsize=1)
+def _whisper_class() -> type:
+    """faster-whisper's WhisperModel with bucketed previous-text prompts (imported lazily)."""
+    from faster_whisper import WhisperModel
+
+    class BucketedWhisperModel(WhisperModel):
+        def get_prompt(self, tokenizer: Any, previous_tokens: list[int], *args: Any, **kwargs: Any) -> list[int]:
+            return super().get_prompt(tokenizer, bucket_previous_tokens(list(previous_tokens)), *args, **kwargs)
+
+    return BucketedWhisperModel
+
+
+class WhisperWorker:
+    """One loaded Whisper model."""
+
+    def __init__(self, name: str, source: WhisperSource, budget: CpuBudget, cache_dir: Path):
+        self.name = name
+        self.source = source
+        self.budget = budget
+        self.cache_dir = cache_dir
+        self.model: Any = None
+        self.device: str | None = None
+        self._capture = _Capture()
+        self.batcher: Batcher | None = None
+        self.cancelled = 0  # transcriptions stopped because the caller went away
+        self._load_lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        return self.model is not None
+
+    @property
+    def multilingual(self) -> bool:
+        return bool(self.model and self.model.model.is_multilingual)
+
+    def load(self) -> None:
+        with self._load_lock:
+            if self.model is not None:
+                return
+            try:
+                import ctranslate2
+
+                whisper_class = _whisper_class()
+            except ImportError as exc:  # pragma: no cover - installation problem
+                raise ModelUnavailable(f"faster-whisper is not installed ({exc}); run `pip install -e .`") from exc
+            packaged(SILERO_VAD)
+            if self.source.embedded:
+                directory = embedded_whisper_dir(self.source.embedded, self.cache_dir)
+            else:
+                directory = check_model_dir(Path(self.source.path), ("model.bin", "config.json"))
+            device = self.source.device
+            if device == "auto":
+                device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+            compute_type = self.source.compute_type
+            if compute_type == "default":
+                compute_type = "float16" if device == "cuda" else "int8"
+            try:
+                model = whisper_class(
+                    str(directory),
+                    device=device,
+                    compute_type=compute_type,
+                    cpu_threads=self.source.cpu_threads or self.budget.threads,
+                    num_workers=self.source.num_workers if device == "cuda" else 1,
+                    local_files_only=True,
+                )
+            except (RuntimeError, ValueError, OSError) as exc:
+                raise ModelUnavailable(f"cannot load Whisper model {self.name!r} from {directory}: {exc}") from exc
+            # Cross-request batching on the CPU; on CUDA, CTranslate2's own workers run calls in parallel.
+            batcher = Batcher(self.budget, self.source.max_batch, self.source.batch_wait_s) if device == "cpu" else None
+            sot = model.hf_tokenizer.token_to_id("<|startoftranscript|>")
+            model.model = _BatchedModel(model.model, self.budget, batcher, self._capture, sot)
+            self.model, self.device, self.batcher = model, device, batcher
+            log.info("loaded whisper model %s from %s on %s (%s)", self.name, directory, device, compute_type)
+
+    def unload(self) -> None:
+        with self._load_lock:
+            self.model = None
+
+    def check_options(self, options: TranscribeOptions) -> None:
+        """Refuse what this model cannot do, before any work starts."""
+        if self.multilingual:
+            return
+        if options.task == "translate":
+            raise InvalidRequest(
+                f"Model `{self.name}` is English-only and cannot translate; use a multilingual model.",
+                param="model",
+            )
+        if options.language not in (None, "en"):
+            raise InvalidRequest(
+                f"Model `{self.name}` is English-only; language `{options.language}` is not supported.",
+                param="language",
+            )
+
+    def transcribe(
+        self,
+        samples: np.ndarray,
+        options: TranscribeOptions,
+        on_segment: SegmentCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Transcript:
+        """Transcribe or translate float32 mono 16 kHz samples."""
+        self.load()
+        self.check_options(options)
+        capture = self._capture
+        capture.active, capture.sequences = options.logprobs, []
+        try:
+            with self.batcher.session() if self.batcher else nullcontext():
+                return self._decode(samples, options, on_segment, cancel)
+        finally:
+            capture.active, capture.sequences = False, []
+
+    def _decode(
+        self,
+        samples: np.ndarray,
+        options: TranscribeOptions,
+        on_segment: SegmentCallback | None,
+        cancel: threading.Event | None,
+    ) -> Transcript:
+        # Model calls take their CPU slot themselves (see _BatchedModel); the Python
+        # around them runs freely so that other requests' windows can join a batch.
+        raw_segments, info = self.model.transcribe(samples, **self._decode_kwargs(options))
+        segments: list[Segment] = []
+        iterator = iter(raw_segments)
+        while True:
+            if cancel is not None and cancel.is_set():
+                self.cancelled += 1
+                raise Cancelled("the client went away")
+            raw = next(iterator, None)  # decodes the next window when needed
+            if raw is None:
+                break
+            segment = self._segment(len(segments), raw, options)
+            segments.append(segment)
+            if on_segment is not None:
+                on_segment(segment)
+        return Transcript(
+            task=options.task,
+            language=options.language or info.language,
+            duration=len(samples) / SAMPLE_RATE,
+            segments=tuple(segments),
+        )
+
+    def _decode_kwargs(self, options: TranscribeOptions) -> dict[str, Any]:
+        from faster_whisper.vad import VadOptions
+
+        kwargs: dict[str, Any] = dict(
+            language=options.language,
+            task=options.task if self.multilingual else "transcribe",
+            beam_size=1 if options.logprobs else options.beam_size or self.source.beam_size,
+            temperature=list(options.temperatures),
+            initial_prompt=options.prompt or None,
+            word_timestamps=options.word_timestamps,
+        )
+        if options.vad is not None:
+            kwargs["vad_filter"] = True
+            kwargs["vad_parameters"] = _vad_options(VadOptions, options.vad)
+        return kwargs
+
+    def _segment(self, index: int, raw: Any, options: TranscribeOptions) -> Segment:
+        words = tuple(
+            Word(word=w.word, start=float(w.start), end=float(w.end), probability=float(w.probability))
+            for w in (raw.words or ())
+        )
+        logprobs = self._segment_logprobs(list(raw.tokens)) if options.logprobs else ()
+        return Segment(
+            id=index,
+            seek=int(raw.seek),
+            start=float(raw.start),
+            end=float(raw.end),
+            text=raw.text,
+            tokens=tuple(int(t) for t in raw.tokens),
+            temperature=float(raw.temperature or 0.0),
+            avg_logprob=float(raw.avg_logprob),
+            compression_ratio=float(raw.compression_ratio),
+            no_speech_prob=float(raw.no_speech_prob),
+            words=words,
+            logprobs=logprobs,
+        )
+
+    def _segment_logprobs(self, tokens: list[int]) -> tuple[TokenLogprob, ...]:
+        """Find the segment's tokens in the latest captured decode and read their logprobs."""
+        tokenizer = self.model.hf_tokenizer
+        eot = tokenizer.token_to_id("<|endoftext|>")
+        for sequence, logprobs in reversed(self._capture.sequences):
+            start = _find(sequence, tokens)
+            if start < 0:
+                continue
+            found = zip(tokens, logprobs[start : start + len(tokens)])
+            return tuple(
+                TokenLogprob(
+                    token=tokenizer.decode([token]),
+                    logprob=logprob,
+                    bytes=token_bytes(tokenizer.id_to_token(token)),
+                )
+                for token, logprob in found
+                if token < eot
+            )
+        return ()
+
+
+def _find(haystack: list[int], needle: list[int]) -> int:
+    if not needle:
+        return -1
+    for i in range(len(haystack) - len(needle), -1, -1):
+        if haystack[i : i + len(needle)] == needle:
+            return i
+    return -1
+
+
+def _vad_options(vad_options_cls: Any, vad: VadParameters) -> Any:
+    return vad_options_cls(
+        threshold=vad.threshold,
+        min_silence_duration_ms=vad.silence_duration_ms,
+        speech_pad_ms=vad.prefix_padding_ms,
+    )

@@ -1,0 +1,200 @@
+"""Bad input gets OpenAI's error envelope with the right status, and the server keeps serving."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import httpx
+import numpy as np
+import openai
+import pytest
+
+from tests.helpers import encode, read_audio
+
+
+def _assert_envelope(error: openai.APIStatusError, status: int, type_: str, param: str | None = None) -> None:
+    assert error.status_code == status
+    body = error.response.json()["error"]
+    assert set(body) == {"message", "type", "param", "code"}
+    assert body["type"] == type_ and body["message"]
+    if param is not None:
+        assert body["param"] == param
+    assert error.response.headers["x-request-id"]
+    assert error.response.headers["content-type"] == "application/json"
+
+
+def test_unknown_model_is_404_model_not_found(client, fixture_audio):
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.audio.transcriptions.create(model="no-such-model", file=fixture_audio("en_fox.flac"))
+    _assert_envelope(caught.value, 404, "invalid_request_error", "model")
+    assert caught.value.code == "model_not_found"
+
+
+@pytest.mark.parametrize(
+    ("fields", "param"),
+    [
+        ({"response_format": "xml"}, "response_format"),
+        ({"temperature": 2}, "temperature"),
+        ({"timestamp_granularities": ["word"]}, "timestamp_granularities"),  # needs verbose_json
+        ({"include": ["logprobs"], "response_format": "text"}, "include"),
+        ({"chunking_strategy": {"type": "client_vad"}}, "chunking_strategy"),
+        ({"language": "klingon"}, "language"),
+        ({"stream": "maybe"}, "stream"),
+    ],
+)
+def test_invalid_parameters_are_400_with_param(client, fixture_audio, fields, param):
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.audio.transcriptions.create(model="tiny.en", file=fixture_audio("en_fox.flac"), extra_body=fields)
+    _assert_envelope(caught.value, 400, "invalid_request_error", param)
+
+
+def test_missing_model_and_file(server):
+    response = httpx.post(f"{server.base_url}/audio/transcriptions", files={"file": ("a.wav", b"RIFF")})
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "model"
+    response = httpx.post(f"{server.base_url}/audio/transcriptions", files={"model": (None, "whisper-1")})
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "file"
+
+
+def test_json_body_is_refused_clearly(server):
+    response = httpx.post(f"{server.base_url}/audio/transcriptions", json={"model": "whisper-1"})
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        (b"this is not audio at all" * 100, "invalid_value"),
+        (b"", "empty_file"),
+        (encode(np.zeros(800, np.float32), "wav"), "audio_too_short"),  # 0.05 s
+    ],
+)
+def test_bad_audio_is_400(client, payload, code):
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.audio.transcriptions.create(model="tiny.en", file=("a.wav", payload))
+    _assert_envelope(caught.value, 400, "invalid_request_error", "file")
+    assert caught.value.code == code
+
+
+def test_upload_over_25_mib_is_413(client):
+    big = io.BytesIO(b"\0" * (25 * 1024 * 1024 + 1))
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.audio.transcriptions.create(model="tiny.en", file=("big.wav", big))
+    _assert_envelope(caught.value, 413, "invalid_request_error")
+
+
+def test_huge_body_is_refused_before_it_is_read(server):
+    # Content-Length far over the limit: answered from the headers alone.
+    body = b"\0" * (40 * 1024 * 1024)
+    response = httpx.post(
+        f"{server.base_url}/audio/transcriptions",
+        content=body,
+        headers={"content-type": "multipart/form-data; boundary=x"},
+        timeout=60,
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def _chunked_multipart(fields: dict[str, str], file_bytes: bytes, boundary: str = "rubyboundary"):
+    """Ruby's client: chunked transfer, no Content-Length, text parts as text/plain."""
+    for name, value in fields.items():
+        yield (
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n"
+            f"Content-Type: text/plain\r\n\r\n{value}\r\n"
+        ).encode()
+    yield (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"upload\"\r\n"
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    for start in range(0, len(file_bytes), 65536):
+        yield file_bytes[start : start + 65536]
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+def test_chunked_multipart_without_content_length(server, fixture_audio):
+    audio = fixture_audio("en_weather.flac").read_bytes()
+    response = httpx.post(
+        f"{server.base_url}/audio/transcriptions",
+        content=_chunked_multipart({"model": "tiny.en", "response_format": "text"}, audio),
+        headers={"content-type": "multipart/form-data; boundary=rubyboundary"},
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+    assert "weather" in response.text.lower()
+
+
+def test_chunked_body_over_the_limit_is_413(server):
+    response = httpx.post(
+        f"{server.base_url}/audio/transcriptions",
+        content=_chunked_multipart({"model": "tiny.en"}, b"\0" * (30 * 1024 * 1024)),
+        headers={"content-type": "multipart/form-data; boundary=rubyboundary"},
+        timeout=120,
+    )
+    assert response.status_code == 413
+
+
+def test_unknown_route_is_enveloped(server):
+    response = httpx.get(f"{server.base_url}/audio/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"]["type"] == "not_found_error"
+    assert response.headers["x-request-id"]
+
+
+def test_request_id_on_success_and_echoed(client, server, fixture_audio):
+    raw = client.audio.transcriptions.with_raw_response.create(model="tiny.en", file=fixture_audio("en_weather.flac"))
+    assert raw.headers["x-request-id"].startswith("req_")
+    response = httpx.get(f"{server.base_url}/models", headers={"x-request-id": "trace-123"})
+    assert response.headers["x-request-id"] == "trace-123"
+
+
+def test_server_keeps_serving_after_bad_input(client, fixture_audio):
+    for payload in (b"garbage", b"", b"RIFF\x00\x00"):
+        with pytest.raises(openai.BadRequestError):
+            client.audio.transcriptions.create(model="tiny.en", file=("a.wav", payload))
+    result = client.audio.transcriptions.create(model="tiny.en", file=fixture_audio("en_weather.flac"))
+    assert "weather" in result.text.lower()
+
+
+def test_api_keys(start_server, fixture_audio):
+    server = start_server(api_keys=["key-one", "key-two"])
+    bad = openai.OpenAI(base_url=server.base_url, api_key="wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError) as caught:
+        bad.audio.transcriptions.create(model="tiny.en", file=fixture_audio("en_weather.flac"))
+    _assert_envelope(caught.value, 401, "authentication_error")
+    missing = httpx.get(f"{server.base_url}/models")
+    assert missing.status_code == 401
+    assert missing.json()["error"]["code"] == "invalid_api_key"
+    good = openai.OpenAI(base_url=server.base_url, api_key="key-two", max_retries=0)
+    assert any(m.id == "whisper-1" for m in good.models.list())
+    assert httpx.get(f"{server.url}/health").status_code == 200  # no key needed
+
+
+def test_full_queue_answers_429_with_retry_after(start_server, fixture_audio):
+    server = start_server(transcription={"queue": {"max_parallel": 1, "max_queue": 0, "retry_after_s": 3}})
+    clip = read_audio(fixture_audio("en_fox.flac"))
+    long_audio = encode(np.tile(clip, 4), "flac")
+    sdk = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0, timeout=300)
+    outcomes: list[object] = []
+
+    def call() -> None:
+        try:
+            outcomes.append(sdk.audio.transcriptions.create(model="whisper-1", file=("a.flac", long_audio)))
+        except openai.APIStatusError as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    limited = [o for o in outcomes if isinstance(o, openai.RateLimitError)]
+    served = [o for o in outcomes if not isinstance(o, Exception)]
+    assert served and limited, outcomes
+    assert not [o for o in outcomes if isinstance(o, openai.APIStatusError) and o.status_code != 429]
+    _assert_envelope(limited[0], 429, "rate_limit_error")
+    assert limited[0].response.headers["retry-after"] == "3"
+    assert limited[0].response.headers["retry-after-ms"] == "3000"

@@ -1,0 +1,118 @@
+"""Shared fixtures: real servers on loopback, driven by the official OpenAI SDK."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RunningServer:
+    """A uvicorn server running `create_app(settings)` in a thread of this process."""
+
+    def __init__(self, settings: Any):
+        import uvicorn
+
+        from gateway.app import create_app
+
+        self.settings = settings
+        self.app = create_app(settings)
+        self.port = free_port()
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    @property
+    def services(self) -> Any:
+        return self.app.state.services
+
+    def start(self) -> "RunningServer":
+        self.thread.start()
+        deadline = time.monotonic() + 300
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("test server did not start")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def make_settings(tmp: Path, **overrides: Any) -> Any:
+    from gateway.settings import DEFAULT_CONFIG, Settings
+
+    overrides.setdefault("data_dir", str(tmp))
+    return Settings.load(DEFAULT_CONFIG, **overrides)
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def start_server(data_dir: Path) -> Iterator[Callable[..., RunningServer]]:
+    """Start extra servers with settings overrides; all are stopped at the end."""
+    servers: list[RunningServer] = []
+
+    def start(**overrides: Any) -> RunningServer:
+        server = RunningServer(make_settings(data_dir, **overrides)).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def server(start_server: Callable[..., RunningServer]) -> RunningServer:
+    """The default configuration: embedded models, no API keys."""
+    return start_server()
+
+
+@pytest.fixture(scope="session")
+def client(server: RunningServer) -> Any:
+    from openai import OpenAI
+
+    return OpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0, timeout=300)
+
+
+@pytest.fixture
+def async_client(server: RunningServer) -> Any:
+    from openai import AsyncOpenAI
+
+    return AsyncOpenAI(base_url=server.base_url, api_key="sk-test", max_retries=0, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def fixture_audio() -> Callable[[str], Path]:
+    def get(name: str) -> Path:
+        path = FIXTURES / name
+        assert path.exists(), f"missing test recording {path}"
+        return path
+
+    return get

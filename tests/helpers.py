@@ -1,0 +1,74 @@
+"""Audio and text helpers for the tests."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import av
+import numpy as np
+
+# container name -> (PyAV format, codec); the file name sent never says which it is
+CONTAINERS = {
+    "wav": ("wav", "pcm_s16le"),
+    "flac": ("flac", "flac"),
+    "mp3": ("mp3", "libmp3lame"),
+    "mpga": ("mp3", "libmp3lame"),
+    "mpeg": ("mpeg", "mp2"),
+    "mp4": ("mp4", "aac"),
+    "m4a": ("ipod", "aac"),
+    "ogg": ("ogg", "libopus"),
+    "webm": ("webm", "libopus"),
+}
+
+
+def read_audio(path: Path | bytes, rate: int = 16000) -> np.ndarray:
+    """Any recording -> float32 mono samples at `rate`."""
+    source = io.BytesIO(path) if isinstance(path, bytes) else str(path)
+    with av.open(source) as container:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        pieces = [
+            out.to_ndarray().reshape(-1)
+            for frame in container.decode(audio=0)
+            for out in resampler.resample(frame)
+        ]
+        pieces += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+    return np.concatenate(pieces)
+
+
+def encode(samples: np.ndarray, container: str, rate: int = 16000) -> bytes:
+    """float32 mono samples -> bytes of `container` (a key of CONTAINERS)."""
+    fmt, codec = CONTAINERS[container]
+    out_rate = 48000 if codec == "libopus" else (44100 if codec in ("mp2", "libmp3lame", "aac") else rate)
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=out_rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(
+            (np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1), format="s16", layout="mono"
+        )
+        frame.sample_rate = rate
+        resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=out_rate)
+        frames = [*resampler.resample(frame), *resampler.resample(None)]
+        for chunk in frames:
+            for packet in stream.encode(chunk):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return buffer.getvalue()
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Levenshtein distance over words, divided by the reference length."""
+    ref, hyp = words(reference), words(hypothesis)
+    previous = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, start=1):
+        current = [i]
+        for j, h in enumerate(hyp, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
+        previous = current
+    return previous[-1] / max(1, len(ref))

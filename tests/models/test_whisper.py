@@ -1,0 +1,84 @@
+"""The Whisper worker on its own: asset checks, logprobs, refusals."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from models import assets
+from models.compute import CpuBudget
+from models.errors import Cancelled, InvalidRequest, ModelUnavailable
+from models.options import TranscribeOptions
+from models.whisper import WhisperSource, WhisperWorker
+from tests.helpers import read_audio
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    worker = WhisperWorker("tiny.en", WhisperSource(embedded="whisper-tiny.en"), CpuBudget(), tmp_path_factory.mktemp("c"))
+    worker.load()
+    return worker
+
+
+def test_base_parts_are_joined_once_and_verified(tmp_path):
+    directory = assets.whisper_base_dir(tmp_path)
+    joined = directory / "model.bin"
+    assert assets.sha256_of(joined) == assets.WHISPER_BASE_JOINED_SHA256
+    stamp = joined.stat().st_mtime_ns
+    assert assets.whisper_base_dir(tmp_path) == directory
+    assert joined.stat().st_mtime_ns == stamp  # not joined again
+
+
+def test_corrupt_joined_model_is_rebuilt(tmp_path):
+    directory = assets.whisper_base_dir(tmp_path)
+    with open(directory / "model.bin", "r+b") as handle:
+        handle.write(b"corrupt!")
+    assets.whisper_base_dir(tmp_path)
+    assert assets.sha256_of(directory / "model.bin") == assets.WHISPER_BASE_JOINED_SHA256
+
+
+def test_corrupt_file_is_named(tmp_path):
+    bad = tmp_path / "model.bin"
+    bad.write_bytes(b"nope")
+    with pytest.raises(ModelUnavailable, match="corrupt"):
+        assets.verified(bad, "0" * 64)
+
+
+def test_missing_model_directory_is_named(tmp_path):
+    worker = WhisperWorker("big", WhisperSource(path=tmp_path / "absent"), CpuBudget(), tmp_path)
+    with pytest.raises(ModelUnavailable, match="absent"):
+        worker.load()
+
+
+def test_operator_model_directory_loads(tmp_path, tiny):
+    copy = tmp_path / "my-model"
+    shutil.copytree(assets.whisper_tiny_en_dir(), copy)
+    worker = WhisperWorker("mine", WhisperSource(path=copy), CpuBudget(), tmp_path)
+    result = worker.transcribe(read_audio(FIXTURES / "en_weather.flac"), TranscribeOptions())
+    assert "weather" in result.text.lower()
+
+
+def test_logprobs_match_the_tokens(tiny):
+    result = tiny.transcribe(read_audio(FIXTURES / "en_weather.flac"), TranscribeOptions(logprobs=True))
+    text_tokens = [t for s in result.segments for t in s.tokens if t < 50257]
+    assert len(result.logprobs) == len(text_tokens)
+    assert "".join(lp.token for lp in result.logprobs).strip() == result.text
+
+
+def test_english_only_model_refuses(tiny):
+    with pytest.raises(InvalidRequest):
+        tiny.check_options(TranscribeOptions(task="translate"))
+    with pytest.raises(InvalidRequest):
+        tiny.check_options(TranscribeOptions(language="de"))
+
+
+def test_cancel_stops_between_segments(tiny):
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(Cancelled):
+        tiny.transcribe(read_audio(FIXTURES / "en_fox.flac"), TranscribeOptions(), cancel=cancel)

@@ -1,0 +1,90 @@
+// The official openai Node SDK against a running gateway (GATEWAY_BASE_URL, FIXTURES set by pytest).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import OpenAI, { toFile } from "openai";
+
+const client = new OpenAI({ baseURL: process.env.GATEWAY_BASE_URL, apiKey: "sk-node", maxRetries: 0 });
+const fixture = (name) => path.join(process.env.FIXTURES, name);
+
+test("json transcription from a file stream", async () => {
+  const result = await client.audio.transcriptions.create({
+    model: "whisper-1",
+    file: fs.createReadStream(fixture("en_weather.flac")),
+  });
+  assert.match(result.text.toLowerCase(), /weather is sunny/);
+  assert.equal(result.usage.type, "duration");
+});
+
+test("verbose_json with words, from a buffer without a useful name", async () => {
+  const file = await toFile(fs.readFileSync(fixture("en_fox.flac")), "blob");
+  const result = await client.audio.transcriptions.create({
+    model: "tiny.en",
+    file,
+    response_format: "verbose_json",
+    timestamp_granularities: ["word", "segment"],
+  });
+  assert.equal(result.language, "english");
+  assert.ok(result.words.some((w) => w.word.toLowerCase().startsWith("fox")));
+  assert.ok(result.segments.length > 0);
+});
+
+test("srt comes back as raw text", async () => {
+  const srt = await client.audio.transcriptions.create({
+    model: "tiny.en",
+    file: fs.createReadStream(fixture("en_weather.flac")),
+    response_format: "srt",
+  });
+  assert.equal(typeof srt, "string");
+  assert.match(srt, /^1\n00:00:\d\d,\d{3} --> /);
+});
+
+test("streamed deltas and done", async () => {
+  const stream = await client.audio.transcriptions.create({
+    model: "tiny.en",
+    file: fs.createReadStream(fixture("en_weather.flac")),
+    stream: true,
+    include: ["logprobs"],
+  });
+  const events = [];
+  for await (const event of stream) events.push(event);
+  const done = events.at(-1);
+  assert.equal(done.type, "transcript.text.done");
+  assert.ok(events.some((e) => e.type === "transcript.text.delta" && e.logprobs.length > 0));
+  assert.match(done.text.toLowerCase(), /tomorrow/);
+});
+
+test("chunking_strategy as an object", async () => {
+  const result = await client.audio.transcriptions.create({
+    model: "tiny.en",
+    file: fs.createReadStream(fixture("en_weather.flac")),
+    chunking_strategy: { type: "server_vad", silence_duration_ms: 300 },
+  });
+  assert.match(result.text.toLowerCase(), /rain/);
+});
+
+test("translation", async () => {
+  const result = await client.audio.translations.create({
+    model: "whisper-1",
+    file: fs.createReadStream(fixture("de_morning.flac")),
+  });
+  assert.match(result.text.toLowerCase(), /morning/);
+});
+
+test("errors are typed", async () => {
+  await assert.rejects(
+    client.audio.transcriptions.create({ model: "nope", file: fs.createReadStream(fixture("en_fox.flac")) }),
+    (err) => err instanceof OpenAI.NotFoundError && err.code === "model_not_found",
+  );
+  await assert.rejects(
+    client.audio.transcriptions.create({ model: "tiny.en", file: await toFile(Buffer.from("not audio"), "a.wav") }),
+    (err) => err instanceof OpenAI.BadRequestError && err.param === "file",
+  );
+});
+
+test("models list includes aliases", async () => {
+  const ids = [];
+  for await (const model of client.models.list()) ids.push(model.id);
+  assert.ok(ids.includes("whisper-1") && ids.includes("tiny.en"));
+});

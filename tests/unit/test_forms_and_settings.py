@@ -1,0 +1,77 @@
+import pytest
+from starlette.datastructures import FormData
+
+from gateway.languages import language_name, normalize_language
+from gateway.protocol.forms import as_list, form_fields, json_object, validate
+from gateway.protocol.transcriptions import TranscriptionRequest
+from gateway.settings import DEFAULT_CONFIG, Settings
+from models.errors import InvalidRequest
+from models.tokens import token_bytes
+
+
+def test_brackets_arrays_and_objects():
+    form = FormData([
+        ("model", "whisper-1"), ("include[]", "logprobs"), ("timestamp_granularities[]", "word"),
+        ("timestamp_granularities[]", "segment"), ("chunking_strategy[type]", "server_vad"),
+        ("chunking_strategy[threshold]", "0.3"),
+    ])
+    values, files = form_fields(form, files=("file",))
+    assert values == {
+        "model": "whisper-1", "include": ["logprobs"], "timestamp_granularities": ["word", "segment"],
+        "chunking_strategy": {"type": "server_vad", "threshold": "0.3"},
+    }
+    assert files == {}
+
+
+def test_plain_repeated_fields_and_json_objects():
+    values, _ = form_fields(FormData([("include", "logprobs"), ("chunking_strategy", '{"type": "server_vad"}')]), files=())
+    as_list(values, "include")
+    json_object(values, "chunking_strategy")
+    assert values == {"include": ["logprobs"], "chunking_strategy": {"type": "server_vad"}}
+
+
+def test_validation_names_the_param():
+    with pytest.raises(InvalidRequest) as caught:
+        validate(TranscriptionRequest, {"model": "x", "temperature": "hot"})
+    assert caught.value.param == "temperature"
+    with pytest.raises(InvalidRequest) as caught:
+        validate(TranscriptionRequest, {})
+    assert caught.value.param == "model" and caught.value.code == "missing_required_parameter"
+
+
+def test_chunking_strategy_auto_and_vad():
+    auto = validate(TranscriptionRequest, {"model": "m", "chunking_strategy": "auto"})
+    assert auto.vad() is not None
+    vad = validate(TranscriptionRequest, {"model": "m", "chunking_strategy": {"type": "server_vad", "silence_duration_ms": "500"}})
+    assert vad.vad().silence_duration_ms == 500 and vad.vad().prefix_padding_ms == 300
+    assert validate(TranscriptionRequest, {"model": "m"}).vad() is None
+
+
+def test_languages():
+    assert language_name("de") == "german"
+    assert normalize_language("en-US") == "en" and normalize_language("German") == "de"
+    assert normalize_language("xx") is None
+
+
+def test_token_bytes():
+    assert bytes(token_bytes("Ġhello")) == b" hello"
+    assert bytes(token_bytes("Ã©")) == "é".encode()
+
+
+def test_environment_overrides_config(monkeypatch):
+    monkeypatch.setenv("GATEWAY_API_KEYS", "a, b")
+    monkeypatch.setenv("GATEWAY_TRANSCRIPTION__QUEUE__MAX_QUEUE", "3")
+    settings = Settings.load(DEFAULT_CONFIG)
+    assert settings.api_keys == ["a", "b"]
+    assert settings.transcription.queue.max_queue == 3
+    assert settings.transcription.aliases["whisper-1"] == "base"  # the file still applies
+
+
+def test_bad_alias_is_refused():
+    with pytest.raises(ValueError):
+        Settings.load(None, transcription={"aliases": {"whisper-1": "missing"}})
+
+
+def test_missing_config_file():
+    with pytest.raises(FileNotFoundError):
+        Settings.load("/nonexistent/config.yaml")
