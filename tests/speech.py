@@ -106,8 +106,11 @@ def piper_available() -> bool:
 @functools.lru_cache(maxsize=256)
 def piper(text: str) -> np.ndarray:
     """`text` spoken by the Piper voice en_US-joe-medium, trimmed, 16 kHz."""
+    from piper import SynthesisConfig
+
     voice = _piper_voice()
-    chunks = list(voice.synthesize(text))
+    # no sampling noise: the same text gives the same audio, so tests are repeatable
+    chunks = list(voice.synthesize(text, SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)))
     samples = np.concatenate([c.audio_float_array for c in chunks])
     return trim(resample(samples, chunks[0].sample_rate))
 

@@ -52,7 +52,7 @@ class EmbeddedDiarizerConfig:
     center_scores: bool = True
     snap_to_pause_s: float = 0.3  # a change this close to a pause moves to the pause
     # known speakers
-    known_threshold: float = 0.75
+    known_threshold: float = 0.8  # see the calibration table in docs/benchmarks.md
 
 
 @dataclass(frozen=True)
@@ -79,13 +79,25 @@ class SpeechTimeline:
         for s, e in self.regions:
             length = (e - s) / SAMPLE_RATE
             lo, hi = max(start, position), min(end, position + length)
-            if hi > lo:
+            if hi - lo > 1e-3:
                 origin = s / SAMPLE_RATE - position
                 pieces.append((lo + origin, hi + origin))
             position += length
             if position >= end:
                 break
         return pieces
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The embedded engine's working state for one recording (for turns and calibration)."""
+
+    timeline: SpeechTimeline
+    short: WindowEmbeddings  # the refinement windows, one frame each
+    path: np.ndarray  # speaker label per short window
+    speaker_vectors: np.ndarray  # (labels, dim) unit vectors
+    known_vectors: np.ndarray  # (known speakers, dim)
+    names: dict[int, int]  # label -> index of the known speaker it was matched to
 
 
 class EmbeddedDiarizer:
@@ -235,13 +247,18 @@ class EmbeddedDiarizer:
 
     # --- the whole thing ------------------------------------------------------------------
 
-    def diarize(self, samples: np.ndarray, options: DiarizeOptions) -> list[SpeakerTurn]:
+    def analyse(self, samples: np.ndarray, options: DiarizeOptions) -> Analysis | None:
+        """Everything but the naming: speech, clusters, refined frame labels, speaker vectors.
+
+        Known speakers take part only in one way: a cluster matched to one is kept even when
+        it speaks too little to count as a speaker of its own.
+        """
         c = self.config
         samples = raise_volume(np.asarray(samples, dtype=np.float32))
         timeline = self.speech(samples)
         known_vectors = self.embed_known(options.known_speakers)
         if timeline.duration < 0.2:
-            return []
+            return None
         long_windows = self.encoder.embed_windows(
             timeline.samples, window_s=c.cluster_window_s, step_s=c.cluster_step_s
         )
@@ -252,20 +269,34 @@ class EmbeddedDiarizer:
             timeline.samples, window_s=c.segment_window_s, step_s=c.segment_step_s
         )
         path = self.refine(timeline, short, cents) if k > 1 else np.zeros(len(short), int)
-        # speaker vectors from the long windows, by the refined labels at their centres
-        final_k = int(path.max()) + 1
-        long_labels = self.labels_at(long_windows, short, path)
-        speaker_vectors = clustering.centroids(long_windows.vectors, long_labels, final_k)
-        missing = [i for i in range(final_k) if not np.any(long_labels == i)]
-        if missing:
-            short_cents = clustering.centroids(short.vectors, path, final_k)
-            speaker_vectors[missing] = short_cents[missing]
+        path = clustering.relabel(path)
+        speaker_vectors = self.speaker_vectors(long_windows, short, path)
         names = clustering.match_known(speaker_vectors, known_vectors, c.known_threshold)
         small = self.drop_small(short, path, set(names))
-        if len(small) and len(small) < final_k:
-            keep = np.array([i for i in range(final_k) if i not in set(small.tolist())])
+        if len(small) and len(small) < len(speaker_vectors):
+            keep = np.array([i for i in range(len(speaker_vectors)) if i not in set(small.tolist())])
             path = keep[self.refine(timeline, short, speaker_vectors[keep])]
-        return self.turns(timeline, short, path, names, options.known_speakers)
+        return Analysis(timeline, short, path, speaker_vectors, known_vectors, names)
+
+    def speaker_vectors(
+        self, long_windows: WindowEmbeddings, short: WindowEmbeddings, path: np.ndarray
+    ) -> np.ndarray:
+        """One vector per refined label: the mean of the long windows wholly inside its turns."""
+        k = int(path.max()) + 1
+        long_labels = self.labels_at(long_windows, short, path)
+        vectors = clustering.centroids(long_windows.vectors, long_labels, k)
+        missing = [i for i in range(k) if not np.any(long_labels == i)]
+        if missing:  # only short turns: their short windows will do
+            vectors[missing] = clustering.centroids(short.vectors, path, k)[missing]
+        return vectors
+
+    def diarize(self, samples: np.ndarray, options: DiarizeOptions) -> list[SpeakerTurn]:
+        analysis = self.analyse(samples, options)
+        if analysis is None:
+            return []
+        return self.turns(
+            analysis.timeline, analysis.short, analysis.path, analysis.names, options.known_speakers
+        )
 
     def turns(
         self,
