@@ -71,7 +71,7 @@ def test_der_on_pyannote_sample_is_under_20_percent(engine, sample):
 def test_three_voice_conversation(engine, three_voices):
     turns = engine.diarize(three_voices.samples, DiarizeOptions())
     assert speakers(turns) == {"A", "B", "C"}
-    assert [t.speaker for t in turns[:3]] == ["A", "B", "C"]  # order of first appearance
+    assert list(dict.fromkeys(t.speaker for t in turns)) == ["A", "B", "C"]  # order of first appearance
     assert speech.der(three_voices.turns, turns) < 0.10
 
 
