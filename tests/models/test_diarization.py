@@ -127,3 +127,28 @@ def test_an_empty_reference_is_an_invalid_request(engine, sample):
     with pytest.raises(InvalidRequest) as info:
         engine.diarize(sample.samples, DiarizeOptions(known_speakers=known))
     assert info.value.param == "known_speaker_references[0]"
+
+
+def test_whisper_with_diarization_names_who_said_what(engine, tmp_path_factory):
+    from models.compute import CpuBudget
+    from models.diarization.transcriber import DiarizingTranscriber
+    from models.options import TranscribeOptions
+    from models.whisper import WhisperSource, WhisperWorker
+
+    whisper = WhisperWorker("tiny.en", WhisperSource(embedded="whisper-tiny.en"), CpuBudget(),
+                            tmp_path_factory.mktemp("cache"))
+    worker = DiarizingTranscriber("diarize", whisper, engine)
+    conv = speech.conversation([("piper:joe", speech.SENTENCES[1]), ("en-us+f4", speech.SENTENCES[6]),
+                                ("piper:joe", speech.SENTENCES[9]), ("en-us+f4", speech.SENTENCES[10]),
+                                ("piper:joe", speech.SENTENCES[3])], seed=1)
+    known = (KnownSpeaker("joe", speech.piper("Please remember to lock the front door tonight.")),)
+    streamed = []
+    transcript = worker.transcribe(conv.samples, TranscribeOptions(language="en"),
+                                   DiarizeOptions(known_speakers=known), on_segment=streamed.append)
+    assert [s.id for s in transcript.segments] == list(range(len(transcript.segments)))
+    assert streamed == list(transcript.segments)
+    by_speaker = {}
+    for segment in transcript.segments:
+        by_speaker.setdefault(segment.speaker, []).append(segment.text.lower())
+    assert set(by_speaker) == {"joe", "A"}
+    assert "budget" in " ".join(by_speaker["joe"]) and "campaign" in " ".join(by_speaker["A"])
