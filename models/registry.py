@@ -96,7 +96,7 @@ class ServedModel:
     """A public model id and the worker it routes to."""
 
     id: str
-    kind: str  # "transcription", "speech", "diarization", ...
+    kind: str  # the worker's interface: "transcription", "diarization" (transcribes and diarizes), "speech"
     worker: str
     created: int = field(default_factory=lambda: int(time.time()))
     owned_by: str = "audio-gateway"
@@ -129,10 +129,11 @@ class ModelRegistry:
         entry = self.entries[worker]
         self.served[model_id] = ServedModel(id=model_id, kind=entry.kind, worker=worker)
 
-    def resolve(self, model_id: str, kind: str) -> WorkerEntry:
-        """The worker behind a public id of the given kind, or ModelNotFound."""
+    def resolve(self, model_id: str, kind: str | tuple[str, ...]) -> WorkerEntry:
+        """The worker behind a public id of the given kind (or one of several), or ModelNotFound."""
+        kinds = (kind,) if isinstance(kind, str) else kind
         served = self.served.get(model_id)
-        if served is None or served.kind != kind:
+        if served is None or served.kind not in kinds:
             raise ModelNotFound(model_id)
         return self.entries[served.worker]
 

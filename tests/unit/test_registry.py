@@ -50,3 +50,7 @@ def test_resolve_checks_the_kind():
         registry.resolve("whisper-1", "speech")
     with pytest.raises(ModelNotFound):
         registry.resolve("nope", "transcription")
+    registry.add(WorkerEntry(name="diarize", kind="diarization", worker=_Worker(), queue=WorkQueue("diarize")))
+    assert registry.resolve("diarize", ("transcription", "diarization")).name == "diarize"
+    with pytest.raises(ModelNotFound):
+        registry.resolve("diarize", "transcription")
