@@ -75,6 +75,7 @@ async def create_translation(request: Request) -> Response:
     form = await read_form(request)
     values, uploads = form_fields(form, files=("file",))
     body: TranslationRequest = validate(TranslationRequest, values)
+    upload = require_upload(uploads, "file", services.max_upload_bytes)
     entry = services.registry.resolve(body.model, "transcription")
     options = TranscribeOptions(
         task="translate",
@@ -82,7 +83,7 @@ async def create_translation(request: Request) -> Response:
         temperature=body.temperature,
         beam_size=services.settings.transcription.beam_size,
     )
-    return await _run(services, entry, body, options, require_upload(uploads, "file", services.max_upload_bytes))
+    return await _run(services, entry, body, options, upload)
 
 
 async def _run(services: Services, entry: WorkerEntry, body: Any, options: TranscribeOptions, upload: Any) -> Response:
