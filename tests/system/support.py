@@ -1,4 +1,4 @@
-"""Running `audio-gateway` as a user does: a separate process, real files, exit codes."""
+"""Helpers for the system tests: the CLI run as a process, the playground page, what is served yet."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "tests" / ".artifacts"
 DIARIZE_MODEL = "gpt-4o-transcribe-diarize"
 
 
@@ -48,3 +49,15 @@ def one_line(stderr: str) -> str:
     assert len(lines) == 1, f"expected one line on stderr, got:\n{stderr}"
     assert lines[0].startswith("audio-gateway: ")
     return lines[0]
+
+
+def open_playground(page: Any, url: str) -> None:
+    page.goto(url + "/")
+    page.wait_for_function("window.playground && window.playground.ready")
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
