@@ -56,7 +56,10 @@ def _client_options() -> argparse.ArgumentParser:
         "--config", type=Path, default=DEFAULT_CONFIG, help="YAML config for the in-process gateway (no --base-url)"
     )
     group.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT_S, help=f"seconds to wait for an answer (default {DEFAULT_TIMEOUT_S:.0f})"
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help=f"seconds to wait for an answer (default {DEFAULT_TIMEOUT_S:.0f})",
     )
     common.add_argument(
         "--progress",

@@ -11,7 +11,9 @@ from typing import Any
 from gateway.cli.errors import CliError
 
 FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
-SUFFIXES = {".mp3": "mp3", ".opus": "opus", ".ogg": "opus", ".aac": "aac", ".flac": "flac", ".wav": "wav", ".pcm": "pcm"}
+SUFFIXES = {
+    ".mp3": "mp3", ".opus": "opus", ".ogg": "opus", ".aac": "aac", ".flac": "flac", ".wav": "wav", ".pcm": "pcm"
+}
 DEFAULT_MODEL = "gpt-4o-mini-tts"
 DEFAULT_VOICE = "alloy"
 
@@ -27,7 +29,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument("text", metavar="TEXT", help="the text to speak, or - to read it from standard input")
     parser.add_argument("-o", "--output", required=True, metavar="FILE", help="where the audio goes; - for stdout")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"speech model (default {DEFAULT_MODEL})")
-    parser.add_argument("--voice", default=DEFAULT_VOICE, help=f"voice name or custom voice id (default {DEFAULT_VOICE})")
+    parser.add_argument("--voice", default=DEFAULT_VOICE, help=f"voice name or voice_... id (default {DEFAULT_VOICE})")
     parser.add_argument("--format", choices=FORMATS, help="audio format (default: from FILE's extension, else mp3)")
     parser.add_argument("--speed", type=float, default=1.0, help="0.25 to 4.0 (default 1.0)")
     parser.add_argument("--instructions", help="how to speak (not for tts-1 and tts-1-hd)")

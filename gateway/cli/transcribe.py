@@ -17,7 +17,9 @@ from gateway.cli.errors import CliError, error_param, server_message
 from gateway.cli.progress import Progress
 
 FORMATS = ("json", "text", "srt", "vtt", "verbose_json", "diarized_json")
-EXTENSIONS = {"json": "json", "text": "txt", "srt": "srt", "vtt": "vtt", "verbose_json": "json", "diarized_json": "json"}
+EXTENSIONS = {
+    "json": "json", "text": "txt", "srt": "srt", "vtt": "vtt", "verbose_json": "json", "diarized_json": "json"
+}
 DEFAULT_MODEL = "whisper-1"
 DIARIZE_MODEL = "gpt-4o-transcribe-diarize"
 _PER_FILE_PARAMS = {"file"}
@@ -32,7 +34,7 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         description="Transcribe audio files. With --out, each result is written to DIR/<name>.<ext>; without it, "
         "results go to standard output (preceded by '==> FILE <==' when there are several).",
     )
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="audio: flac, mp3, mp4, m4a, ogg, wav, webm...")
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="audio: flac, mp3, m4a, ogg, wav, webm...")
     parser.add_argument("--model", help=f"model id (default {DEFAULT_MODEL}; {DIARIZE_MODEL} for diarized_json)")
     parser.add_argument("--format", choices=FORMATS, default="text", help="response format (default text)")
     parser.add_argument("--language", help="ISO-639-1 code of the spoken language (default: detected)")

@@ -69,7 +69,9 @@ def page(browser: Any) -> Iterator[Any]:
     errors = PageErrors()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     # A refused request also logs "Failed to load resource"; the page shows those itself.
-    page.on("console", lambda m: m.type == "error" and "Failed to load resource" not in m.text and errors.append(m.text))
+    page.on(
+        "console", lambda m: m.type == "error" and "Failed to load resource" not in m.text and errors.append(m.text)
+    )
     page.errors = errors
     page.set_default_timeout(120_000)
     yield page

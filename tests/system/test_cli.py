@@ -24,7 +24,9 @@ def url(server) -> list[str]:
 def test_transcribe_files_into_a_directory_with_progress(url, fixture_audio, tmp_path):
     out = tmp_path / "subs"
     files = [str(fixture_audio("en_fox.flac")), str(fixture_audio("en_weather.flac"))]
-    result = run_cli("transcribe", *files, "--model", "tiny.en", "--format", "srt", "--out", str(out), "--progress", *url)
+    result = run_cli(
+        "transcribe", *files, "--model", "tiny.en", "--format", "srt", "--out", str(out), "--progress", *url
+    )
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["en_fox.srt", "en_weather.srt"]
     fox = (out / "en_fox.srt").read_text()
@@ -36,7 +38,8 @@ def test_transcribe_files_into_a_directory_with_progress(url, fixture_audio, tmp
 
 
 def test_transcribe_to_stdout_as_the_server_answers(url, fixture_audio):
-    result = run_cli("transcribe", str(fixture_audio("en_weather.flac")), "--model", "tiny.en", "--format", "json", *url)
+    weather = str(fixture_audio("en_weather.flac"))
+    result = run_cli("transcribe", weather, "--model", "tiny.en", "--format", "json", *url)
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert word_error_rate(WEATHER, body["text"]) < 0.3
@@ -200,7 +203,8 @@ def test_voices(server, url):
 
 def test_transcribe_diarized_json(server, url, fixture_audio, tmp_path):
     require_diarization(server)
-    result = run_cli("transcribe", str(fixture_audio("en_fox.flac")), "--format", "diarized_json", "--out", str(tmp_path), *url)
+    fox = str(fixture_audio("en_fox.flac"))
+    result = run_cli("transcribe", fox, "--format", "diarized_json", "--out", str(tmp_path), *url)
     assert result.returncode == 0, result.stderr
     body = json.loads((tmp_path / "en_fox.json").read_text())
     assert body["segments"][0]["type"] == "transcript.text.segment" and body["segments"][0]["speaker"] == "A"
