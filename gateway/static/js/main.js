@@ -57,8 +57,11 @@ function onModelChange() {
 function onFormatChange() {
   const format = $("stt-format").value;
   $("stt-words").disabled = format !== "verbose_json";
+  const streaming = $("stt-stream").checked;
   $("stt-hint").textContent = {
-    verbose_json: "Segments (and words, if asked) with their times.",
+    verbose_json: streaming
+      ? "Segments with their times come in the complete answer: turn Stream off to see them on the timeline."
+      : "Segments (and words, if asked) with their times, on a timeline.",
     diarized_json: "Segments with their speakers, coloured on the timeline.",
     srt: "Subtitles.", vtt: "Web subtitles.", text: "Just the text.", json: "The text and its usage.",
   }[format];
@@ -95,6 +98,7 @@ function init() {
   $("record").addEventListener("click", stt.toggleRecording);
   $("stt-model").addEventListener("change", onModelChange);
   $("stt-format").addEventListener("change", onFormatChange);
+  $("stt-stream").addEventListener("change", onFormatChange);
   $("stt-form").addEventListener("submit", (e) => {
     e.preventDefault();
     if (e.target.reportValidity()) stt.transcribe();

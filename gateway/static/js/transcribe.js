@@ -152,12 +152,15 @@ function colourOf(speaker) {
     if (speaker !== undefined) {
       const li = document.createElement("li");
       li.style.setProperty("--c", `var(--s${speakers.get(speaker)})`);
-      li.textContent = `Speaker ${speaker}`;
+      li.textContent = speakerName(speaker);
       $("legend").append(li);
     }
   }
   return `var(--s${speakers.get(speaker)})`;
 }
+
+/** `A` -> "Speaker A"; a known speaker's name stays as it is. */
+const speakerName = (speaker) => (/^[A-Z]{1,2}$/.test(speaker) ? `Speaker ${speaker}` : speaker);
 
 export const clock = (t) => {
   const m = Math.floor(t / 60);
@@ -174,7 +177,7 @@ function addSegments(segments, duration) {
   const list = $("segments");
   for (const seg of segments) {
     const colour = colourOf(seg.speaker);
-    const who = seg.speaker === undefined ? "" : `Speaker ${seg.speaker}, `;
+    const who = seg.speaker === undefined ? "" : `${speakerName(seg.speaker)}, `;
     const label = `${who}${clock(seg.start)} to ${clock(seg.end)}: ${seg.text.trim()}`;
     const li = document.createElement("li");
     li.style.setProperty("--c", colour);
@@ -209,7 +212,7 @@ function drawTimeline() {
     b.style.left = `${(100 * seg.start) / total}%`;
     b.style.width = `${(100 * Math.max(seg.end - seg.start, 0.05)) / total}%`;
     b.style.setProperty("--c", colourOf(seg.speaker));
-    const who = seg.speaker === undefined ? "" : `Speaker ${seg.speaker}: `;
+    const who = seg.speaker === undefined ? "" : `${speakerName(seg.speaker)}: `;
     b.title = `${who}${clock(seg.start)}–${clock(seg.end)} ${seg.text.trim()}`;
     b.setAttribute("aria-label", `Play from ${clock(seg.start)}`);
     b.addEventListener("click", () => playFrom(seg.start));
