@@ -208,7 +208,7 @@ function drawTimeline() {
   for (const seg of state.segments) {
     const b = document.createElement("button");
     b.type = "button";
-    b.setAttribute("role", "listitem");
+    b.tabIndex = -1; // the list below is the same segments, for keyboards and screen readers
     b.style.left = `${(100 * seg.start) / total}%`;
     b.style.width = `${(100 * Math.max(seg.end - seg.start, 0.05)) / total}%`;
     b.style.setProperty("--c", colourOf(seg.speaker));
