@@ -83,6 +83,7 @@ def test_timeline_segment_plays_that_moment(server, page, two_sentences):
     assert last["start"] - 0.1 <= position <= last["end"] + 0.5
     raw = page.text_content("#stt-raw")
     assert '"words"' in raw and '"segments"' in raw
+    screenshot(page, "playground-timeline.png")
 
 
 def test_record_from_the_microphone(server, page):
