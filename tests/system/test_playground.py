@@ -89,7 +89,7 @@ def test_timeline_segment_plays_that_moment(server, page, two_sentences):
 def test_record_from_the_microphone(server, page):
     open_playground(page, server.url)
     page.click("#record")
-    assert page.get_attribute("#record", "aria-pressed") == "true"
+    page.wait_for_selector("#record[aria-pressed=true]")
     page.wait_for_timeout(8000)  # the fake microphone plays en_fox (6.4 s) and a second of silence, looped
     page.click("#record")
     page.wait_for_selector("#transcribe:enabled")
