@@ -39,7 +39,7 @@ def microphone_recording(tmp_path_factory: pytest.TempPathFactory, fixture_audio
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(microphone_recording: Path) -> Iterator[Any]:
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.fail("Debian's chromium is not installed: run `bash scripts/system-deps` as root")
@@ -54,6 +54,7 @@ def browser(microphone_recording: Path) -> Iterator[Any]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS + fake_microphone)
         yield browser
         browser.close()
+    # Module scope: the sync API's event loop is gone before any asyncio test runs after these.
 
 
 class PageErrors(list):
