@@ -10,8 +10,7 @@ from fastapi import FastAPI
 
 from gateway import errors
 from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
-from gateway.routers import health, models, transcriptions
-from gateway.routers import playground
+from gateway.routers import health, models, playground, speech, transcriptions
 from gateway.services import build_services
 from gateway.settings import Settings
 
@@ -41,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
-    for module in (health, models, transcriptions):
+    for module in (health, models, transcriptions, speech):
         app.include_router(module.router)
     if settings.playground:
         app.include_router(playground.router)
