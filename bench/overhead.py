@@ -11,12 +11,8 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
-
-import numpy as np
 
 from bench.report import table, write_section
 from bench.server import GatewayProcess, recording
