@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from gateway import errors
 from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
-from gateway.routers import health, models, speech, transcriptions
+from gateway.routers import health, models, playground, speech, transcriptions
 from gateway.services import build_services
 from gateway.settings import Settings
 
@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in (health, models, transcriptions, speech):
         app.include_router(module.router)
+    if settings.playground:
+        app.include_router(playground.router)
     app.add_middleware(ApiKeyMiddleware, api_keys=settings.api_keys)
     app.add_middleware(BodyLimitMiddleware, limit=settings.transcription.max_upload_bytes + BODY_SLACK_BYTES)
     app.add_middleware(RequestIdMiddleware)

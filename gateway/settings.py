@@ -148,6 +148,7 @@ class Settings(BaseSettings):
     cache_dir: Path | None = Field(None, description="Where derived model files go; default data_dir/cache.")
     allow_downloads: bool = Field(False, description="Let loaders fetch weights from a hub. Off: offline.")
     log_level: str = "info"
+    playground: bool = Field(True, description="Serve the browser playground at / (it calls the API like any client).")
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
