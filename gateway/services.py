@@ -6,8 +6,10 @@ import logging
 from dataclasses import dataclass
 
 from gateway.settings import Settings
+from gateway.storage import Store, build_store
 from gateway.uploads import Decoder
 from models.compute import CpuBudget
+from models.consent import ConsentPhrases
 from models.registry import ModelRegistry, WorkerEntry, WorkQueue
 from models.whisper import WhisperSource, WhisperWorker
 
@@ -20,6 +22,8 @@ class Services:
     budget: CpuBudget
     registry: ModelRegistry
     decoder: Decoder
+    store: Store
+    consent_phrases: ConsentPhrases
 
     @property
     def max_upload_bytes(self) -> int:
@@ -31,7 +35,25 @@ def build_services(settings: Settings) -> Services:
     budget = CpuBudget(cores=settings.compute.cores, slots=settings.compute.slots)
     registry = ModelRegistry()
     _add_whisper(settings, budget, registry)
-    return Services(settings=settings, budget=budget, registry=registry, decoder=Decoder())
+    return Services(
+        settings=settings,
+        budget=budget,
+        registry=registry,
+        decoder=Decoder(),
+        store=build_store(settings),
+        consent_phrases=_consent_phrases(settings),
+    )
+
+
+def _consent_phrases(settings: Settings) -> ConsentPhrases:
+    section = settings.consents
+    return ConsentPhrases(
+        templates={k.lower(): tuple(v) for k, v in section.phrases.items()},
+        organizations=("OpenAI", section.organization),
+        negations={k.lower(): tuple(v) for k, v in section.negations.items()},
+        max_error_rate=section.max_error_rate,
+        max_extra_words=section.max_extra_words,
+    )
 
 
 def _add_whisper(settings: Settings, budget: CpuBudget, registry: ModelRegistry) -> None:
