@@ -14,6 +14,7 @@ import openai
 import pytest
 
 from gateway.middleware import tenant_of
+from tests.conftest import free_port
 from tests.helpers import encode, piper_speech
 
 KEY_A, KEY_B = "key-alice", "key-bob"
@@ -210,3 +211,15 @@ def test_restart_keeps_everything(backend, start_server, storage_settings, speec
     assert [c.id for c in client.audio.voice_consents.list()] == [before.id]
     store, tenant = replica.services.store, tenant_of(KEY_A)
     assert store.recording(tenant, store.get_consent(tenant, before.id).recording_id) == speech["phrase"]
+
+
+def test_an_unreachable_database_is_503_and_the_rest_works(start_server):
+    server = start_server(storage={"url": f"postgresql://nobody@127.0.0.1:{free_port()}/none", "connect_timeout_s": 1})
+    client = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0)
+    with pytest.raises(openai.InternalServerError) as caught:
+        client.audio.voice_consents.list()
+    assert caught.value.status_code == 503
+    assert caught.value.response.json()["error"]["code"] == "storage_unavailable"
+    assert any(m.id == "whisper-1" for m in client.models.list())
+    ready = httpx.get(f"{server.url}/health/ready")
+    assert ready.status_code == 503 and ready.json()["storage"]["error"]
