@@ -53,6 +53,7 @@ def _consent_phrases(settings: Settings) -> ConsentPhrases:
         negations={k.lower(): tuple(v) for k, v in section.negations.items()},
         max_error_rate=section.max_error_rate,
         max_extra_words=section.max_extra_words,
+        max_name_distance=section.max_name_distance,
     )
 
 

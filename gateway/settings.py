@@ -115,7 +115,10 @@ class ConsentSettings(BaseModel):
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_NEGATIONS.items()},
         description="Words that turn a phrase into a refusal; refused when heard and not in the phrase.",
     )
-    max_error_rate: float = Field(0.25, ge=0, le=1, description="Word-level edit cost / phrase words; calibrated.")
+    max_error_rate: float = Field(0.35, ge=0, le=1, description="Word-level edit cost / phrase words; calibrated.")
+    max_name_distance: float = Field(
+        0.6, ge=0, le=1, description="Character distance allowed between the organisation's name and what was heard."
+    )
     max_extra_words: int = Field(8, ge=0, description="Words allowed besides the phrase (a greeting, a name).")
     max_recording_bytes: int = Field(10 * 1024 * 1024, gt=0)
     max_recording_seconds: float = Field(60, gt=0)

@@ -3,13 +3,14 @@
 Whisper's text is compared with each approved phrase by a word-level alignment that is
 free to start and end anywhere in the transcript (the best-matching window):
 
-- substitutions cost the normalised character edit distance of the two words (0..1), so
-  `Inhaberin` for `Inhaber` or `voise` for `voice` cost little and unrelated words cost 1;
-  a missing or an extra word costs 1; two heard words may stand for one expected word and
-  the other way round (`Open AI` for `OpenAI`);
+- a heard word within half its length of character edits of the expected one is a near miss
+  and costs that fraction (`Inhaberin` for `Inhaber` 0.22, `voise` for `voice` 0.2); any other
+  word costs 1, as does a missing or an extra word; two heard words may stand for one expected
+  word and the other way round when they are a near miss together (`Open AI` for `OpenAI`);
 - the phrase is accepted when the cost divided by the phrase's word count is at most
-  `max_error_rate`, *and* the organisation's name was heard (a phrase consenting to a
-  different company is refused however close the rest is), *and* the transcript holds no
+  `max_error_rate`, *and* what was heard in place of the organisation's name is within
+  `max_name_distance` of it, character by character (a phrase consenting to a different
+  company is refused however close the rest is), *and* the transcript holds no
   negation the phrase lacks (`I am not the owner...`), *and* at most `max_extra_words`
   words were heard outside the phrase.
 
@@ -75,8 +76,19 @@ def tokens(text: str, language: str = "en") -> list[str]:
     return cleaned.split()
 
 
+NEAR_MISS = 0.5
+"""A heard word within this normalised character distance of the expected one is a near miss
+(`voise`, `Inhaberin`) and costs that distance; anything further is a wrong word and costs 1."""
+
+
 def word_cost(expected: str, heard: str) -> float:
-    """0 for the same word, up to 1: character edit distance over the longer word's length."""
+    """0 for the same word, the character distance for a near miss, 1 for another word."""
+    distance = char_distance(expected, heard)
+    return distance if distance <= NEAR_MISS else 1.0
+
+
+def char_distance(expected: str, heard: str) -> float:
+    """Character edit distance over the longer word's length (0..1)."""
     if expected == heard:
         return 0.0
     a, b = expected, heard
@@ -118,10 +130,12 @@ def align(expected: list[str], heard: list[str], phrase: str = "") -> Alignment:
                 (cost[i - 1][j] + 1.0, (i - 1, j)),  # an expected word was not heard
                 (cost[i][j - 1] + 1.0, (i, j - 1)),  # an extra word inside the phrase
             ]
-            if j >= 2:  # two heard words for one expected word ("open ai" for "openai")
-                options.append((cost[i - 1][j - 2] + word_cost(expected[i - 1], heard[j - 2] + heard[j - 1]), (i - 1, j - 2)))
-            if i >= 2:  # one heard word for two expected words
-                options.append((cost[i - 2][j - 1] + word_cost(expected[i - 2] + expected[i - 1], heard[j - 1]), (i - 2, j - 1)))
+            # Two heard words for one expected word ("open ai" for "openai") and the other way round,
+            # only as near misses: otherwise they would price two wrong words as one.
+            if j >= 2 and (merged := word_cost(expected[i - 1], heard[j - 2] + heard[j - 1])) < 1:
+                options.append((cost[i - 1][j - 2] + merged, (i - 1, j - 2)))
+            if i >= 2 and (split := word_cost(expected[i - 2] + expected[i - 1], heard[j - 1])) < 1:
+                options.append((cost[i - 2][j - 1] + split, (i - 2, j - 1)))
             cost[i][j], back[i][j] = min(options, key=lambda o: o[0])
     end = min(range(n + 1), key=lambda j: cost[m][j])
     pairs: list[tuple[int, int, float]] = []
@@ -146,6 +160,21 @@ def align(expected: list[str], heard: list[str], phrase: str = "") -> Alignment:
     )
 
 
+def name_distance(result: Alignment, expected: list[str], heard: list[str], names: set[int]) -> float:
+    """Character distance between the organisation's name and what was heard in its place.
+
+    "In its place" is every heard word between the last matched word before the name and
+    the first matched word after it, so that `hack this studio` for `Acme Studios` or
+    `open the eye` for `OpenAI` are compared as wholes.
+    """
+    first, last = min(names), max(names)
+    before = [h for e, h, _ in result.pairs if e < first]
+    after = [h for e, h, _ in result.pairs if e > last]
+    start = max(before) + 1 if before else result.start
+    end = min(after) if after else result.end
+    return char_distance("".join(expected[first : last + 1]), "".join(heard[start:end]))
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The outcome of checking one transcript."""
@@ -164,9 +193,9 @@ class ConsentPhrases:
     templates: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_PHRASES))
     organizations: tuple[str, ...] = ("OpenAI",)
     negations: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_NEGATIONS))
-    max_error_rate: float = 0.25
+    max_error_rate: float = 0.35
     max_extra_words: int = 8
-    max_name_cost: float = 0.5  # per organisation word
+    max_name_distance: float = 0.6  # characters of the organisation's name vs what was heard in its place
 
     @property
     def languages(self) -> tuple[str, ...]:
@@ -210,8 +239,7 @@ class ConsentPhrases:
             return refuse("no speech was recognised")
         if result.error_rate > self.max_error_rate:
             return refuse(f"it differs from the approved phrase in {result.error_rate:.0%} of its words")
-        matched = {e: c for e, _, c in result.pairs}
-        if names and any(matched.get(e, 1.0) > self.max_name_cost for e in names):
+        if names and name_distance(result, expected, heard, names) > self.max_name_distance:
             return refuse("it names another organisation than the one this consent is for")
         phrase_words = set(expected)
         negated = [w for w in heard if w in set(self.negations.get(language, ())) and w not in phrase_words]

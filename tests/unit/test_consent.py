@@ -34,10 +34,12 @@ def test_best_window_ignores_words_around_the_phrase():
         "I am the owner of this voice and I consent to open AI using this voice to create a sympathetic voice model.",
         "Hello, my name is Jo. I am the owner of this voice and I consent to Acme Studios using this voice to create a synthetic voice model.",
         "I am the owner of this voice, and I consent to our studio using this voice to create a synthetic voice model.",
+        "I am the owner of this voice and I consent to hack this studio using this voice to create a synthetic voice model.",
+        "Soy el propietario de esa voz y moi mi consentimiento para quedar Me estudios utilicé esa voz para quedar un modelo de voz simpética.",
     ],
 )
 def test_accepts_the_phrase_with_recognition_noise(heard):
-    verdict = CHECK.verify(heard, "en")
+    verdict = CHECK.verify(heard, "es" if heard.startswith("Soy") else "en")
     assert verdict.accepted, verdict
 
 
@@ -47,6 +49,8 @@ def test_accepts_the_phrase_with_recognition_noise(heard):
         ("The quick brown fox jumps over the lazy dog.", "differs"),
         ("I am the owner of this house and I agree to pay the rent every month.", "differs"),
         ("I am the owner of this voice.", "differs"),
+        ("This voice may be used to create a synthetic voice model.", "differs"),
+        ("I am the owner of this voice, and I consent to hack these two deals using this voice to create a synthetic voice model.", "organisation"),
         ("I am not the owner of this voice and I consent to OpenAI using this voice to create a synthetic voice model.", "negation"),
         ("I am the owner of this voice and I don't consent to OpenAI using this voice to create a synthetic voice model.", "negation"),
         ("I am the owner of this voice and I consent to Google using this voice to create a synthetic voice model.", "organisation"),
