@@ -11,24 +11,17 @@ import time
 from pathlib import Path
 
 import httpx
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 
 
-def recording(target_seconds: float = 30.0) -> tuple[bytes, float]:
-    """About 30 s of English speech from the test recordings, as FLAC bytes."""
-    from tests.helpers import encode, read_audio
+def recording(name: str = "en_story.flac") -> tuple[bytes, float]:
+    """A test recording (default: 31 s of English prose, no repeated text) and its duration."""
+    from tests.helpers import read_audio
 
-    clips = [read_audio(FIXTURES / name) for name in ("en_fox.flac", "en_weather.flac")]
-    pieces, total = [], 0
-    while total < target_seconds * 16000:
-        clip = clips[len(pieces) % len(clips)]
-        pieces.append(clip)
-        total += len(clip)
-    samples = np.concatenate(pieces)
-    return encode(samples, "flac"), len(samples) / 16000
+    path = FIXTURES / name
+    return path.read_bytes(), len(read_audio(path)) / 16000
 
 
 class GatewayProcess:

@@ -68,6 +68,8 @@ def _add_whisper(settings: Settings, budget: CpuBudget, registry: ModelRegistry)
             cpu_threads=model.cpu_threads,
             num_workers=section.queue.max_parallel,
             beam_size=section.beam_size,
+            max_batch=section.queue.max_parallel,
+            batch_wait_s=section.batch_wait_ms / 1000,
         )
         queue = WorkQueue(name, section.queue.max_parallel, section.queue.max_queue, section.queue.retry_after_s)
         worker = WhisperWorker(name, source, budget, settings.model_cache_dir)

@@ -51,7 +51,7 @@ class WhisperModelSettings(BaseModel):
 class QueueSettings(BaseModel):
     """Per-model admission: parallel work and waiting requests."""
 
-    max_parallel: int = Field(1, ge=1)
+    max_parallel: int = Field(4, ge=1, description="Requests one model works on at once (batched together on CPU).")
     max_queue: int = Field(16, ge=0, description="Requests that may wait; more get 429 at once.")
     retry_after_s: float = Field(2.0, gt=0)
 
@@ -78,6 +78,9 @@ class TranscriptionSettings(BaseModel):
     queue: QueueSettings = Field(default_factory=QueueSettings)
     max_upload_bytes: int = Field(25 * 1024 * 1024, gt=0)
     beam_size: int = Field(5, ge=1)
+    batch_wait_ms: float = Field(
+        20, ge=0, description="How long a window may wait for windows of other requests to share its batch."
+    )
 
     @model_validator(mode="after")
     def _aliases_resolve(self) -> "TranscriptionSettings":

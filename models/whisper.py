@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from models.assets import SILERO_VAD, check_model_dir, embedded_whisper_dir, packaged
+from models.batching import Batcher
 from models.compute import CpuBudget
 from models.errors import Cancelled, InvalidRequest, ModelUnavailable
 from models.options import TranscribeOptions, VadParameters
@@ -39,6 +42,21 @@ class WhisperSource:
     cpu_threads: int = 0
     num_workers: int = 1
     beam_size: int = 5
+    max_batch: int = 8  # windows of concurrent requests decoded in one call (CPU)
+    batch_wait_s: float = 0.02  # how long a window may wait for others to join its batch
+
+
+PROMPT_BUCKETS = (32, 64, 128, 223)
+"""Previous-text prompts longer than 32 tokens are cut to one of these lengths (keeping the
+latest tokens), in the batched and the unbatched path alike: CTranslate2 batches only
+prompts of equal length, and this lets windows of different requests share a batch."""
+
+
+def bucket_previous_tokens(tokens: list[int]) -> list[int]:
+    if len(tokens) <= PROMPT_BUCKETS[0]:
+        return tokens
+    size = max(b for b in PROMPT_BUCKETS if b <= len(tokens))
+    return tokens[-size:]
 
 
 class _Capture(threading.local):
@@ -49,35 +67,142 @@ class _Capture(threading.local):
         self.sequences: list[tuple[list[int], list[float]]] = []
 
 
-class _ScoringModel:
-    """Wraps a ctranslate2 Whisper model so greedy decodes also report token logprobs.
+class _Pending:
+    """A window's mel features whose encoding waits for the batched generate call."""
 
-    faster-whisper calls `generate` itself; while the calling thread's capture is
-    active, this asks CTranslate2 for the step logits and keeps each chosen token's
-    log-probability. Everything else is passed through untouched.
+    __slots__ = ("features", "encoded")
+
+    def __init__(self, features: np.ndarray):
+        self.features = features  # [1, n_mels, frames]
+        self.encoded: np.ndarray | None = None  # [1, positions, d_model]
+
+
+@dataclass(frozen=True)
+class _GenerateCall:
+    encoder_output: Any  # _Pending or np.ndarray
+    prompt: list[int]
+
+
+class _BatchedModel:
+    """Stands in for the CTranslate2 Whisper model inside faster-whisper.
+
+    faster-whisper drives its own decoding loop and calls `encode`, `generate`,
+    `detect_language` and `align` on this object. Encoding is deferred and done together
+    with generation, so one window of every concurrent request is encoded and decoded in
+    one batched call (see models/batching.py). Every model call holds a slot of the CPU
+    budget. While the calling thread's capture is on, greedy decodes also report each
+    chosen token's log-probability.
     """
 
-    def __init__(self, inner: Any, capture: _Capture):
+    def __init__(self, inner: Any, budget: CpuBudget, batcher: Batcher | None, capture: _Capture, sot: int):
         self._inner = inner
+        self._sot = sot
+        self._budget = budget
+        self._batcher = batcher
         self._capture = capture
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def generate(self, *args: Any, **kwargs: Any) -> Any:
-        if not self._capture.active:
-            return self._inner.generate(*args, **kwargs)
-        results = self._inner.generate(*args, return_logits_vocab=True, **kwargs)
-        for result in results:
-            tokens = list(result.sequences_ids[0])
-            steps = result.logits[0] if result.logits else []
-            logprobs = []
-            for token, step in zip(tokens, steps):
-                row = np.array(step, dtype=np.float32)
-                peak = float(row.max())
-                logprobs.append(float(row[token]) - peak - float(np.log(np.exp(row - peak).sum())))
-            self._capture.sequences.append((tokens, logprobs))
-        return results
+    def encode(self, features: Any, to_cpu: bool = False) -> Any:
+        if self._batcher is None:
+            with self._budget.compute():
+                return self._inner.encode(features, to_cpu=to_cpu)
+        return _Pending(np.array(features))
+
+    def detect_language(self, encoder_output: Any, *args: Any, **kwargs: Any) -> Any:
+        storage = self._storage(encoder_output)
+        with self._budget.compute():
+            return self._inner.detect_language(storage, *args, **kwargs)
+
+    def align(self, encoder_output: Any, *args: Any, **kwargs: Any) -> Any:
+        storage = self._storage(encoder_output)
+        with self._budget.compute():
+            return self._inner.align(storage, *args, **kwargs)
+
+    def generate(self, encoder_output: Any, prompts: list[list[int]], **kwargs: Any) -> Any:
+        capture = self._capture.active
+        if self._batcher is None:
+            with self._budget.compute():
+                results = self._inner.generate(encoder_output, prompts, return_logits_vocab=capture, **kwargs)
+            pairs = [(r, _chosen_logprobs(r) if capture else None) for r in results]
+        else:
+            if not isinstance(encoder_output, _Pending):
+                encoder_output = np.array(encoder_output)
+            prompt = list(prompts[0])
+            # CTranslate2 batches prompts whose <|startoftranscript|> sits at the same place
+            sot_index = len(prompt) - 1 - prompt[::-1].index(self._sot) if self._sot in prompt else -1
+            key = ("generate", sot_index, len(prompt), capture, _hashable(kwargs))
+            call = _GenerateCall(encoder_output, prompt)
+            pairs = [self._batcher.submit(key, call, lambda calls: self._generate_batch(calls, capture, kwargs))]
+        if capture:
+            for result, logprobs in pairs:
+                self._capture.sequences.append((list(result.sequences_ids[0]), logprobs))
+        return [result for result, _ in pairs]
+
+    def _generate_batch(self, calls: list[_GenerateCall], capture: bool, kwargs: dict[str, Any]) -> list[Any]:
+        import ctranslate2
+
+        pending = [c.encoder_output for c in calls if isinstance(c.encoder_output, _Pending) and c.encoder_output.encoded is None]
+        if pending:
+            features = np.ascontiguousarray(np.concatenate([p.features for p in pending]))
+            encoded = np.array(self._inner.encode(ctranslate2.StorageView.from_array(features)))
+            for index, item in enumerate(pending):
+                item.encoded = encoded[index : index + 1]
+        stacked = np.ascontiguousarray(
+            np.concatenate([c.encoder_output.encoded if isinstance(c.encoder_output, _Pending) else c.encoder_output for c in calls])
+        )
+        results = self._inner.generate(
+            ctranslate2.StorageView.from_array(stacked),
+            [c.prompt for c in calls],
+            return_logits_vocab=capture,
+            **kwargs,
+        )
+        return [(r, _chosen_logprobs(r) if capture else None) for r in results]
+
+    def _storage(self, encoder_output: Any) -> Any:
+        """A real encoder output for calls that are not batched (language detection, alignment)."""
+        if not isinstance(encoder_output, _Pending):
+            return encoder_output
+        import ctranslate2
+
+        if encoder_output.encoded is None:
+            with self._budget.compute():
+                storage = self._inner.encode(ctranslate2.StorageView.from_array(encoder_output.features))
+            encoder_output.encoded = np.array(storage)
+        return ctranslate2.StorageView.from_array(np.ascontiguousarray(encoder_output.encoded))
+
+
+def _chosen_logprobs(result: Any) -> list[float]:
+    """Log-probability of each generated token, from the step logits of a greedy decode."""
+    tokens = list(result.sequences_ids[0])
+    steps = result.logits[0] if result.logits else []
+    logprobs = []
+    for token, step in zip(tokens, steps):
+        row = np.array(step, dtype=np.float32)
+        peak = float(row.max())
+        logprobs.append(float(row[token]) - peak - float(np.log(np.exp(row - peak).sum())))
+    return logprobs
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+@lru_cache(maxsize=1)
+def _whisper_class() -> type:
+    """faster-whisper's WhisperModel with bucketed previous-text prompts (imported lazily)."""
+    from faster_whisper import WhisperModel
+
+    class BucketedWhisperModel(WhisperModel):
+        def get_prompt(self, tokenizer: Any, previous_tokens: list[int], *args: Any, **kwargs: Any) -> list[int]:
+            return super().get_prompt(tokenizer, bucket_previous_tokens(list(previous_tokens)), *args, **kwargs)
+
+    return BucketedWhisperModel
 
 
 class WhisperWorker:
@@ -91,6 +216,7 @@ class WhisperWorker:
         self.model: Any = None
         self.device: str | None = None
         self._capture = _Capture()
+        self.batcher: Batcher | None = None
         self.cancelled = 0  # transcriptions stopped because the caller went away
         self._load_lock = threading.Lock()
 
@@ -108,7 +234,8 @@ class WhisperWorker:
                 return
             try:
                 import ctranslate2
-                from faster_whisper import WhisperModel
+
+                whisper_class = _whisper_class()
             except ImportError as exc:  # pragma: no cover - installation problem
                 raise ModelUnavailable(f"faster-whisper is not installed ({exc}); run `pip install -e .`") from exc
             packaged(SILERO_VAD)
@@ -123,18 +250,21 @@ class WhisperWorker:
             if compute_type == "default":
                 compute_type = "float16" if device == "cuda" else "int8"
             try:
-                model = WhisperModel(
+                model = whisper_class(
                     str(directory),
                     device=device,
                     compute_type=compute_type,
                     cpu_threads=self.source.cpu_threads or self.budget.threads,
-                    num_workers=self.source.num_workers,
+                    num_workers=self.source.num_workers if device == "cuda" else 1,
                     local_files_only=True,
                 )
             except (RuntimeError, ValueError, OSError) as exc:
                 raise ModelUnavailable(f"cannot load Whisper model {self.name!r} from {directory}: {exc}") from exc
-            model.model = _ScoringModel(model.model, self._capture)
-            self.model, self.device = model, device
+            # Cross-request batching on the CPU; on CUDA, CTranslate2's own workers run calls in parallel.
+            batcher = Batcher(self.budget, self.source.max_batch, self.source.batch_wait_s) if device == "cpu" else None
+            sot = model.hf_tokenizer.token_to_id("<|startoftranscript|>")
+            model.model = _BatchedModel(model.model, self.budget, batcher, self._capture, sot)
+            self.model, self.device, self.batcher = model, device, batcher
             log.info("loaded whisper model %s from %s on %s (%s)", self.name, directory, device, compute_type)
 
     def unload(self) -> None:
@@ -169,31 +299,40 @@ class WhisperWorker:
         capture = self._capture
         capture.active, capture.sequences = options.logprobs, []
         try:
-            with self.budget.compute():
-                raw_segments, info = self.model.transcribe(samples, **self._decode_kwargs(options))
-            segments: list[Segment] = []
-            iterator = iter(raw_segments)
-            while True:
-                if cancel is not None and cancel.is_set():
-                    self.cancelled += 1
-                    raise Cancelled("the client went away")
-                with self.budget.compute():
-                    raw = next(iterator, None)
-                if raw is None:
-                    break
-                segment = self._segment(len(segments), raw, options)
-                segments.append(segment)
-                if on_segment is not None:
-                    on_segment(segment)
-            language = options.language or info.language
-            return Transcript(
-                task=options.task,
-                language=language,
-                duration=len(samples) / SAMPLE_RATE,
-                segments=tuple(segments),
-            )
+            with self.batcher.session() if self.batcher else nullcontext():
+                return self._decode(samples, options, on_segment, cancel)
         finally:
             capture.active, capture.sequences = False, []
+
+    def _decode(
+        self,
+        samples: np.ndarray,
+        options: TranscribeOptions,
+        on_segment: SegmentCallback | None,
+        cancel: threading.Event | None,
+    ) -> Transcript:
+        # Model calls take their CPU slot themselves (see _BatchedModel); the Python
+        # around them runs freely so that other requests' windows can join a batch.
+        raw_segments, info = self.model.transcribe(samples, **self._decode_kwargs(options))
+        segments: list[Segment] = []
+        iterator = iter(raw_segments)
+        while True:
+            if cancel is not None and cancel.is_set():
+                self.cancelled += 1
+                raise Cancelled("the client went away")
+            raw = next(iterator, None)  # decodes the next window when needed
+            if raw is None:
+                break
+            segment = self._segment(len(segments), raw, options)
+            segments.append(segment)
+            if on_segment is not None:
+                on_segment(segment)
+        return Transcript(
+            task=options.task,
+            language=options.language or info.language,
+            duration=len(samples) / SAMPLE_RATE,
+            segments=tuple(segments),
+        )
 
     def _decode_kwargs(self, options: TranscribeOptions) -> dict[str, Any]:
         from faster_whisper.vad import VadOptions

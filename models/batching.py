@@ -1,0 +1,115 @@
+"""Cross-request batching: calls of concurrent threads gathered into one model call.
+
+Each request runs its own decoding loop in its own worker thread. When a thread reaches
+a model call (encode a window, generate its tokens) it submits it here; calls that can
+share one batched model call (same kind and compatible arguments) are gathered and run
+together by one of the waiting threads, the leader, while it holds a slot of the CPU
+budget. A batch runs as soon as it is full, or as soon as every thread of the model is
+waiting here (nobody else can join), or when the oldest call has waited `wait_s`: a lone
+request is never delayed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from models.compute import CpuBudget
+
+RunBatch = Callable[[Sequence[Any]], Sequence[Any]]
+
+
+@dataclass(eq=False)
+class _Call:
+    payload: Any
+    done: bool = False
+    result: Any = None
+    error: BaseException | None = None
+    since: float = field(default_factory=time.monotonic)
+
+
+class Batcher:
+    """Gathers compatible calls from the threads of one model."""
+
+    def __init__(self, budget: CpuBudget, max_batch: int = 8, wait_s: float = 0.02):
+        self.budget = budget
+        self.max_batch = max(1, max_batch)
+        self.wait_s = wait_s
+        self._cond = threading.Condition()
+        self._groups: dict[Hashable, list[_Call]] = {}
+        self._active = 0  # threads inside a session
+        self._waiting = 0  # of those, threads blocked in submit()
+        self.batches = 0  # batched model calls made
+        self.calls = 0  # calls served by them
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Mark the calling thread as one that will submit calls (one per request)."""
+        with self._cond:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._active -= 1
+                self._cond.notify_all()  # a waiting batch may now be complete
+
+    def submit(self, key: Hashable, payload: Any, run: RunBatch) -> Any:
+        """Run `payload` as part of a batch of calls with the same key; return its own result.
+
+        `run` receives the payloads of a batch and returns one result per payload.
+        """
+        call = _Call(payload)
+        with self._cond:
+            self._groups.setdefault(key, []).append(call)
+            self._waiting += 1
+            self._cond.notify_all()
+            while not call.done:
+                group = self._groups.get(key, [])
+                if group and group[0] is call and self._ready(group):
+                    batch = group[: self.max_batch]
+                    del group[: len(batch)]
+                    if not group:
+                        self._groups.pop(key, None)
+                    self._waiting -= len(batch)  # running, no longer waiting to be gathered
+                    self._cond.release()
+                    try:
+                        self._run(batch, run)
+                    finally:
+                        self._cond.acquire()
+                        for member in batch:
+                            member.done = True
+                        self._cond.notify_all()
+                    continue
+                self._cond.wait(timeout=self._time_left(group))
+        if call.error is not None:
+            raise call.error
+        return call.result
+
+    def _ready(self, group: list[_Call]) -> bool:
+        return (
+            len(group) >= self.max_batch
+            or self._waiting >= self._active
+            or time.monotonic() - group[0].since >= self.wait_s
+        )
+
+    def _time_left(self, group: list[_Call]) -> float:
+        if not group:
+            return self.wait_s
+        return max(0.001, self.wait_s - (time.monotonic() - group[0].since))
+
+    def _run(self, batch: list[_Call], run: RunBatch) -> None:
+        try:
+            with self.budget.compute():
+                results = run([c.payload for c in batch])
+            for call, result in zip(batch, results, strict=True):
+                call.result = result
+        except BaseException as exc:  # every caller of the batch sees the failure
+            for call in batch:
+                call.error = exc
+        self.batches += 1
+        self.calls += len(batch)

@@ -1,0 +1,94 @@
+"""Cross-request batching: concurrent requests share model calls, results stay identical."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.batching import Batcher
+from models.compute import CpuBudget
+from models.options import TranscribeOptions
+from models.whisper import WhisperSource, WhisperWorker, bucket_previous_tokens
+from tests.helpers import read_audio
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+
+
+def test_lone_call_runs_at_once():
+    batcher = Batcher(CpuBudget(), max_batch=4, wait_s=10.0)
+    with batcher.session():
+        start = time.monotonic()
+        assert batcher.submit("k", 3, lambda xs: [x * 2 for x in xs]) == 6
+    assert time.monotonic() - start < 5  # not held for the 10 s wait budget
+    assert batcher.batches == 1
+
+
+def test_concurrent_calls_share_a_batch():
+    batcher = Batcher(CpuBudget(), max_batch=8, wait_s=5.0)
+    sizes: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def run(xs):
+        sizes.append(len(xs))
+        return [x + 1 for x in xs]
+
+    def request(x: int) -> int:
+        with batcher.session():
+            barrier.wait()
+            return batcher.submit("k", x, run)
+
+    with ThreadPoolExecutor(4) as pool:
+        assert sorted(pool.map(request, range(4))) == [1, 2, 3, 4]
+    assert sizes == [4]
+
+
+def test_different_keys_are_not_mixed_and_errors_reach_every_caller():
+    batcher = Batcher(CpuBudget(), max_batch=8, wait_s=0.05)
+
+    def boom(xs):
+        raise ValueError("model failed")
+
+    with batcher.session():
+        with pytest.raises(ValueError):
+            batcher.submit("a", 1, boom)
+        assert batcher.submit("b", 1, lambda xs: xs) == 1
+
+
+def test_prompt_buckets():
+    assert bucket_previous_tokens(list(range(20))) == list(range(20))
+    assert bucket_previous_tokens(list(range(100))) == list(range(36, 100))
+    assert len(bucket_previous_tokens(list(range(300)))) == 223
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    worker = WhisperWorker(
+        "base", WhisperSource(embedded="whisper-base", max_batch=4, batch_wait_s=0.5), CpuBudget(), tmp_path_factory.mktemp("c")
+    )
+    worker.load()
+    return worker
+
+
+def test_batched_results_equal_unbatched(base):
+    clips = [read_audio(FIXTURES / name) for name in ("en_fox.flac", "en_weather.flac", "de_morning.flac")]
+    long_clip = np.concatenate([read_audio(FIXTURES / "en_story.flac"), clips[1]])  # > 30 s: several windows
+    inputs = [
+        (clips[0], TranscribeOptions()),
+        (clips[1], TranscribeOptions(language="en", word_timestamps=True)),
+        (clips[2], TranscribeOptions(task="translate")),
+        (long_clip, TranscribeOptions()),
+    ]
+    alone = [base.transcribe(samples, options) for samples, options in inputs]
+    batches_before, calls_before = base.batcher.batches, base.batcher.calls
+    with ThreadPoolExecutor(len(inputs)) as pool:
+        together = list(pool.map(lambda item: base.transcribe(*item), inputs))
+    assert base.batcher.calls - calls_before > base.batcher.batches - batches_before, "no call was batched"
+    for a, b in zip(alone, together):
+        assert a.text == b.text
+        assert [s.tokens for s in a.segments] == [s.tokens for s in b.segments]
+        assert [(w.word, w.start, w.end) for w in a.words] == [(w.word, w.start, w.end) for w in b.words]
