@@ -69,8 +69,7 @@ class Voice(Base):
     sample_id: Mapped[str] = mapped_column(ForeignKey("recordings.id", ondelete="RESTRICT"))
     speaker_embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     similarity: Mapped[float | None] = mapped_column(Float, nullable=True)  # sample vs consent speaker
-    piper_model: Mapped[str | None] = mapped_column(String(256), nullable=True)
-    piper_speaker: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    piper_voice: Mapped[str | None] = mapped_column(String(300), nullable=True)  # "model" or "model:speaker"
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)  # set by an operator, not by matching
     created_at: Mapped[int] = mapped_column(BigInteger)
 

@@ -69,8 +69,7 @@ class VoiceRecord:
     sample_id: str
     created_at: int
     similarity: float | None = None
-    piper_model: str | None = None
-    piper_speaker: int | None = None
+    piper_voice: str | None = None
     pinned: bool = False
     speaker_embedding: bytes | None = None
 
@@ -115,8 +114,7 @@ def _voice(row: schema.Voice) -> VoiceRecord:
         sample_id=row.sample_id,
         created_at=row.created_at,
         similarity=row.similarity,
-        piper_model=row.piper_model,
-        piper_speaker=row.piper_speaker,
+        piper_voice=row.piper_voice,
         pinned=row.pinned,
         speaker_embedding=row.speaker_embedding,
     )
@@ -285,8 +283,7 @@ class Store:
         max_voices: int,
         similarity: float | None = None,
         speaker_embedding: bytes | None = None,
-        piper_model: str | None = None,
-        piper_speaker: int | None = None,
+        piper_voice: str | None = None,
     ) -> VoiceRecord:
         now = int(time.time())
         with self._session(write=True) as session:
@@ -310,14 +307,18 @@ class Store:
                 sample_id=stored.id,
                 speaker_embedding=speaker_embedding,
                 similarity=similarity,
-                piper_model=piper_model,
-                piper_speaker=piper_speaker,
+                piper_voice=piper_voice,
                 pinned=False,
                 created_at=now,
             )
             session.add(row)
             session.flush()
             return _voice(row)
+
+    def count_voices(self, tenant: str) -> int:
+        with self._session() as session:
+            query = select(func.count()).select_from(schema.Voice).where(schema.Voice.tenant == tenant)
+            return int(session.scalar(query) or 0)
 
     def get_voice(self, tenant: str, voice_id: str) -> VoiceRecord:
         with self._session() as session:
@@ -339,11 +340,13 @@ class Store:
             session.flush()
             session.execute(delete(schema.Recording).where(schema.Recording.id == sample_id))
 
-    def pin_voice(self, tenant: str, voice_id: str, piper_model: str, piper_speaker: int | None) -> VoiceRecord:
-        """Make a voice speak with a chosen Piper voice (an operator's decision, kept over matching)."""
+    def pin_voice(self, voice_id: str, piper_voice: str) -> VoiceRecord:
+        """Make a voice speak with a chosen Piper voice, whoever owns it (an operator's decision)."""
         with self._session(write=True) as session:
-            row = self._voice_row(session, tenant, voice_id)
-            row.piper_model, row.piper_speaker, row.pinned = piper_model, piper_speaker, True
+            row = session.get(schema.Voice, voice_id)
+            if row is None:
+                raise NotFound(f"No voice found with id '{voice_id}'.", param="voice_id", code="voice_not_found")
+            row.piper_voice, row.pinned = piper_voice, True
             session.flush()
             return _voice(row)
 

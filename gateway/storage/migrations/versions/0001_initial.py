@@ -57,8 +57,7 @@ def upgrade() -> None:
         sa.Column("sample_id", sa.String(40), nullable=False),
         sa.Column("speaker_embedding", sa.LargeBinary(), nullable=True),
         sa.Column("similarity", sa.Float(), nullable=True),
-        sa.Column("piper_model", sa.String(256), nullable=True),
-        sa.Column("piper_speaker", sa.Integer(), nullable=True),
+        sa.Column("piper_voice", sa.String(300), nullable=True),
         sa.Column("pinned", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
