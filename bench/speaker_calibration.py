@@ -4,15 +4,15 @@ Speakers: the Piper voice en_US-joe (at three speaking rates) and espeak-ng voic
 accents and variants. Each speaker says the consent phrase (the consent recording) and two
 other passages (voice samples, clean and with noise at 15 dB SNR). Every consent is compared
 with every sample by the speaker encoder the gateway uses (`models.speaker`); the cosine
-similarities of same-speaker and other-speaker pairs are printed with the best threshold.
+similarities are printed per kind of pair. Embeddings are cached in data/cache.
 
-    python -m bench.speaker_calibration
+    python -m bench.speaker_calibration [THRESHOLD]
 """
 
 from __future__ import annotations
 
 import sys
-from itertools import product
+from pathlib import Path
 
 import numpy as np
 
@@ -48,47 +48,70 @@ def noisy(samples: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.nd
     return (samples + rng.normal(0, np.sqrt(power / 10 ** (snr_db / 10)), len(samples))).astype(np.float32)
 
 
-def main(argv: list[str]) -> None:
+CACHE = Path("data/cache/speaker_calibration.npz")
+
+
+def embeddings() -> dict[str, np.ndarray]:
+    """Consent ('<speaker>/consent') and sample ('<speaker>/p0', '<speaker>/p0+snr15', ...) embeddings."""
     from models.speaker import SpeakerEncoder
 
+    cached = dict(np.load(CACHE)) if CACHE.exists() else {}
+    if all(f"{s}/consent" in cached for s in SPEAKERS):
+        return cached
     encoder = SpeakerEncoder()
     encoder.load()
     rng = np.random.default_rng(0)
-    consents = {s: encoder.embed(speak(s, PHRASE)) for s in SPEAKERS}
-    samples: dict[tuple[str, str], np.ndarray] = {}
+    out: dict[str, np.ndarray] = {}
     for speaker in SPEAKERS:
+        out[f"{speaker}/consent"] = encoder.embed(speak(speaker, PHRASE))
         for n, passage in enumerate(PASSAGES):
             clean = speak(speaker, passage)
-            samples[(speaker, f"p{n}")] = encoder.embed(clean)
-            samples[(speaker, f"p{n}+snr15")] = encoder.embed(noisy(clean, 15, rng))
+            out[f"{speaker}/p{n}"] = encoder.embed(clean)
+            out[f"{speaker}/p{n}+snr15"] = encoder.embed(noisy(clean, 15, rng))
         print(f"embedded {speaker}", file=sys.stderr, flush=True)
-    same, other = [], []
-    for consent_speaker, (sample_speaker, condition) in product(SPEAKERS, samples):
-        score = encoder.similarity(consents[consent_speaker], samples[(sample_speaker, condition)])
-        is_same = consent_speaker == sample_speaker or {consent_speaker, sample_speaker} <= SAME_PERSON
-        (same if is_same else other).append((score, consent_speaker, sample_speaker, condition))
-    same.sort()
-    other.sort(reverse=True)
-    print(f"same speaker : n={len(same)} min={same[0][0]:.3f} median={np.median([s[0] for s in same]):.3f}")
-    print(f"other speaker: n={len(other)} max={other[0][0]:.3f} median={np.median([s[0] for s in other]):.3f}")
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(CACHE, **out)
+    return out
+
+
+def category(consent: str, sample: str, condition: str) -> str:
+    noisy_ = "+snr" in condition
+    if consent == sample or {consent, sample} <= SAME_PERSON:
+        return "same speaker, noisy sample" if noisy_ else "same speaker, clean sample"
+    if consent.startswith("piper") != sample.startswith("piper"):
+        return "Piper joe vs espeak-ng"
+    base = lambda name: name.split("+")[0] if not name.endswith("klatt") else name  # noqa: E731
+    if base(consent) == base(sample):
+        return "espeak-ng, variants of one voice"
+    return "espeak-ng, different voices"
+
+
+def main(argv: list[str]) -> None:
+    vectors = embeddings()
+    rows = []
+    for consent in SPEAKERS:
+        for key, vector in vectors.items():
+            sample, _, condition = key.partition("/")
+            if condition == "consent":
+                continue
+            score = float(np.dot(vectors[f"{consent}/consent"], vector))
+            rows.append((category(consent, sample, condition), score, consent, key))
+    cats = sorted({r[0] for r in rows})
+    for cat in cats:
+        scores = np.array([r[1] for r in rows if r[0] == cat])
+        print(f"{cat:36} n={len(scores):3} min={scores.min():.3f} median={np.median(scores):.3f} max={scores.max():.3f}")
+    threshold = float(argv[0]) if argv else None
+    if threshold is not None:
+        for cat in cats:
+            scores = np.array([r[1] for r in rows if r[0] == cat])
+            print(f"at {threshold}: {cat:36} accepted {int((scores >= threshold).sum())}/{len(scores)}")
     print("lowest same-speaker pairs:")
-    for row in same[:6]:
-        print(f"  {row[0]:.3f} {row[1]} vs {row[2]} {row[3]}")
-    print("highest other-speaker pairs:")
-    for row in other[:6]:
-        print(f"  {row[0]:.3f} {row[1]} vs {row[2]} {row[3]}")
-    piper_vs_espeak = [s for s in other if s[1].startswith("piper") != s[2].startswith("piper")]
-    print(f"piper vs espeak: max={max(s[0] for s in piper_vs_espeak):.3f}")
-    if same[0][0] > other[0][0]:
-        print(f"gap: {other[0][0]:.3f} .. {same[0][0]:.3f}; midpoint {(same[0][0] + other[0][0]) / 2:.3f}")
-    else:
-        best = max(
-            (t for t in np.arange(0.5, 1.0, 0.005)),
-            key=lambda t: sum(s[0] >= t for s in same) / len(same) + sum(o[0] < t for o in other) / len(other),
-        )
-        far = sum(o[0] >= best for o in other) / len(other)
-        frr = sum(s[0] < best for s in same) / len(same)
-        print(f"overlap; best threshold {best:.3f}: false accept {far:.1%}, false reject {frr:.1%}")
+    for row in sorted(r for r in rows if r[0].startswith("same"))[:5]:
+        print(f"  {row[1]:.3f} {row[2]} vs {row[3]}")
+    print("highest pairs of different voices (not variants of one espeak voice):")
+    others = [r for r in rows if not r[0].startswith("same") and "variants" not in r[0]]
+    for row in sorted(others, key=lambda r: -r[1])[:5]:
+        print(f"  {row[1]:.3f} {row[2]} vs {row[3]}")
 
 
 if __name__ == "__main__":
