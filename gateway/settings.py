@@ -78,6 +78,9 @@ class TranscriptionSettings(BaseModel):
     queue: QueueSettings = Field(default_factory=QueueSettings)
     max_upload_bytes: int = Field(25 * 1024 * 1024, gt=0)
     beam_size: int = Field(5, ge=1)
+    piece_seconds: float = Field(
+        300, ge=30, description="Long audio is decoded in pieces of about this length (bounds memory)."
+    )
     batch_wait_ms: float = Field(
         20, ge=0, description="How long a window may wait for windows of other requests to share its batch."
     )

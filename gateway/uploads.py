@@ -7,7 +7,7 @@ import anyio.to_thread
 import numpy as np
 from starlette.datastructures import UploadFile
 
-from gateway.audio_io import decode_audio
+from gateway.audio_io import StreamedAudio, decode_audio
 from models.errors import InvalidRequest, PayloadTooLarge
 
 
@@ -49,4 +49,12 @@ class Decoder:
         limit = max_seconds or self.max_seconds
         return await anyio.to_thread.run_sync(
             lambda: decode_audio(data, param=param, max_seconds=limit), limiter=self._limiter
+        )
+
+    async def open(self, source: UploadFile, param: str = "file") -> StreamedAudio:
+        """Check the upload decodes and return it as a stream of blocks, decoded as it is consumed."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.parallel)
+        return await anyio.to_thread.run_sync(
+            lambda: StreamedAudio(source.file, param=param, max_seconds=self.max_seconds), limiter=self._limiter
         )

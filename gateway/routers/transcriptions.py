@@ -80,7 +80,7 @@ async def _run(request: Request, services: Services, body: Any, options: Transcr
     entry = services.registry.resolve(body.model, "transcription")
     await services.registry.ensure_loaded(entry)
     entry.worker.check_options(options)
-    samples = await services.decoder.decode(upload)
+    samples = await services.decoder.open(upload)  # decoded block by block by the worker
     ticket = entry.queue.reserve()
     if getattr(body, "stream", False):
         return StreamingResponse(
