@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from gateway import errors
 from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from gateway.errors import ServiceUnavailable
-from gateway.routers import health, models, speech, transcriptions, voice_consents
+from gateway.routers import health, models, speech, transcriptions, voice_consents, voices
 from gateway.services import build_services
 from gateway.settings import Settings
 
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
-    for module in (health, models, transcriptions, speech, voice_consents):
+    for module in (health, models, transcriptions, speech, voice_consents, voices):
         app.include_router(module.router)
     app.add_middleware(ApiKeyMiddleware, api_keys=settings.api_keys)
     app.add_middleware(BodyLimitMiddleware, limit=settings.transcription.max_upload_bytes + BODY_SLACK_BYTES)

@@ -12,6 +12,8 @@ from models.compute import CpuBudget
 from models.consent import ConsentPhrases
 from models.piper import PiperTuning, PiperWorker
 from models.registry import ModelRegistry, WorkerEntry, WorkQueue
+from models.speaker import SpeakerEncoder
+from models.voice_match import VoiceMatcher
 from models.whisper import WhisperSource, WhisperWorker
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,8 @@ class Services:
     decoder: Decoder
     store: Store
     consent_phrases: ConsentPhrases
+    voice_matcher: VoiceMatcher
+    voice_queue: WorkQueue  # admission for the speaker encoder (custom voice creation)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -44,6 +48,13 @@ def build_services(settings: Settings) -> Services:
         decoder=Decoder(),
         store=build_store(settings),
         consent_phrases=_consent_phrases(settings),
+        voice_matcher=VoiceMatcher(
+            SpeakerEncoder(budget),
+            threshold=settings.custom_voices.speaker_threshold,
+            cache_dir=settings.model_cache_dir,
+            max_speakers_per_model=settings.custom_voices.max_speakers_per_model,
+        ),
+        voice_queue=WorkQueue("speaker-encoder", max_parallel=1, max_queue=16),
     )
 
 

@@ -144,6 +144,15 @@ class CustomVoiceSettings(BaseModel):
     max_per_tenant: int = Field(20, ge=1, description="Voices one API key may hold.")
     max_sample_bytes: int = Field(10 * 1024 * 1024, gt=0)
     max_sample_seconds: float = Field(30, gt=0)
+    speaker_threshold: float = Field(
+        0.75, ge=-1, le=1, description="Least cosine similarity of the sample's and the consent's speaker; calibrated."
+    )
+    pins: dict[str, str] = Field(
+        default_factory=dict,
+        description="Custom voice id -> the Piper voice (model or model:speaker) that speaks it, "
+        "instead of the nearest one; e.g. a voice fine-tuned for that person.",
+    )
+    max_speakers_per_model: int = Field(32, ge=1, description="Speakers of a multi-speaker Piper model considered.")
 SPEECH_VOICE_NAMES = (
     "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse", "marin", "cedar",
 )  # fmt: skip
