@@ -1,7 +1,7 @@
 """/v1/audio/voice_consents through the official SDK, on SQLite and on a real PostgreSQL.
 
-Consent recordings are real speech: the approved phrase spoken by a Piper voice, heard by
-the gateway's own Whisper.
+Consent recordings are real speech: the approved phrase spoken by the gateway's own speech
+endpoint (Piper), heard by the gateway's own Whisper.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from gateway.middleware import tenant_of
 from tests.conftest import free_port
-from tests.helpers import encode, piper_speech
+from tests.helpers import encode
 
 KEY_A, KEY_B = "key-alice", "key-bob"
 PHRASE = "I am the owner of this voice and I consent to OpenAI using this voice to create a synthetic voice model."
@@ -25,13 +25,14 @@ NEGATED = "I am not the owner of this voice and I do not consent to OpenAI using
 
 
 @pytest.fixture(scope="session")
-def speech() -> dict[str, bytes]:
-    return {
-        "phrase": piper_speech(PHRASE),
-        "org_phrase": piper_speech(ORG_PHRASE),
-        "other": piper_speech(OTHER_SENTENCE),
-        "negated": piper_speech(NEGATED),
-    }
+def speech(server) -> dict[str, bytes]:
+    """The recordings, spoken by the gateway's own speech endpoint (Piper en_US-joe)."""
+    client = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0, timeout=300)
+
+    def say(text: str) -> bytes:
+        return client.audio.speech.create(model="tts-1", voice="alloy", input=text, response_format="flac").content
+
+    return {"phrase": say(PHRASE), "org_phrase": say(ORG_PHRASE), "other": say(OTHER_SENTENCE), "negated": say(NEGATED)}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
