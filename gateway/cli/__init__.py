@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from gateway.cli import listing, speak, transcribe
+from gateway.cli import admin, listing, speak, transcribe
 from gateway.cli.connection import DEFAULT_TIMEOUT_S, Gateway
 from gateway.cli.errors import CliError, translate
 from gateway.settings import DEFAULT_CONFIG, Settings
@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_parser(sub, common)
     speak.add_parser(sub, common)
     listing.add_parsers(sub, common)
+    admin.add_parsers(sub)
     return parser
 
 
