@@ -6,11 +6,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from gateway import errors
 from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
-from gateway.routers import health, models, speech, transcriptions
+from gateway.errors import ServiceUnavailable
+from gateway.routers import health, models, playground, speech, transcriptions, voice_consents, voices
 from gateway.services import build_services
 from gateway.settings import Settings
 
@@ -29,9 +31,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not settings.api_keys:
             log.warning("no API keys configured (GATEWAY_API_KEYS): every request is accepted")
+        try:
+            await anyio.to_thread.run_sync(services.store.open)
+        except ServiceUnavailable as exc:  # the rest of the API works; voice calls retry and answer 503
+            log.error("%s", exc.message)
         await services.registry.preload()
         yield
         services.registry.unload_all()
+        services.store.close()
 
     app = FastAPI(
         title="audio-gateway",
@@ -41,8 +48,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
-    for module in (health, models, transcriptions, speech):
+    for module in (health, models, transcriptions, speech, voice_consents, voices):
         app.include_router(module.router)
+    if settings.playground:
+        app.include_router(playground.router)
     app.add_middleware(ApiKeyMiddleware, api_keys=settings.api_keys)
     app.add_middleware(BodyLimitMiddleware, limit=settings.transcription.max_upload_bytes + BODY_SLACK_BYTES)
     app.add_middleware(RequestIdMiddleware)

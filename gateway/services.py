@@ -6,14 +6,18 @@ import logging
 from dataclasses import dataclass
 
 from gateway.settings import Settings
+from gateway.storage import Store, build_store
 from gateway.uploads import Decoder
 from models.compute import CpuBudget
+from models.consent import ConsentPhrases
 from models.diarization.base import DiarizationEngine
 from models.diarization.embedded import EmbeddedDiarizer, EmbeddedDiarizerConfig
 from models.diarization.pyannote_engine import PyannoteEngine, PyannoteSource
 from models.diarization.transcriber import DiarizingTranscriber
 from models.piper import PiperTuning, PiperWorker
 from models.registry import ModelRegistry, WorkerEntry, WorkQueue
+from models.speaker import SpeakerEncoder
+from models.voice_match import VoiceMatcher
 from models.whisper import WhisperSource, WhisperWorker
 
 log = logging.getLogger(__name__)
@@ -25,6 +29,10 @@ class Services:
     budget: CpuBudget
     registry: ModelRegistry
     decoder: Decoder
+    store: Store
+    consent_phrases: ConsentPhrases
+    voice_matcher: VoiceMatcher
+    voice_queue: WorkQueue  # admission for the speaker encoder (custom voice creation)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -37,8 +45,35 @@ def build_services(settings: Settings) -> Services:
     registry = ModelRegistry()
     _add_whisper(settings, budget, registry)
     _add_piper(settings, budget, registry)
-    _add_diarization(settings, budget, registry)
-    return Services(settings=settings, budget=budget, registry=registry, decoder=Decoder())
+    encoder = SpeakerEncoder(budget)  # resemblyzer, shared by voice matching and the embedded diarizer
+    _add_diarization(settings, budget, registry, encoder)
+    return Services(
+        settings=settings,
+        budget=budget,
+        registry=registry,
+        decoder=Decoder(),
+        store=build_store(settings),
+        consent_phrases=_consent_phrases(settings),
+        voice_matcher=VoiceMatcher(
+            encoder,
+            threshold=settings.custom_voices.speaker_threshold,
+            cache_dir=settings.model_cache_dir,
+            max_speakers_per_model=settings.custom_voices.max_speakers_per_model,
+        ),
+        voice_queue=WorkQueue("speaker-encoder", max_parallel=1, max_queue=16),
+    )
+
+
+def _consent_phrases(settings: Settings) -> ConsentPhrases:
+    section = settings.consents
+    return ConsentPhrases(
+        templates={k.lower(): tuple(v) for k, v in section.phrases.items()},
+        organizations=("OpenAI", section.organization),
+        negations={k.lower(): tuple(v) for k, v in section.negations.items()},
+        max_error_rate=section.max_error_rate,
+        max_extra_words=section.max_extra_words,
+        max_name_distance=section.max_name_distance,
+    )
 
 
 def _add_whisper(settings: Settings, budget: CpuBudget, registry: ModelRegistry) -> None:
@@ -80,19 +115,19 @@ def _add_piper(settings: Settings, budget: CpuBudget, registry: ModelRegistry) -
 DIARIZE_WORKER = "diarize"
 
 
-def _add_diarization(settings: Settings, budget: CpuBudget, registry: ModelRegistry) -> None:
+def _add_diarization(settings: Settings, budget: CpuBudget, registry: ModelRegistry, encoder: SpeakerEncoder) -> None:
     """The diarizing model: the configured engine plus the Whisper worker already registered."""
     section = settings.diarization
     if not section.enabled:
         return
     whisper = registry.entries[section.transcription_model].worker
-    worker = DiarizingTranscriber(DIARIZE_WORKER, whisper, _diarization_engine(settings, budget))
+    worker = DiarizingTranscriber(DIARIZE_WORKER, whisper, _diarization_engine(settings, budget, encoder))
     queue = WorkQueue(DIARIZE_WORKER, section.queue.max_parallel, section.queue.max_queue, section.queue.retry_after_s)
     entry = WorkerEntry(name=DIARIZE_WORKER, kind="diarization", worker=worker, queue=queue, preload=section.preload)
     registry.add(entry, ids=tuple(section.models))
 
 
-def _diarization_engine(settings: Settings, budget: CpuBudget) -> DiarizationEngine:
+def _diarization_engine(settings: Settings, budget: CpuBudget, encoder: SpeakerEncoder) -> DiarizationEngine:
     section = settings.diarization
     if section.engine == "pyannote":
         source = PyannoteSource(
@@ -107,4 +142,4 @@ def _diarization_engine(settings: Settings, budget: CpuBudget) -> DiarizationEng
     config = EmbeddedDiarizerConfig(
         known_threshold=section.embedded.known_speaker_threshold, max_speakers=section.embedded.max_speakers
     )
-    return EmbeddedDiarizer(config, budget=budget)
+    return EmbeddedDiarizer(config, budget=budget, encoder=encoder)

@@ -20,9 +20,12 @@ async def health() -> dict[str, str]:
 
 @router.get("/health/ready")
 async def ready(request: Request) -> Any:
-    """Which models are loaded; 503 if a preloaded model failed to load."""
+    """Which models are loaded and whether the voice store is reachable; 503 if either failed."""
     services: Services = request.app.state.services
     models = services.registry.status()
     failed = [name for name, entry in services.registry.entries.items() if entry.preload and not entry.worker.loaded]
-    status = "ready" if not failed else "degraded"
-    return JSONResponse({"status": status, "models": models}, status_code=200 if not failed else 503)
+    store = services.store
+    storage = {"backend": store.backend, "revision": store.revision, "error": store.error}
+    ok = not failed and store.revision is not None
+    status = "ready" if ok else "degraded"
+    return JSONResponse({"status": status, "models": models, "storage": storage}, status_code=200 if ok else 503)
