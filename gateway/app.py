@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,10 +11,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import errors
+from gateway.draining import DrainMiddleware
+from gateway.limits import DeadlineMiddleware, RateLimiter, RateLimitMiddleware
 from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from gateway.routers import health, models, transcriptions
 from gateway.services import build_services
 from gateway.settings import Settings
+from gateway.telemetry import TelemetryMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +34,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not settings.api_keys:
             log.warning("no API keys configured (GATEWAY_API_KEYS): every request is accepted")
         await services.registry.preload()
-        yield
-        services.registry.unload_all()
+        housekeeping = asyncio.create_task(services.registry.run_housekeeping())
+        try:
+            yield
+        finally:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
+            services.registry.unload_all()
 
     app = FastAPI(
         title="audio-gateway",
@@ -42,7 +53,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for module in (health, models, transcriptions):
         app.include_router(module.router)
+    # Outermost last: request id -> telemetry -> drain -> body limit -> API key -> rate limit -> deadline -> routes.
+    app.add_middleware(DeadlineMiddleware, timeout_s=settings.limits.request_timeout_s)
+    app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings.limits.rate_limit))
     app.add_middleware(ApiKeyMiddleware, api_keys=settings.api_keys)
     app.add_middleware(BodyLimitMiddleware, limit=settings.transcription.max_upload_bytes + BODY_SLACK_BYTES)
+    app.add_middleware(DrainMiddleware, drain=services.drain)
+    app.add_middleware(TelemetryMiddleware, metrics=services.metrics if settings.metrics else None)
     app.add_middleware(RequestIdMiddleware)
     return app

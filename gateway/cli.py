@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
@@ -13,24 +12,14 @@ from gateway.settings import DEFAULT_CONFIG, Settings
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from gateway.app import create_app
+    from gateway.server import serve
 
     overrides = {}
     if args.host:
         overrides["host"] = args.host
     if args.port:
         overrides["port"] = args.port
-    settings = Settings.load(args.config, **overrides)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=30,
-    )
+    serve(Settings.load(args.config, **overrides))
     return 0
 
 

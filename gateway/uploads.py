@@ -39,10 +39,14 @@ class Decoder:
         self.max_seconds = max_seconds
         self._limiter: anyio.CapacityLimiter | None = None
 
-    async def decode(self, source: UploadFile | bytes, param: str = "file") -> np.ndarray:
+    async def decode(
+        self, source: UploadFile | bytes, param: str = "file", max_seconds: float | None = None
+    ) -> np.ndarray:
+        """float32 mono 16 kHz; `max_seconds` (or the decoder's own limit) refuses longer audio."""
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.parallel)
         data = source.file if isinstance(source, UploadFile) else source
+        limit = max_seconds or self.max_seconds
         return await anyio.to_thread.run_sync(
-            lambda: decode_audio(data, param=param, max_seconds=self.max_seconds), limiter=self._limiter
+            lambda: decode_audio(data, param=param, max_seconds=limit), limiter=self._limiter
         )

@@ -1,12 +1,13 @@
-"""Liveness and readiness, outside /v1 (no API key needed)."""
+"""Liveness, readiness and metrics, outside /v1 (no API key needed)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from gateway.errors import envelope
 from gateway.services import Services
 
 router = APIRouter(tags=["health"])
@@ -14,15 +15,30 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health")
 async def health() -> dict[str, str]:
-    """200 while the server accepts requests (models loaded or loadable on demand)."""
+    """200 while the process serves HTTP (models loaded or loadable on demand)."""
     return {"status": "ok"}
 
 
 @router.get("/health/ready")
 async def ready(request: Request) -> Any:
-    """Which models are loaded; 503 if a preloaded model failed to load."""
+    """Whether this replica should get traffic: 503 while it drains or when a preloaded model failed.
+
+    The body says which models are loaded and why the replica is not ready.
+    """
     services: Services = request.app.state.services
-    models = services.registry.status()
-    failed = [name for name, entry in services.registry.entries.items() if entry.preload and not entry.worker.loaded]
-    status = "ready" if not failed else "degraded"
-    return JSONResponse({"status": status, "models": models}, status_code=200 if not failed else 503)
+    reasons = services.not_ready()
+    if services.drain.draining:
+        status = "draining"
+    else:
+        status = "degraded" if reasons else "ready"
+    body = {"status": status, "reasons": reasons, "models": services.registry.status()}
+    return JSONResponse(body, status_code=503 if reasons else 200)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    """Prometheus text exposition (see gateway/metrics.py for the names)."""
+    services: Services = request.app.state.services
+    if not services.settings.metrics:
+        return JSONResponse(envelope("Metrics are turned off (setting `metrics`).", "not_found_error"), status_code=404)
+    return Response(services.metrics.render(), media_type=services.metrics.content_type)

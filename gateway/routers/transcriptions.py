@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,11 +18,12 @@ from gateway.protocol.transcriptions import (
     multipart_openapi,
 )
 from gateway.services import Services
-from gateway.streaming import SSE_HEADERS, sse_error, sse_event, stream_from_thread
+from gateway.streaming import SSE_HEADERS, TicketStream, sse_error, sse_event, stream_from_thread
+from gateway.telemetry import note
 from gateway.uploads import require_upload
 from models.options import TranscribeOptions
 from models.registry import WorkerEntry
-from models.types import Segment, Transcript
+from models.types import SAMPLE_RATE, Segment, Transcript
 
 router = APIRouter(tags=["audio"])
 
@@ -76,17 +78,25 @@ async def create_translation(request: Request) -> Response:
 
 
 async def _run(request: Request, services: Services, body: Any, options: TranscribeOptions, upload: Any) -> Response:
-    """Everything is validated before the first byte: model, options, audio, queue place."""
+    """Everything is validated before the first byte: model, queue place, options, audio."""
     entry = services.registry.resolve(body.model, "transcription")
-    await services.registry.ensure_loaded(entry)
-    entry.worker.check_options(options)
-    samples = await services.decoder.decode(upload)
-    ticket = entry.queue.reserve()
+    note(request, model=entry.name)
+    ticket = await services.registry.admit(entry)  # 429 at once when the queue is full
+    try:
+        entry.worker.check_options(options)
+        samples = await services.decoder.decode(upload, max_seconds=services.settings.transcription.max_audio_seconds)
+    except BaseException:
+        ticket.release()
+        raise
+    note(request, audio_seconds=len(samples) / SAMPLE_RATE)
     if getattr(body, "stream", False):
-        return StreamingResponse(
-            _events(entry, ticket, samples, options, body), media_type="text/event-stream", headers=SSE_HEADERS
+        return TicketStream(
+            _events(entry, ticket, samples, options, body), ticket, media_type="text/event-stream", headers=SSE_HEADERS
         )
-    transcript: Transcript = await entry.queue.run(entry.worker.transcribe, samples, options, ticket=ticket)
+    cancel = threading.Event()  # set when the client goes away or the request runs out of time
+    transcript: Transcript = await entry.queue.run(
+        partial(entry.worker.transcribe, cancel=cancel), samples, options, ticket=ticket, cancel=cancel
+    )
     return render(transcript, body)
 
 
