@@ -24,7 +24,7 @@ import anyio
 import anyio.to_thread
 
 from models.errors import GatewayError, InsufficientMemory, ModelNotFound, ModelUnavailable, QueueFull
-from models.memory import mib, rss_bytes
+from models.memory import mib, release_free_memory, rss_bytes
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -298,6 +298,7 @@ class ModelRegistry:
 
     def _unload(self, entry: WorkerEntry, reason: str) -> None:
         entry.worker.unload()
+        release_free_memory()
         entry.state = "unloaded"
         entry.unloads[reason] = entry.unloads.get(reason, 0) + 1
         log.info("model %s unloaded (%s)", entry.name, reason)
