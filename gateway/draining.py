@@ -1,10 +1,10 @@
 """Draining: a replica that is asked to stop finishes what it has and refuses what is new.
 
 On SIGTERM (see `gateway/server.py`) the `Drain` begins: readiness answers 503, every new
-/v1 request gets 503 `server_shutting_down` with `Connection: close` (a balancer passes it
-to another replica; the SDKs retry it), and requests already in flight run to their end.
-The listener closes once nothing is in flight (after at least `drain_min_s`, so that
-balancers polling readiness notice) or when the grace period is over.
+/v1 request gets 503 `server_shutting_down` with `Connection: close` (the SDKs retry it),
+and requests already in flight run to their end. After `drain_min_s` (time for balancers
+that poll readiness to notice) the listener closes: nginx's next connection is refused and
+goes to another replica.
 """
 
 from __future__ import annotations

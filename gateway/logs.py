@@ -18,7 +18,7 @@ from typing import Any
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 ACCESS_FIELDS = ("request_id", "method", "path", "status", "duration_ms", "model", "tenant", "client", "audio_seconds")
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
 
 class RequestIdFilter(logging.Filter):

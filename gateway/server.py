@@ -1,10 +1,11 @@
 """Running the app under uvicorn, with draining on SIGTERM.
 
-uvicorn on its own stops listening at the first SIGTERM and then waits for open
-requests. A replica behind a balancer should rather keep answering for a moment: say
-"not ready", refuse new work with 503, finish what it has, and only then close. The
-first SIGTERM or SIGINT begins that drain; a second one stops at once (uvicorn's own
-graceful timeout still applies), a third SIGINT forces the exit.
+The first SIGTERM or SIGINT begins the drain (gateway/draining.py): readiness turns 503
+and new /v1 requests get 503. After `server.drain_min_s` the listener closes, so a
+balancer's new connections are refused and go to another replica, while requests in
+flight run to their end for the rest of `server.shutdown_grace_s` (uvicorn's graceful
+timeout); then the lifespan unloads the models and the process exits 0. A second signal
+skips the wait for `drain_min_s`; a third SIGINT forces the exit.
 """
 
 from __future__ import annotations
@@ -40,10 +41,9 @@ class DrainingServer(uvicorn.Server):
     async def on_tick(self, counter: int) -> bool:
         if self.drain.draining and not self.should_exit:
             elapsed = self.drain.elapsed()
-            if counter % 10 == 0 or elapsed < 0.2:
-                log.info("draining: %d request(s) in flight, %.1fs of %gs", self.drain.in_flight, elapsed, self.grace_s)
-            if (self.drain.in_flight == 0 and elapsed >= self.min_s) or elapsed >= self.grace_s:
-                # Whatever still runs gets the rest of the grace period from uvicorn itself.
+            if elapsed >= self.min_s or elapsed >= self.grace_s:
+                log.info("draining: %d request(s) in flight get %.0fs to finish", self.drain.in_flight, self.grace_s - elapsed)
+                # uvicorn closes the listener and idle connections, then waits for the rest.
                 self.config.timeout_graceful_shutdown = max(1, int(self.grace_s - elapsed))
                 self.should_exit = True
         return await super().on_tick(counter)

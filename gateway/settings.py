@@ -101,7 +101,10 @@ class ServerSettings(BaseModel):
         30, ge=0, description="On SIGTERM, in-flight requests get this long to finish; new ones get 503 meanwhile."
     )
     drain_min_s: float = Field(
-        2, ge=0, description="Readiness reports draining at least this long before the listener closes."
+        0,
+        ge=0,
+        description="On SIGTERM, readiness reports draining this long before the listener closes: a few check "
+        "intervals behind a balancer that polls /health/ready; 0 behind nginx, which sees the refusals.",
     )
     forwarded_allow_ips: str = Field(
         "127.0.0.1", description="Proxies whose X-Forwarded-For is believed (the balancer's address; '*': any)."
