@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup serve test bench system-deps clean
+.PHONY: setup serve test test-main test-pyannote pyannote-venv bench system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -23,11 +23,21 @@ serve: setup
 system-deps:
 	bash scripts/system-deps
 
-test: setup system-deps
-	$(VENV)/bin/python -m pytest -q
+test: test-main test-pyannote
+
+test-main: setup system-deps
+	$(VENV)/bin/python -m pytest -q --ignore=tests/pyannote
+
+pyannote-venv:
+	bash scripts/pyannote-venv
+
+# the pyannote.audio adapter, in its own venv (see scripts/pyannote-venv)
+test-pyannote: pyannote-venv
+	PYTHONPATH=. .venv-pyannote/bin/python -m pytest -q tests/pyannote -m "pyannote and not gpu"
 
 bench: setup
+	$(PIP) install -q --disable-pip-version-check -e '.[test,bench]'
 	$(VENV)/bin/python -m bench
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) .venv-pyannote data .pytest_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ["bench.overhead"]
+SUITES = ["bench.overhead", "bench.throughput", "bench.longform"]
 
 
 def main() -> None:

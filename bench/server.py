@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -27,11 +28,19 @@ def recording(name: str = "en_story.flac") -> tuple[bytes, float]:
 class GatewayProcess:
     """`audio-gateway serve` on a free loopback port, stopped on exit."""
 
-    def __init__(self, env: dict[str, str] | None = None, config: Path | None = None):
+    def __init__(self, env: dict[str, str] | None = None, models: list[str] | None = None):
+        """`models`: serve only these Whisper models of the default config, all preloaded."""
         self.env = env or {}
-        self.config = config or ROOT / "configs" / "default.yaml"
         self._tmp = tempfile.TemporaryDirectory(prefix="bench-")
         self.data_dir = Path(self._tmp.name)
+        self.config = ROOT / "configs" / "default.yaml"
+        if models is not None:
+            config = yaml.safe_load(self.config.read_text())
+            section = config["transcription"]
+            section["models"] = {name: {**section["models"][name], "preload": True} for name in models}
+            section["aliases"] = {alias: target for alias, target in section["aliases"].items() if target in models}
+            self.config = self.data_dir / "bench.yaml"
+            self.config.write_text(yaml.safe_dump(config))
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]

@@ -67,6 +67,7 @@ def _add_whisper(settings: Settings, budget: CpuBudget, registry: ModelRegistry)
             beam_size=section.beam_size,
             max_batch=section.queue.max_parallel,
             batch_wait_s=section.batch_wait_ms / 1000,
+            piece_seconds=section.piece_seconds,
         )
         queue = WorkQueue(name, section.queue.max_parallel, section.queue.max_queue, section.queue.retry_after_s)
         worker = WhisperWorker(name, source, budget, settings.model_cache_dir)

@@ -79,6 +79,9 @@ class TranscriptionSettings(BaseModel):
         3600, gt=0, description="Longer uploads get 400 naming `file` (decoded audio takes 64 KiB per second)."
     )
     beam_size: int = Field(5, ge=1)
+    piece_seconds: float = Field(
+        300, ge=30, description="Long audio is decoded in pieces of about this length (bounds memory)."
+    )
     batch_wait_ms: float = Field(
         20, ge=0, description="How long a window may wait for windows of other requests to share its batch."
     )

@@ -7,7 +7,7 @@ import anyio.to_thread
 import numpy as np
 from starlette.datastructures import UploadFile
 
-from gateway.audio_io import decode_audio
+from gateway.audio_io import StreamedAudio, decode_audio
 from models.errors import InvalidRequest, PayloadTooLarge
 
 
@@ -49,4 +49,17 @@ class Decoder:
         limit = max_seconds or self.max_seconds
         return await anyio.to_thread.run_sync(
             lambda: decode_audio(data, param=param, max_seconds=limit), limiter=self._limiter
+        )
+
+    async def open(self, source: UploadFile, param: str = "file", max_seconds: float | None = None) -> StreamedAudio:
+        """Check the upload decodes and return it as a stream of blocks, decoded as it is consumed.
+
+        `max_seconds` (or the decoder's own limit) refuses longer audio: up front when the
+        container declares its duration, else once decoding passes the limit.
+        """
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.parallel)
+        limit = max_seconds or self.max_seconds
+        return await anyio.to_thread.run_sync(
+            lambda: StreamedAudio(source.file, param=param, max_seconds=limit), limiter=self._limiter
         )

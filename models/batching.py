@@ -72,14 +72,15 @@ class Batcher:
             while not call.done:
                 group = self._groups.get(key, [])
                 if group and group[0] is call and self._ready(group):
-                    batch = group[: self.max_batch]
-                    del group[: len(batch)]
-                    if not group:
-                        self._groups.pop(key, None)
-                    self._waiting -= len(batch)  # running, no longer waiting to be gathered
+                    # Lead: wait for the CPU first, and only then take the batch, so calls
+                    # that arrive while the CPU is busy still join it.
                     self._cond.release()
+                    batch: list[_Call] = []
                     try:
-                        self._run(batch, run)
+                        with self.budget.compute():
+                            with self._cond:
+                                batch = self._take(key)
+                            self._run(batch, run)
                     finally:
                         self._cond.acquire()
                         for member in batch:
@@ -90,6 +91,15 @@ class Batcher:
         if call.error is not None:
             raise call.error
         return call.result
+
+    def _take(self, key: Hashable) -> list[_Call]:
+        group = self._groups[key]
+        batch = group[: self.max_batch]
+        del group[: len(batch)]
+        if not group:
+            del self._groups[key]
+        self._waiting -= len(batch)  # running, no longer waiting to be gathered
+        return batch
 
     def _ready(self, group: list[_Call]) -> bool:
         return (
@@ -105,8 +115,7 @@ class Batcher:
 
     def _run(self, batch: list[_Call], run: RunBatch) -> None:
         try:
-            with self.budget.compute():
-                results = run([c.payload for c in batch])
+            results = run([c.payload for c in batch])
             for call, result in zip(batch, results, strict=True):
                 call.result = result
         except BaseException as exc:  # every caller of the batch sees the failure

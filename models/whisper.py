@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,9 @@ from models.assets import (
 from models.batching import Batcher
 from models.compute import CpuBudget
 from models.errors import Cancelled, InvalidRequest, ModelUnavailable
+from models.longform import PIECE_SECONDS, pieces, speech_chunks
 from models.memory import files_size
-from models.options import TranscribeOptions, VadParameters
+from models.options import TranscribeOptions
 from models.tokens import token_bytes
 from models.types import SAMPLE_RATE, Segment, TokenLogprob, Transcript, Word
 
@@ -53,6 +55,7 @@ class WhisperSource:
     beam_size: int = 5
     max_batch: int = 8  # windows of concurrent requests decoded in one call (CPU)
     batch_wait_s: float = 0.02  # how long a window may wait for others to join its batch
+    piece_seconds: float = PIECE_SECONDS  # long audio is decoded in pieces of about this length
 
 
 PROMPT_BUCKETS = (32, 64, 128, 223)
@@ -315,67 +318,94 @@ class WhisperWorker:
 
     def transcribe(
         self,
-        samples: np.ndarray,
+        audio: np.ndarray | Iterable[np.ndarray],
         options: TranscribeOptions,
         on_segment: SegmentCallback | None = None,
         cancel: threading.Event | None = None,
     ) -> Transcript:
-        """Transcribe or translate float32 mono 16 kHz samples."""
+        """Transcribe or translate float32 mono 16 kHz audio: one array, or a stream of blocks.
+
+        A stream is transcribed piece by piece (models/longform.py), so a long recording
+        needs memory for one piece only; segments reach `on_segment` as they are decoded.
+        With voice-activity chunking, each speech chunk is decoded on its own and the
+        chunks of a piece are decoded concurrently, so they share batched model calls.
+        """
         self.load()
         self.check_options(options)
-        capture = self._capture
-        capture.active, capture.sequences = options.logprobs, []
-        try:
-            with self.batcher.session() if self.batcher else nullcontext():
-                return self._decode(samples, options, on_segment, cancel)
-        finally:
-            capture.active, capture.sequences = False, []
+        blocks = [audio] if isinstance(audio, np.ndarray) else audio
+        collected: list[Segment] = []
+        language, duration = options.language, 0.0
 
-    def _decode(
-        self,
-        samples: np.ndarray,
-        options: TranscribeOptions,
-        on_segment: SegmentCallback | None,
-        cancel: threading.Event | None,
-    ) -> Transcript:
-        # Model calls take their CPU slot themselves (see _BatchedModel); the Python
-        # around them runs freely so that other requests' windows can join a batch.
-        raw_segments, info = self.model.transcribe(samples, **self._decode_kwargs(options))
-        segments: list[Segment] = []
-        iterator = iter(raw_segments)
-        while True:
-            if cancel is not None and cancel.is_set():
-                self.cancelled += 1
-                raise Cancelled("the client went away")
-            raw = next(iterator, None)  # decodes the next window when needed
-            if raw is None:
-                break
-            segment = self._segment(len(segments), raw, options)
-            segments.append(segment)
+        def emit(segment: Segment, offset: float) -> None:
+            segment = _shifted(segment, len(collected), offset)
+            collected.append(segment)
             if on_segment is not None:
                 on_segment(segment)
+
+        for offset, piece in pieces(blocks, self.source.piece_seconds):
+            duration = offset + len(piece) / SAMPLE_RATE
+            if options.vad is not None:
+                language = self._decode_chunks(piece, offset, options, language, emit, cancel)
+                continue
+            context = options.prompt if not collected else _context_tokens(collected, self._eot)
+            decoded = self._decode(piece, replace(options, language=language), context, cancel)
+            for segment in decoded:
+                emit(segment, offset)
+            language = language or decoded.language
         return Transcript(
-            task=options.task,
-            language=options.language or info.language,
-            duration=len(samples) / SAMPLE_RATE,
-            segments=tuple(segments),
+            task=options.task, language=language or "en", duration=duration, segments=tuple(collected)
         )
 
-    def _decode_kwargs(self, options: TranscribeOptions) -> dict[str, Any]:
-        from faster_whisper.vad import VadOptions
+    def _decode_chunks(
+        self,
+        piece: np.ndarray,
+        offset: float,
+        options: TranscribeOptions,
+        language: str | None,
+        emit: Callable[[Segment, float], None],
+        cancel: threading.Event | None,
+    ) -> str | None:
+        chunks = speech_chunks(piece, options.vad)
+        if not chunks:
+            return language
+        if language is None and self.multilingual:
+            first = piece[chunks[0][0] : chunks[0][1]]
+            language = self.model.detect_language(audio=first)[0]
+        chunk_options = replace(options, vad=None, language=language)
+        with ThreadPoolExecutor(max_workers=self.source.max_batch, thread_name_prefix=f"{self.name}-chunk") as pool:
+            futures = [
+                pool.submit(lambda c: list(self._decode(piece[c[0] : c[1]], chunk_options, options.prompt, cancel)), chunk)
+                for chunk in chunks
+            ]
+            try:
+                for (start, _), future in zip(chunks, futures):
+                    for segment in future.result():
+                        emit(segment, offset + start / SAMPLE_RATE)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+        return language
 
-        kwargs: dict[str, Any] = dict(
+    def _decode(
+        self, samples: np.ndarray, options: TranscribeOptions, context: Any, cancel: threading.Event | None
+    ) -> "_Decoded":
+        """faster-whisper's own loop over one piece, consumed lazily in the calling thread."""
+        return _Decoded(self, samples, options, context, cancel)
+
+    @property
+    def _eot(self) -> int:
+        return self.model.hf_tokenizer.token_to_id("<|endoftext|>")
+
+    def _decode_kwargs(self, options: TranscribeOptions, context: Any = None) -> dict[str, Any]:
+        return dict(
             language=options.language,
             task=options.task if self.multilingual else "transcribe",
             beam_size=1 if options.logprobs else options.beam_size or self.source.beam_size,
             temperature=list(options.temperatures),
-            initial_prompt=options.prompt or None,
+            initial_prompt=context or None,
             word_timestamps=options.word_timestamps,
         )
-        if options.vad is not None:
-            kwargs["vad_filter"] = True
-            kwargs["vad_parameters"] = _vad_options(VadOptions, options.vad)
-        return kwargs
 
     def _segment(self, index: int, raw: Any, options: TranscribeOptions) -> Segment:
         words = tuple(
@@ -439,9 +469,56 @@ def _find(haystack: list[int], needle: list[int]) -> int:
     return -1
 
 
-def _vad_options(vad_options_cls: Any, vad: VadParameters) -> Any:
-    return vad_options_cls(
-        threshold=vad.threshold,
-        min_silence_duration_ms=vad.silence_duration_ms,
-        speech_pad_ms=vad.prefix_padding_ms,
+class _Decoded:
+    """The segments of one piece as faster-whisper decodes them: local times, ids from 0.
+
+    Iterating runs faster-whisper's loop in the calling thread, inside a batching session,
+    with this thread's logprob capture switched on when asked; `language` is known once
+    the first segment has been decoded.
+    """
+
+    def __init__(self, worker: WhisperWorker, samples: np.ndarray, options: TranscribeOptions, context: Any, cancel: threading.Event | None):
+        self.worker, self.samples, self.options, self.context, self.cancel = worker, samples, options, context, cancel
+        self.language = options.language
+
+    def __iter__(self) -> Iterator[Segment]:
+        worker, options = self.worker, self.options
+        capture = worker._capture
+        capture.active, capture.sequences = options.logprobs, []
+        try:
+            with worker.batcher.session() if worker.batcher else nullcontext():
+                raw_segments, info = worker.model.transcribe(self.samples, **worker._decode_kwargs(options, self.context))
+                self.language = options.language or info.language
+                iterator = iter(raw_segments)
+                index = 0
+                while True:
+                    if self.cancel is not None and self.cancel.is_set():
+                        worker.cancelled += 1
+                        raise Cancelled("the client went away")
+                    raw = next(iterator, None)  # decodes the next window when needed
+                    if raw is None:
+                        return
+                    yield worker._segment(index, raw, options)
+                    index += 1
+        finally:
+            capture.active, capture.sequences = False, []
+
+
+def _shifted(segment: Segment, index: int, offset: float) -> Segment:
+    """A piece's segment placed in the whole recording."""
+    if not offset and segment.id == index:
+        return segment
+    words = tuple(replace(w, start=w.start + offset, end=w.end + offset) for w in segment.words)
+    return replace(
+        segment,
+        id=index,
+        seek=segment.seek + int(round(offset * 100)),
+        start=segment.start + offset,
+        end=segment.end + offset,
+        words=words,
     )
+
+
+def _context_tokens(segments: list[Segment], eot: int) -> list[int]:
+    """The latest text tokens, carried into the next piece as Whisper's previous text."""
+    return [t for s in segments for t in s.tokens if t < eot][-PROMPT_BUCKETS[-1] :]

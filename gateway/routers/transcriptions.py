@@ -23,7 +23,7 @@ from gateway.telemetry import note
 from gateway.uploads import require_upload
 from models.options import TranscribeOptions
 from models.registry import WorkerEntry
-from models.types import SAMPLE_RATE, Segment, Transcript
+from models.types import Segment, Transcript
 
 router = APIRouter(tags=["audio"])
 
@@ -84,19 +84,19 @@ async def _run(request: Request, services: Services, body: Any, options: Transcr
     ticket = await services.registry.admit(entry)  # 429 at once when the queue is full
     try:
         entry.worker.check_options(options)
-        samples = await services.decoder.decode(upload, max_seconds=services.settings.transcription.max_audio_seconds)
+        # checked up front, then decoded block by block by the worker
+        samples = await services.decoder.open(upload, max_seconds=services.settings.transcription.max_audio_seconds)
     except BaseException:
         ticket.release()
         raise
-    note(request, audio_seconds=len(samples) / SAMPLE_RATE)
     if getattr(body, "stream", False):
-        return TicketStream(
-            _events(entry, ticket, samples, options, body), ticket, media_type="text/event-stream", headers=SSE_HEADERS
-        )
+        events = _events(request, entry, ticket, samples, options, body)
+        return TicketStream(events, ticket, media_type="text/event-stream", headers=SSE_HEADERS)
     cancel = threading.Event()  # set when the client goes away or the request runs out of time
     transcript: Transcript = await entry.queue.run(
         partial(entry.worker.transcribe, cancel=cancel), samples, options, ticket=ticket, cancel=cancel
     )
+    note(request, audio_seconds=transcript.duration)
     return render(transcript, body)
 
 
@@ -113,7 +113,12 @@ def render(transcript: Transcript, body: Any) -> Response:
 
 
 async def _events(
-    entry: WorkerEntry, ticket: Any, samples: Any, options: TranscribeOptions, body: TranscriptionRequest
+    request: Request,
+    entry: WorkerEntry,
+    ticket: Any,
+    samples: Any,
+    options: TranscribeOptions,
+    body: TranscriptionRequest,
 ) -> AsyncIterator[bytes]:
     """transcript.text.delta per decoded segment, then transcript.text.done."""
 
@@ -133,6 +138,7 @@ async def _events(
                 yield sse_event(event)
             else:
                 transcript: Transcript = value
+                note(request, audio_seconds=transcript.duration)
                 done: dict[str, Any] = {"type": "transcript.text.done", "text": transcript.text}
                 if options.logprobs:
                     done["logprobs"] = formats.logprobs_json(transcript.logprobs)

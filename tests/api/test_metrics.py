@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import httpx
 
@@ -60,8 +61,16 @@ def test_errors_are_counted_by_status_and_unknown_paths_stay_unlabelled(client, 
 def test_one_access_line_per_request_with_its_request_id(client, server, fixture_audio, caplog):
     with caplog.at_level(logging.INFO, logger="gateway.access"):
         raw = client.audio.transcriptions.with_raw_response.create(model="tiny.en", file=fixture_audio("en_weather.flac"))
-    request_id = raw.headers["x-request-id"]
-    lines = [r for r in caplog.records if r.name == "gateway.access" and getattr(r, "request_id", None) == request_id]
+        request_id = raw.headers["x-request-id"]
+
+        def lines():  # written once the last byte is sent, which the client may see first
+            return [r for r in caplog.records if r.name == "gateway.access" and getattr(r, "request_id", None) == request_id]
+
+        deadline = time.monotonic() + 10
+        while not lines() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.1)
+    lines = lines()
     assert len(lines) == 1
     line = lines[0]
     assert (line.method, line.path, line.status, line.model, line.tenant) == ("POST", ENDPOINT, 200, "tiny.en", "default")

@@ -181,3 +181,25 @@ async def test_async_client_stream(async_client, fixture_audio):
 async def test_async_client_json(async_client, fixture_audio):
     result = await async_client.audio.transcriptions.create(model="tiny.en", file=fixture_audio("en_fox.flac"))
     assert word_error_rate(FOX, result.text) < 0.25
+
+
+def test_long_audio_is_decoded_piece_by_piece(start_server, fixture_audio):
+    """Pieces of 30 s: timestamps run on across pieces, the text is whole, deltas stream."""
+    import numpy as np
+    import openai
+
+    server = start_server(transcription={"piece_seconds": 30, "models": {"base": {"preload": False}}})
+    sdk = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0, timeout=600)
+    story = read_audio(fixture_audio("en_story.flac"))
+    weather = read_audio(fixture_audio("en_weather.flac"))
+    audio = encode(np.concatenate([story, np.zeros(8000, np.float32), weather, story]), "mp3")
+    result = sdk.audio.transcriptions.create(model="tiny.en", file=("long.mp3", audio), response_format="verbose_json")
+    assert result.duration > 65
+    starts = [s.start for s in result.segments]
+    assert starts == sorted(starts) and result.segments[-1].end > 60
+    assert [s.id for s in result.segments] == list(range(len(result.segments)))
+    text = result.text.lower()
+    assert text.count("bakery") == 2 and "sunny" in text
+    events = list(sdk.audio.transcriptions.create(model="tiny.en", file=("long.mp3", audio), stream=True))
+    assert sum(e.type == "transcript.text.delta" for e in events) >= 3
+    assert events[-1].text.lower().count("bakery") == 2

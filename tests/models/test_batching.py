@@ -92,3 +92,15 @@ def test_batched_results_equal_unbatched(base):
         assert a.text == b.text
         assert [s.tokens for s in a.segments] == [s.tokens for s in b.segments]
         assert [(w.word, w.start, w.end) for w in a.words] == [(w.word, w.start, w.end) for w in b.words]
+
+
+def test_vad_chunks_of_one_request_share_batches(base):
+    from models.options import VadParameters
+
+    story = read_audio(FIXTURES / "en_story.flac")
+    batches, calls = base.batcher.batches, base.batcher.calls
+    result = base.transcribe(story, TranscribeOptions(language="en", vad=VadParameters(silence_duration_ms=200)))
+    assert "bakery" in result.text.lower() and "bridge" in result.text.lower()
+    assert base.batcher.calls - calls > base.batcher.batches - batches, "chunks were decoded one by one"
+    starts = [s.start for s in result.segments]
+    assert starts == sorted(starts)

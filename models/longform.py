@@ -1,0 +1,62 @@
+"""Long audio in bounded memory: pieces cut at quiet moments, and voice-activity chunks.
+
+A recording arrives as a stream of sample blocks. It is transcribed piece by piece (a few
+minutes each, cut at the quietest moment near the end of the piece, so no word is split),
+so memory depends on the piece length, not on the recording's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from models.options import VadParameters
+from models.types import SAMPLE_RATE
+
+PIECE_SECONDS = 300.0
+SEARCH_SECONDS = 10.0  # where to look for a quiet cut, before the piece's end
+FRAME = SAMPLE_RATE // 20  # 50 ms energy frames
+MAX_CHUNK_SECONDS = 30.0  # one Whisper window
+
+
+def quietest_cut(samples: np.ndarray, start: int, end: int) -> int:
+    """Index of the lowest-energy 50 ms frame's middle in samples[start:end]."""
+    region = samples[start:end]
+    frames = len(region) // FRAME
+    if frames < 2:
+        return end
+    energy = np.square(region[: frames * FRAME].reshape(frames, FRAME)).mean(axis=1)
+    return start + int(np.argmin(energy)) * FRAME + FRAME // 2
+
+
+def pieces(
+    blocks: Iterable[np.ndarray], piece_seconds: float = PIECE_SECONDS, search_seconds: float = SEARCH_SECONDS
+) -> Iterator[tuple[float, np.ndarray]]:
+    """(offset in seconds, samples) for consecutive pieces of a stream of blocks."""
+    piece_len = int(piece_seconds * SAMPLE_RATE)
+    search_len = min(int(search_seconds * SAMPLE_RATE), piece_len // 2)
+    buffer = np.zeros(0, np.float32)
+    offset = 0
+    for block in blocks:
+        buffer = np.concatenate([buffer, np.asarray(block, np.float32)]) if len(buffer) else np.asarray(block, np.float32)
+        while len(buffer) >= piece_len + search_len:
+            cut = quietest_cut(buffer, piece_len - search_len, piece_len + search_len)
+            yield offset / SAMPLE_RATE, buffer[:cut]
+            offset += cut
+            buffer = buffer[cut:]
+    if len(buffer):
+        yield offset / SAMPLE_RATE, buffer
+
+
+def speech_chunks(samples: np.ndarray, vad: VadParameters) -> list[tuple[int, int]]:
+    """Sample ranges of speech, each at most one Whisper window, from the bundled Silero VAD."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(
+        threshold=vad.threshold,
+        min_silence_duration_ms=vad.silence_duration_ms,
+        speech_pad_ms=vad.prefix_padding_ms,
+        max_speech_duration_s=MAX_CHUNK_SECONDS - 2 * vad.prefix_padding_ms / 1000,
+    )
+    return [(int(c["start"]), int(c["end"])) for c in get_speech_timestamps(samples, options, SAMPLE_RATE)]
