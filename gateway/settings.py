@@ -76,7 +76,7 @@ class TranscriptionSettings(BaseModel):
     queue: QueueSettings = Field(default_factory=QueueSettings)
     max_upload_bytes: int = Field(25 * 1024 * 1024, gt=0)
     max_audio_seconds: float = Field(
-        3600, gt=0, description="Longer uploads get 400 naming `file` (decoded audio takes 64 KiB per second)."
+        3600, gt=0, description="Longer uploads get 400 naming `file` (up front when the container declares it)."
     )
     beam_size: int = Field(5, ge=1)
     piece_seconds: float = Field(
@@ -129,7 +129,9 @@ class LimitSettings(BaseModel):
     """What one request may take."""
 
     request_timeout_s: float = Field(
-        600, ge=0, description="Time budget of a /v1 request, upload to last byte; over it 504 (or an SSE error event). 0: none."
+        600,
+        ge=0,
+        description="Time budget of a /v1 request, upload to last byte; over it 504 (or an SSE error event). 0: none.",
     )
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
 
