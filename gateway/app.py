@@ -14,7 +14,7 @@ from gateway import errors
 from gateway.draining import DrainMiddleware
 from gateway.limits import DeadlineMiddleware, RateLimiter, RateLimitMiddleware
 from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
-from gateway.routers import health, models, transcriptions
+from gateway.routers import health, models, speech, transcriptions
 from gateway.services import build_services
 from gateway.settings import Settings
 from gateway.telemetry import TelemetryMiddleware
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
-    for module in (health, models, transcriptions):
+    for module in (health, models, transcriptions, speech):
         app.include_router(module.router)
     # Outermost last: request id -> telemetry -> drain -> body limit -> API key -> rate limit -> deadline -> routes.
     app.add_middleware(DeadlineMiddleware, timeout_s=settings.limits.request_timeout_s)

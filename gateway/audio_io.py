@@ -3,6 +3,9 @@
 Decoding turns any upload (flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav, webm, ...) into
 float32 mono 16 kHz samples, the input of every listening worker. The container is
 sniffed from the bytes, never from the file name, which SDKs do not send reliably.
+
+Encoding turns int16 mono PCM into the response formats of /v1/audio/speech, a chunk at a
+time, so that speech can be sent while it is still being synthesised.
 """
 
 from __future__ import annotations
@@ -12,8 +15,10 @@ import binascii
 import io
 import itertools
 import re
+import struct
 from collections.abc import Iterator
-from typing import BinaryIO
+from fractions import Fraction
+from typing import BinaryIO, Protocol
 
 import av
 import numpy as np
@@ -127,3 +132,181 @@ def decode_data_url(value: str, *, param: str) -> bytes:
         return base64.b64decode(value.strip()[match.end() :], validate=False)
     except (binascii.Error, ValueError) as exc:
         raise AudioDecodeError(f"`{param}` holds invalid base64 data.", param=param) from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoding: int16 mono PCM -> the response formats of /v1/audio/speech, incrementally.
+# ---------------------------------------------------------------------------------------------
+
+SPEECH_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
+
+MIME_TYPES = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+}
+
+# format -> (PyAV container, encoder, bit rate, container options)
+_PYAV_FORMATS: dict[str, tuple[str, str, int | None, dict[str, str]]] = {
+    # No ID3 tag and no Xing frame: on a stream nobody can seek back to fill them in.
+    "mp3": ("mp3", "libmp3lame", 64_000, {"id3v2_version": "0", "write_xing": "0"}),
+    # Short Ogg pages, so that audio leaves the muxer soon after it is encoded.
+    "opus": ("ogg", "libopus", 32_000, {"page_duration": "100000"}),
+    "aac": ("adts", "aac", 64_000, {}),
+    "flac": ("flac", "flac", None, {}),
+}
+
+
+class StreamEncoder(Protocol):
+    """Turns int16 mono PCM into one audio format, a chunk at a time."""
+
+    media_type: str
+
+    def encode(self, pcm: bytes) -> bytes:
+        """Feed PCM; return the encoded bytes that are ready (possibly none)."""
+
+    def finish(self) -> bytes:
+        """Flush the encoder and return the last bytes; the encoder is unusable afterwards."""
+
+    def close(self) -> None:
+        """Release resources without flushing (a stream given up half-way); idempotent."""
+
+
+def open_encoder(response_format: str, sample_rate: int = 24_000) -> StreamEncoder:
+    """A streaming encoder for one of `SPEECH_FORMATS`."""
+    if response_format == "pcm":
+        return PcmEncoder()
+    if response_format == "wav":
+        return WavEncoder(sample_rate)
+    if response_format in _PYAV_FORMATS:
+        return PyAVEncoder(response_format, sample_rate)
+    raise ValueError(f"unknown audio format {response_format!r}")
+
+
+class PcmEncoder:
+    """Raw int16 little-endian mono, no header."""
+
+    media_type = MIME_TYPES["pcm"]
+
+    def encode(self, pcm: bytes) -> bytes:
+        return pcm
+
+    def finish(self) -> bytes:
+        return b""
+
+    def close(self) -> None:
+        pass
+
+
+class WavEncoder:
+    """RIFF/WAVE with a header sent before the length is known.
+
+    Like OpenAI's streamed wav, the RIFF and data sizes are 0xFFFFFFFF ("until the end of
+    the stream"); decoders that read to the end of the data take it as it is.
+    """
+
+    media_type = MIME_TYPES["wav"]
+
+    def __init__(self, sample_rate: int):
+        self._header: bytes | None = wav_header(sample_rate, data_size=0xFFFFFFFF)
+
+    def encode(self, pcm: bytes) -> bytes:
+        header, self._header = self._header or b"", None
+        return header + pcm
+
+    def finish(self) -> bytes:
+        return self.encode(b"")
+
+    def close(self) -> None:
+        pass
+
+
+def wav_header(sample_rate: int, data_size: int, channels: int = 1, sample_width: int = 2) -> bytes:
+    """The 44-byte header of a PCM wav file; a size of 0xFFFFFFFF means unknown."""
+    riff_size = 0xFFFFFFFF if data_size == 0xFFFFFFFF else 36 + data_size
+    return (
+        b"RIFF"
+        + struct.pack("<I", riff_size)
+        + b"WAVEfmt "
+        + struct.pack(
+            "<IHHIIHH",
+            16,
+            1,  # PCM
+            channels,
+            sample_rate,
+            sample_rate * channels * sample_width,
+            channels * sample_width,
+            8 * sample_width,
+        )
+        + b"data"
+        + struct.pack("<I", data_size)
+    )
+
+
+class _Sink:
+    """A write-only, unseekable file for PyAV: collects what the muxer writes."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+class PyAVEncoder:
+    """mp3, Ogg Opus, ADTS AAC or FLAC, muxed by PyAV into an unseekable stream.
+
+    The muxer flushes its output after every packet (`flush_packets`), so each call to
+    `encode` returns whatever the codec has finished; only the codec's own look-ahead
+    (a few tens of milliseconds) waits for the next call or `finish`.
+    """
+
+    def __init__(self, response_format: str, sample_rate: int):
+        self.media_type = MIME_TYPES[response_format]
+        container_format, codec, bit_rate, options = _PYAV_FORMATS[response_format]
+        self._sink = _Sink()
+        self._container = av.open(
+            self._sink,
+            mode="w",
+            format=container_format,
+            container_options={"flush_packets": "1", **options},
+            buffer_size=4096,
+        )
+        self._stream = self._container.add_stream(codec, rate=sample_rate, layout="mono")
+        if bit_rate:
+            self._stream.bit_rate = bit_rate
+        self._sample_rate = sample_rate
+        self._samples = 0
+        self._closed = False
+
+    def encode(self, pcm: bytes) -> bytes:
+        samples = np.frombuffer(pcm, dtype="<i2")
+        if samples.size:
+            frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+            frame.sample_rate = self._sample_rate
+            frame.pts = self._samples
+            self._samples += samples.size
+            self._container.mux(self._stream.encode(frame))
+        return self._sink.take()
+
+    def finish(self) -> bytes:
+        if not self._closed:
+            self._closed = True
+            self._container.mux(self._stream.encode(None))
+            self._container.close()
+        return self._sink.take()
+
+    def close(self) -> None:
+        """Release the codec without flushing (a stream given up half-way)."""
+        if not self._closed:
+            self._closed = True
+            self._container.close()

@@ -10,6 +10,7 @@ from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.uploads import Decoder
 from models.compute import CpuBudget
+from models.piper import PiperTuning, PiperWorker
 from models.registry import ModelRegistry, WorkerEntry, WorkQueue
 from models.whisper import WhisperSource, WhisperWorker
 
@@ -51,6 +52,7 @@ def build_services(settings: Settings) -> Services:
         retry_after_s=lifecycle.retry_after_s,
     )
     _add_whisper(settings, budget, registry)
+    _add_piper(settings, budget, registry)
     return Services(settings=settings, budget=budget, registry=registry, decoder=Decoder())
 
 
@@ -74,3 +76,17 @@ def _add_whisper(settings: Settings, budget: CpuBudget, registry: ModelRegistry)
         registry.add(WorkerEntry(name=name, kind="transcription", worker=worker, queue=queue, preload=model.preload))
     for alias, target in section.aliases.items():
         registry.alias(alias, target)
+
+
+def _add_piper(settings: Settings, budget: CpuBudget, registry: ModelRegistry) -> None:
+    section = settings.speech
+    worker = PiperWorker(
+        "piper",
+        budget,
+        voices_dir=section.voices_dir,
+        tuning=PiperTuning(first_chars=section.first_chars, max_chars=section.max_chars),
+        required_voices=section.piper_voices(),
+    )
+    queue = WorkQueue("piper", section.queue.max_parallel, section.queue.max_queue, section.queue.retry_after_s)
+    entry = WorkerEntry(name="piper", kind="speech", worker=worker, queue=queue, preload=section.preload)
+    registry.add(entry, ids=tuple(section.models))

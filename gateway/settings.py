@@ -146,6 +146,49 @@ class LifecycleSettings(BaseModel):
     retry_after_s: float = Field(5, gt=0, description="Retry-After when busy models hold the memory a load needs.")
 
 
+SPEECH_VOICE_NAMES = (
+    "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse", "marin", "cedar",
+)  # fmt: skip
+
+
+class SpeechModelSettings(BaseModel):
+    """One served speech model id: Piper's scales and what the id accepts."""
+
+    length_scale: float | None = Field(None, gt=0, description="Piper's phoneme length scale; unset: the voice's own.")
+    noise_scale: float | None = Field(None, ge=0, description="Piper's generator noise; unset: the voice's own.")
+    noise_w: float | None = Field(None, ge=0, description="Piper's phoneme-duration noise; unset: the voice's own.")
+    instructions: bool = Field(True, description="Accept `instructions` (only pace words are followed).")
+    sse: bool = Field(True, description="Accept `stream_format=sse`.")
+    voices: dict[str, str] = Field(default_factory=dict, description="Voice names mapped differently for this id.")
+
+
+class SpeechSettings(BaseModel):
+    """Text to speech with Piper."""
+
+    voices_dir: Path | None = Field(None, description="Piper voices (.onnx + .onnx.json) added to the embedded one.")
+    preload: bool = True
+    first_chars: int = Field(30, ge=0, description="The first piece of text is at most this long; 0: a sentence.")
+    max_chars: int = Field(300, ge=50, description="Longer sentences are cut at clause marks.")
+    queue: QueueSettings = Field(default_factory=lambda: QueueSettings(max_parallel=4))
+    models: dict[str, SpeechModelSettings] = Field(
+        default_factory=lambda: {
+            "tts-1": SpeechModelSettings(instructions=False, sse=False),
+            "tts-1-hd": SpeechModelSettings(noise_scale=0.5, noise_w=0.6, instructions=False, sse=False),
+            "gpt-4o-mini-tts": SpeechModelSettings(),
+            "gpt-4o-mini-tts-2025-12-15": SpeechModelSettings(),
+        }
+    )
+    voices: dict[str, str] = Field(
+        default_factory=lambda: {name: "en_US-joe-medium" for name in SPEECH_VOICE_NAMES},
+        description="Voice name -> Piper voice: a model name, or model:speaker for a multi-speaker model.",
+    )
+
+    def piper_voices(self) -> tuple[str, ...]:
+        """Every Piper voice the configuration maps a name to."""
+        named = {*self.voices.values(), *(v for m in self.models.values() for v in m.voices.values())}
+        return tuple(sorted(named))
+
+
 class Settings(BaseSettings):
     """The whole gateway configuration."""
 
@@ -167,6 +210,7 @@ class Settings(BaseSettings):
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
+    speech: SpeechSettings = Field(default_factory=SpeechSettings)
 
     @field_validator("api_keys", mode="before")
     @classmethod

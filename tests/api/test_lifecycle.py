@@ -20,13 +20,15 @@ def _states(server) -> dict[str, str]:
 
 def test_memory_budget_unloads_idle_models_and_refuses_when_busy(start_server, fixture_audio):
     # tiny.en (about 106 MiB) and base (about 170 MiB) each fit in 200 MiB, never both.
-    server = start_server(transcription=LAZY, lifecycle={"memory_budget_mb": 200, "retry_after_s": 7})
+    server = start_server(
+        transcription=LAZY, speech={"preload": False}, lifecycle={"memory_budget_mb": 200, "retry_after_s": 7}
+    )
     sdk = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0, timeout=300)
     clip = fixture_audio("en_weather.flac")
     assert "weather" in sdk.audio.transcriptions.create(model="whisper-1", file=clip).text.lower()
-    assert _states(server) == {"base": "loaded", "tiny.en": "unloaded"}
+    assert _states(server) == {"base": "loaded", "tiny.en": "unloaded", "piper": "unloaded"}
     assert "weather" in sdk.audio.transcriptions.create(model="tiny.en", file=clip).text.lower()
-    assert _states(server) == {"base": "unloaded", "tiny.en": "loaded"}
+    assert _states(server) == {"base": "unloaded", "tiny.en": "loaded", "piper": "unloaded"}
     scraped = httpx.get(f"{server.url}/metrics").text
     assert metric(scraped, "gateway_model_unloads_total", model="base", reason="memory") == 1
     assert metric(scraped, "gateway_model_memory_used_bytes") <= metric(scraped, "gateway_model_memory_budget_bytes")
@@ -59,7 +61,7 @@ def test_idle_models_are_unloaded_but_preloaded_ones_stay(start_server, fixture_
     deadline = time.monotonic() + 30
     while _states(server)["tiny.en"] == "loaded" and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _states(server) == {"base": "loaded", "tiny.en": "unloaded"}
+    assert _states(server)["tiny.en"] == "unloaded" and _states(server)["base"] == "loaded"  # base is pinned
     scraped = httpx.get(f"{server.url}/metrics").text
     assert metric(scraped, "gateway_model_unloads_total", model="tiny.en", reason="idle") == 1
     assert metric(scraped, "gateway_model_loaded", model="tiny.en") == 0

@@ -29,7 +29,7 @@ NGINX_FAIL_TIMEOUT_S = 5  # deploy/nginx/audio-gateway.conf: a failed replica is
 
 
 def cluster_config(tmp: Path) -> Path:
-    """tiny.en on every replica, small queues, and two model directories that cannot load."""
+    """tiny.en and Piper on every replica, small queues, and two model directories that cannot load."""
     corrupt = tmp / "corrupt-model"
     corrupt.mkdir(parents=True, exist_ok=True)
     (corrupt / "config.json").write_text("{}")
@@ -44,6 +44,7 @@ def cluster_config(tmp: Path) -> Path:
             },
             "aliases": {"whisper-1": "tiny.en"},
         },
+        "speech": {"queue": {"max_parallel": 2, "max_queue": 4, "retry_after_s": 1}},
         "server": {"shutdown_grace_s": 30},
     }
     path = tmp / "cluster.yaml"

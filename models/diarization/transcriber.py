@@ -1,0 +1,72 @@
+"""Whisper plus a diarization engine: the worker behind `gpt-4o-transcribe-diarize`.
+
+Whisper transcribes with word timestamps; the engine says who spoke when; words are given
+to the speaker talking at that moment and segments are split at speaker changes. With
+`on_segment`, each speaker segment is handed over as soon as it is final: the diarization
+runs first (it needs the whole recording), then Whisper's segments are split and emitted
+one by one as Whisper decodes them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from models.diarization.align import split_segment
+from models.diarization.base import DiarizationEngine
+from models.errors import Cancelled
+from models.options import DiarizeOptions, TranscribeOptions
+from models.types import Segment, Transcript
+
+
+class DiarizingTranscriber:
+    """A Whisper worker and a diarization engine used together."""
+
+    def __init__(self, name: str, whisper: Any, engine: DiarizationEngine):
+        self.name = name
+        self.whisper = whisper
+        self.engine = engine
+        self._loaded = False
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded and self.whisper.loaded
+
+    def load(self) -> None:
+        self.whisper.load()
+        self.engine.load()
+        self._loaded = True
+
+    def unload(self) -> None:
+        self._loaded = False
+
+    def transcribe(
+        self,
+        samples: np.ndarray,
+        options: TranscribeOptions,
+        diarize: DiarizeOptions,
+        on_segment: Callable[[Segment], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Transcript:
+        """A transcript whose segments each carry one speaker (and whose words carry theirs)."""
+        self.load()
+        turns = self.engine.diarize(samples, diarize)
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("the client went away")
+        segments: list[Segment] = []
+
+        def split(segment: Segment) -> None:
+            for piece in split_segment(segment, turns):
+                piece = replace(piece, id=len(segments))
+                segments.append(piece)
+                if on_segment is not None:
+                    on_segment(piece)
+
+        transcript = self.whisper.transcribe(
+            samples, replace(options, word_timestamps=True), on_segment=split, cancel=cancel
+        )
+        return replace(transcript, segments=tuple(segments))

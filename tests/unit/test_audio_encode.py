@@ -1,0 +1,101 @@
+"""The streaming encoders of gateway/audio_io.py, decoded back with PyAV."""
+
+from __future__ import annotations
+
+import io
+import struct
+import wave
+
+import av
+import numpy as np
+import pytest
+
+from gateway.audio_io import MIME_TYPES, SPEECH_FORMATS, open_encoder, wav_header
+
+RATE = 24_000
+CODECS = {"mp3": "mp3", "opus": "opus", "aac": "aac", "flac": "flac", "wav": "pcm_s16le"}
+
+
+def tone(seconds: float, freq: float = 440.0) -> bytes:
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (0.3 * np.sin(2 * np.pi * freq * t) * 32767).astype("<i2").tobytes()
+
+
+def encode_chunks(fmt: str, chunks: list[bytes]) -> list[bytes]:
+    encoder = open_encoder(fmt, RATE)
+    out = [encoder.encode(chunk) for chunk in chunks]
+    out.append(encoder.finish())
+    return out
+
+
+def decode(data: bytes) -> tuple[str, int, float]:
+    """Codec name, sample rate and duration of encoded audio."""
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.audio[0]
+        samples = sum(frame.samples for frame in container.decode(stream))
+        return stream.codec_context.name, stream.codec_context.sample_rate, samples / stream.codec_context.sample_rate
+
+
+@pytest.mark.parametrize("fmt", [f for f in SPEECH_FORMATS if f != "pcm"])
+def test_each_format_decodes_to_its_codec_and_duration(fmt):
+    out = encode_chunks(fmt, [tone(1.0), tone(0.5, 660), tone(1.0)])
+    codec, rate, duration = decode(b"".join(out))
+    assert codec.startswith(CODECS[fmt])  # PyAV names the mp3 decoder "mp3float"
+    assert rate in (RATE, 48_000)  # Opus always decodes at 48 kHz
+    assert duration == pytest.approx(2.5, abs=0.08)
+
+
+@pytest.mark.parametrize("fmt", SPEECH_FORMATS)
+def test_bytes_come_out_before_the_end(fmt):
+    """Encoding is incremental: every chunk of a second yields bytes at once."""
+    out = encode_chunks(fmt, [tone(1.0), tone(1.0), tone(1.0)])
+    assert all(len(part) > 0 for part in out[:3])
+    # The tail held back for finish() is small: most audio left with the chunks.
+    assert len(out[-1]) < 0.25 * sum(len(p) for p in out)
+
+
+def test_pcm_is_raw_and_wav_is_the_same_samples_with_a_header():
+    pcm = tone(0.7)
+    assert b"".join(encode_chunks("pcm", [pcm[:1000], pcm[1000:]])) == pcm
+    wav = b"".join(encode_chunks("wav", [pcm[:1000], pcm[1000:]]))
+    assert wav[:44] == wav_header(RATE, 0xFFFFFFFF)
+    assert wav[44:] == pcm
+    # A decoder that reads to the end takes the unknown length as it is.
+    codec, rate, duration = decode(wav)
+    assert (codec, rate) == ("pcm_s16le", RATE)
+    assert duration == pytest.approx(0.7, abs=1e-3)
+
+
+def test_wav_header_with_a_known_length_is_what_the_wave_module_writes():
+    pcm = tone(0.1)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(pcm)
+    assert buffer.getvalue()[:44] == wav_header(RATE, len(pcm))
+    assert struct.unpack("<I", wav_header(RATE, 0xFFFFFFFF)[4:8]) == (0xFFFFFFFF,)
+
+
+@pytest.mark.parametrize("fmt", SPEECH_FORMATS)
+def test_empty_input_still_makes_a_valid_stream(fmt):
+    data = b"".join(encode_chunks(fmt, []))
+    if fmt == "pcm":
+        assert data == b""
+    elif fmt == "wav":
+        assert data == wav_header(RATE, 0xFFFFFFFF)
+
+
+@pytest.mark.parametrize("fmt", SPEECH_FORMATS)
+def test_close_without_finish_releases_the_encoder(fmt):
+    encoder = open_encoder(fmt, RATE)
+    encoder.encode(tone(0.2))
+    encoder.close()
+    encoder.close()
+
+
+def test_media_types_and_unknown_format():
+    assert {f: open_encoder(f, RATE).media_type for f in SPEECH_FORMATS} == MIME_TYPES
+    with pytest.raises(ValueError):
+        open_encoder("ogg", RATE)
