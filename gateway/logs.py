@@ -57,7 +57,8 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
         if record.name == "gateway.access":
-            fields = " ".join(f"{k}={getattr(record, k)}" for k in ACCESS_FIELDS[1:] if getattr(record, k, None) is not None)
+            values = ((k, getattr(record, k, None)) for k in ACCESS_FIELDS[1:])
+            fields = " ".join(f"{k}={v}" for k, v in values if v is not None)
             line = f"{line} {fields}"
         request_id = getattr(record, "request_id", None)
         return f"{line} [{request_id}]" if request_id else line

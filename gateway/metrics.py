@@ -78,7 +78,9 @@ class _StateCollector(Collector):
             "running": GaugeMetricFamily("gateway_queue_running", "Requests a model is working on.", labels=["model"]),
             "waiting": GaugeMetricFamily("gateway_queue_waiting", "Requests waiting for a model.", labels=["model"]),
             "capacity": GaugeMetricFamily(
-                "gateway_queue_capacity", "Requests a model admits (working plus waiting); more get 429.", labels=["model"]
+                "gateway_queue_capacity",
+                "Requests a model admits (working plus waiting); more get 429.",
+                labels=["model"],
             ),
             "loaded": GaugeMetricFamily("gateway_model_loaded", "1 while the model is loaded.", labels=["model"]),
             "state": GaugeMetricFamily(
@@ -89,15 +91,21 @@ class _StateCollector(Collector):
             ),
         }
         rejected = CounterMetricFamily(
-            "gateway_queue_rejected", "Requests refused at once with 429 because the model's queue was full.", labels=["model"]
+            "gateway_queue_rejected",
+            "Requests refused at once with 429 because the model's queue was full.",
+            labels=["model"],
         )
         cancelled = CounterMetricFamily(
-            "gateway_work_cancelled", "Work stopped early: the client went away or the request ran out of time.", labels=["model"]
+            "gateway_work_cancelled",
+            "Work stopped early: the client went away or the request ran out of time.",
+            labels=["model"],
         )
         loads = CounterMetricFamily("gateway_model_loads", "Successful model loads.", labels=["model"])
         unloads = CounterMetricFamily("gateway_model_unloads", "Model unloads by reason.", labels=["model", "reason"])
         batches = HistogramMetricFamily(
-            "gateway_batch_size", "Requests' windows decoded together in one batched model call (CPU).", labels=["model"]
+            "gateway_batch_size",
+            "Requests' windows decoded together in one batched model call (CPU).",
+            labels=["model"],
         )
         for entry in entries:
             name, queue = entry.name, entry.queue
@@ -120,10 +128,16 @@ class _StateCollector(Collector):
         yield from gauges.values()
         yield from (rejected, cancelled, loads, unloads, batches)
         yield GaugeMetricFamily(
-            "gateway_model_memory_budget_bytes", "The models' memory budget (0: none).", value=self.models.memory_budget_bytes
+            "gateway_model_memory_budget_bytes",
+            "The models' memory budget (0: none).",
+            value=self.models.memory_budget_bytes,
         )
-        yield GaugeMetricFamily("gateway_model_memory_used_bytes", "Memory the loaded models take.", value=self.models.used_bytes())
-        yield GaugeMetricFamily("gateway_draining", "1 while this replica drains before stopping.", value=float(self.drain.draining))
+        yield GaugeMetricFamily(
+            "gateway_model_memory_used_bytes", "Memory the loaded models take.", value=self.models.used_bytes()
+        )
+        yield GaugeMetricFamily(
+            "gateway_draining", "1 while this replica drains before stopping.", value=float(self.drain.draining)
+        )
         ready = not self.not_ready()
         yield GaugeMetricFamily("gateway_ready", "1 while /health/ready answers 200.", value=float(ready))
 

@@ -42,7 +42,8 @@ class DrainingServer(uvicorn.Server):
         if self.drain.draining and not self.should_exit:
             elapsed = self.drain.elapsed()
             if elapsed >= self.min_s or elapsed >= self.grace_s:
-                log.info("draining: %d request(s) in flight get %.0fs to finish", self.drain.in_flight, self.grace_s - elapsed)
+                left = self.grace_s - elapsed
+                log.info("draining: %d request(s) in flight get %.0fs to finish", self.drain.in_flight, left)
                 # uvicorn closes the listener and idle connections, then waits for the rest.
                 self.config.timeout_graceful_shutdown = max(1, int(self.grace_s - elapsed))
                 self.should_exit = True

@@ -46,7 +46,7 @@ class Worker(Protocol):
 class Ticket:
     """A place in a worker's queue, held from admission until the work ends."""
 
-    def __init__(self, queue: "WorkQueue"):
+    def __init__(self, queue: WorkQueue):
         self._queue = queue
         self._held = True
 
@@ -310,7 +310,8 @@ class ModelRegistry:
         now = time.monotonic() if now is None else now
         unloaded = []
         for entry in self.entries.values():
-            if entry.loaded and entry.idle and not entry.preload and now - entry.queue.last_active >= self.idle_unload_s:
+            idle_for = now - entry.queue.last_active
+            if entry.loaded and entry.idle and not entry.preload and idle_for >= self.idle_unload_s:
                 self._unload(entry, "idle")
                 unloaded.append(entry.name)
         return unloaded

@@ -169,7 +169,9 @@ async def _audio(request: Request, first: tuple[str, Any], stream: Stream) -> As
             note(request, audio_seconds=value / OUTPUT_RATE)
 
 
-async def _events(request: Request, first: tuple[str, Any], stream: Stream, body: SpeechRequest) -> AsyncIterator[bytes]:
+async def _events(
+    request: Request, first: tuple[str, Any], stream: Stream, body: SpeechRequest
+) -> AsyncIterator[bytes]:
     """speech.audio.delta per encoded chunk, then speech.audio.done with usage."""
     try:
         async for kind, value in _resumed(first, stream):

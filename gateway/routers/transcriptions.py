@@ -8,7 +8,7 @@ from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from gateway import formats
 from gateway.protocol.forms import as_list, form_fields, json_object, read_form, validate

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -41,7 +40,9 @@ def test_balancer_answers_and_uses_every_replica(healthy: Cluster, fixture_audio
     assert "whisper-1" in {m.id for m in sdk.models.list()}
     before = healthy.scrape()
     for _ in range(4):
-        result = sdk.audio.transcriptions.with_raw_response.create(model="whisper-1", file=fixture_audio("en_weather.flac"))
+        result = sdk.audio.transcriptions.with_raw_response.create(
+            model="whisper-1", file=fixture_audio("en_weather.flac")
+        )
         assert "weather" in result.parse().text.lower()
         assert result.headers["x-request-id"].startswith("req_")
     after = healthy.scrape()
@@ -73,7 +74,10 @@ def test_sigkill_of_a_replica_mid_load_loses_no_request(healthy: Cluster, fixtur
     assert wait_until(lambda: pid_gone(pid), timeout=10)
     # The balancer keeps answering with one replica down.
     for _ in range(3):
-        assert "weather" in sdk.audio.transcriptions.create(model="whisper-1", file=fixture_audio("en_weather.flac")).text.lower()
+        assert (
+            "weather"
+            in sdk.audio.transcriptions.create(model="whisper-1", file=fixture_audio("en_weather.flac")).text.lower()
+        )
     healthy.start()  # and the replica comes back
     assert httpx.get(f"{healthy.replica_url(0)}/health/ready").status_code == 200
 
@@ -90,12 +94,17 @@ def test_sigterm_drains_a_replica_without_losing_its_requests(healthy: Cluster, 
 
     thread = threading.Thread(target=in_flight)
     thread.start()
-    assert wait_until(lambda: metric(healthy.scrape()[1], "gateway_queue_running", model="tiny.en") >= 1, timeout=30, interval=0.05)
+    assert wait_until(
+        lambda: metric(healthy.scrape()[1], "gateway_queue_running", model="tiny.en") >= 1, timeout=30, interval=0.05
+    )
     pid = healthy.kill(1, signal.SIGTERM)
     # The draining replica takes no new connection; through the balancer everything is served.
     sdk = _sdk(healthy)
     for _ in range(3):
-        assert "weather" in sdk.audio.transcriptions.create(model="whisper-1", file=fixture_audio("en_weather.flac")).text.lower()
+        assert (
+            "weather"
+            in sdk.audio.transcriptions.create(model="whisper-1", file=fixture_audio("en_weather.flac")).text.lower()
+        )
     thread.join(timeout=180)
     assert len(outcomes) == 1 and not isinstance(outcomes[0], Exception), outcomes
     assert "spring" in outcomes[0].text.lower()  # the request in flight finished
@@ -116,6 +125,8 @@ def test_disconnecting_mid_stream_frees_the_worker(healthy: Cluster, fixture_aud
         for line in response.iter_lines():
             if line.startswith("data:"):
                 break  # the first delta arrived: hang up
-    assert wait_until(lambda: healthy.total("gateway_work_cancelled_total", model="tiny.en") == cancelled + 1, timeout=120)
+    assert wait_until(
+        lambda: healthy.total("gateway_work_cancelled_total", model="tiny.en") == cancelled + 1, timeout=120
+    )
     assert wait_until(lambda: healthy.total("gateway_queue_running", model="tiny.en") == 0, timeout=60)
     assert healthy.total("gateway_requests_total", endpoint=ENDPOINT, status="499") >= 1

@@ -24,7 +24,10 @@ def test_a_broken_model_is_503_for_that_model_only(healthy: Cluster, fixture_aud
         assert body["type"] == "server_error" and says in body["message"], body
     # Everything else keeps working, on every replica, and nginx kept both in its pool.
     for _ in range(4):
-        assert "weather" in sdk.audio.transcriptions.create(model="whisper-1", file=fixture_audio("en_weather.flac")).text.lower()
+        assert (
+            "weather"
+            in sdk.audio.transcriptions.create(model="whisper-1", file=fixture_audio("en_weather.flac")).text.lower()
+        )
     for index in range(2):
         ready = httpx.get(f"{healthy.replica_url(index)}/health/ready")
         assert ready.status_code == 200  # not preloaded: the replica is ready, that model is not

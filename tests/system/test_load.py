@@ -99,15 +99,21 @@ def test_a_burst_is_served_or_answered_429_and_counted(healthy: Cluster, fixture
     assert healthy.total("gateway_queue_rejected_total", model="tiny.en") - before["rejected"] == len(limited)
     audio_seconds = healthy.total("gateway_audio_seconds_total", endpoint=ENDPOINT, model="tiny.en") - before["audio"]
     assert abs(audio_seconds - 4.9 * len(ok)) < 0.1 * len(ok)
-    assert healthy.total("gateway_requests_total", endpoint=SPEECH, status="200") - before["speech_ok"] == len(speech_ok)
+    assert healthy.total("gateway_requests_total", endpoint=SPEECH, status="200") - before["speech_ok"] == len(
+        speech_ok
+    )
     limited_speech = healthy.total("gateway_requests_total", endpoint=SPEECH, status="429") - before["speech_limited"]
     assert limited_speech == len(speech_limited)
-    assert healthy.total("gateway_audio_seconds_total", endpoint=SPEECH, model="piper") - before["speech_audio"] > 3 * len(speech_ok)
+    assert healthy.total("gateway_audio_seconds_total", endpoint=SPEECH, model="piper") - before[
+        "speech_audio"
+    ] > 3 * len(speech_ok)
     for model in ("tiny.en", "piper"):
         assert healthy.total("gateway_queue_running", model=model) == 0
         assert healthy.total("gateway_queue_waiting", model=model) == 0
 
-    print(f"\nburst of {BURST} transcriptions: {len(ok)} served, {len(limited)} x 429; {SPEECH_BURST} speech: "
-          f"{len(speech_ok)} served, {len(speech_limited)} x 429; in {elapsed:.1f}s; "
-          f"peak RSS per replica {[round(p / MIB) for p in peaks]} MiB")
+    print(
+        f"\nburst of {BURST} transcriptions: {len(ok)} served, {len(limited)} x 429; {SPEECH_BURST} speech: "
+        f"{len(speech_ok)} served, {len(speech_limited)} x 429; in {elapsed:.1f}s; "
+        f"peak RSS per replica {[round(p / MIB) for p in peaks]} MiB"
+    )
     assert max(peaks) < PEAK_RSS_LIMIT, [p / MIB for p in peaks]

@@ -61,9 +61,15 @@ def test_cluster_renders_the_compose_nginx_site_for_loopback(tmp_path):
     rendered = cluster.render_site(site, 9000, replicas, tmp_path / "access.log")
     assert "listen 127.0.0.1:9000;" in rendered
     assert re.findall(r"server (\S+) max_fails=1 fail_timeout=5s;", rendered) == [
-        "127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003"
+        "127.0.0.1:9001",
+        "127.0.0.1:9002",
+        "127.0.0.1:9003",
     ]
     assert "gateway-1" not in rendered and f"access_log {tmp_path / 'access.log'}" in rendered
     # everything else is the deployed file, line for line
-    kept = [line for line in site.splitlines() if "# replica" not in line and "listen" not in line and "access_log" not in line]
+    kept = [
+        line
+        for line in site.splitlines()
+        if "# replica" not in line and "listen" not in line and "access_log" not in line
+    ]
     assert all(line in rendered for line in kept)

@@ -20,7 +20,12 @@ def test_json_line_carries_the_access_fields():
     assert data["message"] == "POST /v1/audio/transcriptions 200"
     assert data["level"] == "info" and data["logger"] == "gateway.access"
     assert {k: data[k] for k in ("request_id", "method", "status", "duration_ms", "model", "tenant")} == {
-        "request_id": "req_1", "method": "POST", "status": 200, "duration_ms": 12.5, "model": "base", "tenant": "key_x"
+        "request_id": "req_1",
+        "method": "POST",
+        "status": 200,
+        "duration_ms": 12.5,
+        "model": "base",
+        "tenant": "key_x",
     }
     assert data["ts"].endswith("Z")
 
