@@ -11,12 +11,8 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
-
-import numpy as np
 
 from bench.report import table, write_section
 from bench.server import GatewayProcess, recording
@@ -44,7 +40,7 @@ def run(repeats: int) -> str:
         client = OpenAI(base_url=gateway.base_url, api_key="bench", max_retries=0, timeout=600)
         for name in MODELS:
             model = direct_model(name, threads, gateway.data_dir / "cache")
-            client.audio.transcriptions.create(model=name, file=("a.flac", audio_bytes))  # load + warm up
+            client.audio.transcriptions.create(model=name, file=("audio", audio_bytes))  # load + warm up
             list(model.transcribe(io.BytesIO(audio_bytes), beam_size=5)[0])
             direct, http = [], []
             for _ in range(repeats):
@@ -53,7 +49,7 @@ def run(repeats: int) -> str:
                 direct_text = "".join(s.text for s in segments).strip()
                 direct.append(time.perf_counter() - start)
                 start = time.perf_counter()
-                http_text = client.audio.transcriptions.create(model=name, file=("a.flac", audio_bytes)).text
+                http_text = client.audio.transcriptions.create(model=name, file=("audio", audio_bytes)).text
                 http.append(time.perf_counter() - start)
             del model
             same = "yes" if direct_text == http_text else "no"
@@ -61,7 +57,7 @@ def run(repeats: int) -> str:
             rows.append([name, f"{d:.2f}", f"{h:.2f}", f"{h / d:.3f}", f"{d / seconds:.3f}", f"{h / seconds:.3f}", same])
     body = (
         "## Gateway overhead and real-time factor (Whisper, CPU)\n\n"
-        f"A {seconds:.1f} s English recording (Piper-spoken test sentences), transcribed {repeats} times each way, "
+        f"pyannote's real {seconds:.1f} s two-speaker recording, transcribed {repeats} times each way, "
         "alternating; medians. *Direct* is faster-whisper in-process with the same options (beam 5, temperature "
         "fallback, int8, same threads); *gateway* is the OpenAI SDK over HTTP to `audio-gateway serve` (upload, "
         "decode, queue, transcribe, render). RTF = processing time / audio duration (lower is faster). "

@@ -34,7 +34,7 @@ def measure(base_url: str, model: str, audio: bytes, concurrency: int, requests:
 
     def one(_: int) -> float:
         start = time.perf_counter()
-        client.audio.transcriptions.create(model=model, file=("a.flac", audio))
+        client.audio.transcriptions.create(model=model, file=("audio", audio))
         return time.perf_counter() - start
 
     one(0)  # warm up (loads the model if lazy)
@@ -54,11 +54,11 @@ def single_latency(base_url: str, model: str, audio: bytes, repeats: int) -> flo
     from openai import OpenAI
 
     client = OpenAI(base_url=base_url, api_key="bench", max_retries=0, timeout=900)
-    client.audio.transcriptions.create(model=model, file=("a.flac", audio))
+    client.audio.transcriptions.create(model=model, file=("audio", audio))
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        client.audio.transcriptions.create(model=model, file=("a.flac", audio))
+        client.audio.transcriptions.create(model=model, file=("audio", audio))
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -112,7 +112,7 @@ def run(models: list[str], requests: int, base_url: str | None, label: str, repe
     plot(results, image)
     body = (
         f"## Transcription throughput and latency ({label})\n\n"
-        f"The same {seconds:.1f} s English recording sent {requests} times (at least c) by c concurrent OpenAI SDK "
+        f"pyannote's real {seconds:.1f} s two-speaker recording sent {requests} times (at least c) by c concurrent OpenAI SDK "
         "clients, for c = 1, 2, 4, 8, after one warm-up request. Latency in seconds; rpm = requests per minute; "
         "speed-up against c = 1 on the same server.\n\n"
         + table(["server model", "c", "p50 s", "p95 s", "rpm", "vs serial"], rows)

@@ -17,7 +17,6 @@ import itertools
 import re
 import struct
 from collections.abc import Iterator
-from fractions import Fraction
 from typing import BinaryIO, Protocol
 
 import av

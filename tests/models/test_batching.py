@@ -13,7 +13,8 @@ import pytest
 from models.batching import Batcher
 from models.compute import CpuBudget
 from models.options import TranscribeOptions
-from models.whisper import WhisperSource, WhisperWorker, bucket_previous_tokens
+from models.whisper import WhisperSource, WhisperWorker
+from models.whisper_calls import bucket_previous_tokens
 from tests.helpers import read_audio
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

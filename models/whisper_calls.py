@@ -1,0 +1,176 @@
+"""How faster-whisper's model calls reach CTranslate2 here: batched, budgeted, scored.
+
+`BatchedModel` stands in for the CTranslate2 Whisper model inside faster-whisper, which
+keeps its own decoding loop. Previous-text prompts are bucketed (`bucket_previous_tokens`)
+so that windows of different requests can share one batched call.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from models.batching import Batcher
+from models.compute import CpuBudget
+
+PROMPT_BUCKETS = (32, 64, 128, 223)
+"""Previous-text prompts longer than 32 tokens are cut to one of these lengths (keeping the
+latest tokens), in the batched and the unbatched path alike: CTranslate2 batches only
+prompts of equal length, and this lets windows of different requests share a batch."""
+
+
+def bucket_previous_tokens(tokens: list[int]) -> list[int]:
+    if len(tokens) <= PROMPT_BUCKETS[0]:
+        return tokens
+    size = max(b for b in PROMPT_BUCKETS if b <= len(tokens))
+    return tokens[-size:]
+
+
+class Capture(threading.local):
+    """Per-thread switch and sink for decoder log-probabilities."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.sequences: list[tuple[list[int], list[float]]] = []
+
+
+class _Pending:
+    """A window's mel features whose encoding waits for the batched generate call."""
+
+    __slots__ = ("features", "encoded")
+
+    def __init__(self, features: np.ndarray):
+        self.features = features  # [1, n_mels, frames]
+        self.encoded: np.ndarray | None = None  # [1, positions, d_model]
+
+
+@dataclass(frozen=True)
+class _GenerateCall:
+    encoder_output: Any  # _Pending or np.ndarray
+    prompt: list[int]
+
+
+class BatchedModel:
+    """Stands in for the CTranslate2 Whisper model inside faster-whisper.
+
+    faster-whisper drives its own decoding loop and calls `encode`, `generate`,
+    `detect_language` and `align` on this object. Encoding is deferred and done together
+    with generation, so one window of every concurrent request is encoded and decoded in
+    one batched call (see models/batching.py). Every model call holds a slot of the CPU
+    budget. While the calling thread's capture is on, greedy decodes also report each
+    chosen token's log-probability.
+    """
+
+    def __init__(self, inner: Any, budget: CpuBudget, batcher: Batcher | None, capture: Capture, sot: int):
+        self._inner = inner
+        self._sot = sot
+        self._budget = budget
+        self._batcher = batcher
+        self._capture = capture
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def encode(self, features: Any, to_cpu: bool = False) -> Any:
+        if self._batcher is None:
+            with self._budget.compute():
+                return self._inner.encode(features, to_cpu=to_cpu)
+        return _Pending(np.array(features))
+
+    def detect_language(self, encoder_output: Any, *args: Any, **kwargs: Any) -> Any:
+        storage = self._storage(encoder_output)
+        with self._budget.compute():
+            return self._inner.detect_language(storage, *args, **kwargs)
+
+    def align(self, encoder_output: Any, *args: Any, **kwargs: Any) -> Any:
+        storage = self._storage(encoder_output)
+        with self._budget.compute():
+            return self._inner.align(storage, *args, **kwargs)
+
+    def generate(self, encoder_output: Any, prompts: list[list[int]], **kwargs: Any) -> Any:
+        capture = self._capture.active
+        if self._batcher is None:
+            with self._budget.compute():
+                results = self._inner.generate(encoder_output, prompts, return_logits_vocab=capture, **kwargs)
+            pairs = [(r, _chosen_logprobs(r) if capture else None) for r in results]
+        else:
+            if not isinstance(encoder_output, _Pending):
+                encoder_output = np.array(encoder_output)
+            prompt = list(prompts[0])
+            # CTranslate2 batches prompts whose <|startoftranscript|> sits at the same place
+            sot_index = len(prompt) - 1 - prompt[::-1].index(self._sot) if self._sot in prompt else -1
+            key = ("generate", sot_index, len(prompt), capture, _hashable(kwargs))
+            call = _GenerateCall(encoder_output, prompt)
+            pairs = [self._batcher.submit(key, call, lambda calls: self._generate_batch(calls, capture, kwargs))]
+        if capture:
+            for result, logprobs in pairs:
+                self._capture.sequences.append((list(result.sequences_ids[0]), logprobs))
+        return [result for result, _ in pairs]
+
+    def _generate_batch(self, calls: list[_GenerateCall], capture: bool, kwargs: dict[str, Any]) -> list[Any]:
+        import ctranslate2
+
+        pending = [c.encoder_output for c in calls if isinstance(c.encoder_output, _Pending) and c.encoder_output.encoded is None]
+        if pending:
+            features = np.ascontiguousarray(np.concatenate([p.features for p in pending]))
+            encoded = np.array(self._inner.encode(ctranslate2.StorageView.from_array(features)))
+            for index, item in enumerate(pending):
+                item.encoded = encoded[index : index + 1]
+        stacked = np.ascontiguousarray(
+            np.concatenate([c.encoder_output.encoded if isinstance(c.encoder_output, _Pending) else c.encoder_output for c in calls])
+        )
+        results = self._inner.generate(
+            ctranslate2.StorageView.from_array(stacked),
+            [c.prompt for c in calls],
+            return_logits_vocab=capture,
+            **kwargs,
+        )
+        return [(r, _chosen_logprobs(r) if capture else None) for r in results]
+
+    def _storage(self, encoder_output: Any) -> Any:
+        """A real encoder output for calls that are not batched (language detection, alignment)."""
+        if not isinstance(encoder_output, _Pending):
+            return encoder_output
+        import ctranslate2
+
+        if encoder_output.encoded is None:
+            with self._budget.compute():
+                storage = self._inner.encode(ctranslate2.StorageView.from_array(encoder_output.features))
+            encoder_output.encoded = np.array(storage)
+        return ctranslate2.StorageView.from_array(np.ascontiguousarray(encoder_output.encoded))
+
+
+def _chosen_logprobs(result: Any) -> list[float]:
+    """Log-probability of each generated token, from the step logits of a greedy decode."""
+    tokens = list(result.sequences_ids[0])
+    steps = result.logits[0] if result.logits else []
+    logprobs = []
+    for token, step in zip(tokens, steps):
+        row = np.array(step, dtype=np.float32)
+        peak = float(row.max())
+        logprobs.append(float(row[token]) - peak - float(np.log(np.exp(row - peak).sum())))
+    return logprobs
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+@lru_cache(maxsize=1)
+def whisper_class() -> type:
+    """faster-whisper's WhisperModel with bucketed previous-text prompts (imported lazily)."""
+    from faster_whisper import WhisperModel
+
+    class BucketedWhisperModel(WhisperModel):
+        def get_prompt(self, tokenizer: Any, previous_tokens: list[int], *args: Any, **kwargs: Any) -> list[int]:
+            return super().get_prompt(tokenizer, bucket_previous_tokens(list(previous_tokens)), *args, **kwargs)
+
+    return BucketedWhisperModel
