@@ -86,7 +86,7 @@ class Cluster:
         return restarted
 
     def stop(self) -> None:
-        self._script("stop", "--grace", "10", timeout=120)
+        self._script("stop", "--grace", "10", "--clean", timeout=120)
 
     def state(self) -> dict[str, Any]:
         return json.loads(self._script("status", "--json").stdout)
