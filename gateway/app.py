@@ -8,13 +8,15 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from gateway import errors
 from gateway.draining import DrainMiddleware
 from gateway.limits import DeadlineMiddleware, RateLimiter, RateLimitMiddleware
 from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
-from gateway.routers import health, models, speech, transcriptions
+from gateway.errors import ServiceUnavailable
+from gateway.routers import health, models, playground, speech, transcriptions, voice_consents, voices
 from gateway.services import build_services
 from gateway.settings import Settings
 from gateway.telemetry import TelemetryMiddleware
@@ -33,6 +35,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if not settings.api_keys:
             log.warning("no API keys configured (GATEWAY_API_KEYS): every request is accepted")
+        try:
+            await anyio.to_thread.run_sync(services.store.open)
+        except ServiceUnavailable as exc:  # the rest of the API works; voice calls retry and answer 503
+            log.error("%s", exc.message)
         await services.registry.preload()
         housekeeping = asyncio.create_task(services.registry.run_housekeeping())
         try:
@@ -42,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await housekeeping
             services.registry.unload_all()
+            services.store.close()
 
     app = FastAPI(
         title="audio-gateway",
@@ -51,8 +58,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
-    for module in (health, models, transcriptions, speech):
+    for module in (health, models, transcriptions, speech, voice_consents, voices):
         app.include_router(module.router)
+    if settings.playground:
+        app.include_router(playground.router)
     # Outermost last: request id -> telemetry -> drain -> body limit -> API key -> rate limit -> deadline -> routes.
     app.add_middleware(DeadlineMiddleware, timeout_s=settings.limits.request_timeout_s)
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings.limits.rate_limit))

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from models.errors import (
     AudioDecodeError,
     Cancelled,
+    Conflict,
     GatewayError,
     InvalidRequest,
     ModelNotFound,
@@ -69,6 +70,7 @@ _MAPPING: tuple[tuple[type[GatewayError], int, str], ...] = (
     (AudioDecodeError, 400, "invalid_request_error"),
     (InvalidRequest, 400, "invalid_request_error"),
     (PayloadTooLarge, 413, "invalid_request_error"),
+    (Conflict, 409, "invalid_request_error"),
     (QueueFull, 429, "rate_limit_error"),
     (RateLimited, 429, "rate_limit_error"),
     (RequestTimeout, 504, "server_error"),
@@ -114,6 +116,8 @@ def error_response(exc: GatewayError) -> JSONResponse:
         headers = {"x-should-retry": "false"}  # the same request would most likely run out of time again
     if isinstance(exc, AuthenticationFailed):
         headers = {"www-authenticate": "Bearer"}
+    if isinstance(exc, Conflict):
+        headers = {"x-should-retry": "false"}  # the SDKs retry 409 by default; this one will not change
     return JSONResponse(body, status_code=status, headers=headers)
 
 

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import re
 import secrets
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,6 +47,11 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+def request_tenant(request: Any) -> str:
+    """The tenant `ApiKeyMiddleware` gave this request (the default tenant when auth is off)."""
+    return request.scope.get("state", {}).get("tenant", DEFAULT_TENANT)
 
 
 def tenant_of(api_key: str) -> str:

@@ -8,10 +8,14 @@ from dataclasses import dataclass, field
 from gateway.draining import Drain
 from gateway.metrics import Metrics
 from gateway.settings import Settings
+from gateway.storage import Store, build_store
 from gateway.uploads import Decoder
 from models.compute import CpuBudget
+from models.consent import ConsentPhrases
 from models.piper import PiperTuning, PiperWorker
 from models.registry import ModelRegistry, WorkerEntry, WorkQueue
+from models.speaker import SpeakerEncoder
+from models.voice_match import VoiceMatcher
 from models.whisper import WhisperSource, WhisperWorker
 
 log = logging.getLogger(__name__)
@@ -23,6 +27,10 @@ class Services:
     budget: CpuBudget
     registry: ModelRegistry
     decoder: Decoder
+    store: Store
+    consent_phrases: ConsentPhrases
+    voice_matcher: VoiceMatcher
+    voice_queue: WorkQueue  # admission for the speaker encoder (custom voice creation)
     drain: Drain = field(default_factory=Drain)
     metrics: Metrics = field(init=False)
 
@@ -39,6 +47,8 @@ class Services:
         if self.drain.draining:
             reasons.append("draining")
         reasons += [f"model {name} failed to load" for name in self.registry.failed_preloads()]
+        if self.store.revision is None:
+            reasons.append(f"the voice store never opened: {self.store.error}")
         return reasons
 
 
@@ -53,7 +63,33 @@ def build_services(settings: Settings) -> Services:
     )
     _add_whisper(settings, budget, registry)
     _add_piper(settings, budget, registry)
-    return Services(settings=settings, budget=budget, registry=registry, decoder=Decoder())
+    return Services(
+        settings=settings,
+        budget=budget,
+        registry=registry,
+        decoder=Decoder(),
+        store=build_store(settings),
+        consent_phrases=_consent_phrases(settings),
+        voice_matcher=VoiceMatcher(
+            SpeakerEncoder(budget),
+            threshold=settings.custom_voices.speaker_threshold,
+            cache_dir=settings.model_cache_dir,
+            max_speakers_per_model=settings.custom_voices.max_speakers_per_model,
+        ),
+        voice_queue=WorkQueue("speaker-encoder", max_parallel=1, max_queue=16),
+    )
+
+
+def _consent_phrases(settings: Settings) -> ConsentPhrases:
+    section = settings.consents
+    return ConsentPhrases(
+        templates={k.lower(): tuple(v) for k, v in section.phrases.items()},
+        organizations=("OpenAI", section.organization),
+        negations={k.lower(): tuple(v) for k, v in section.negations.items()},
+        max_error_rate=section.max_error_rate,
+        max_extra_words=section.max_extra_words,
+        max_name_distance=section.max_name_distance,
+    )
 
 
 def _add_whisper(settings: Settings, budget: CpuBudget, registry: ModelRegistry) -> None:

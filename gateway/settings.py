@@ -14,6 +14,8 @@ import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from models.consent import DEFAULT_NEGATIONS, DEFAULT_PHRASES, ORGANIZATION
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
 
@@ -146,6 +148,66 @@ class LifecycleSettings(BaseModel):
     retry_after_s: float = Field(5, gt=0, description="Retry-After when busy models hold the memory a load needs.")
 
 
+class StorageSettings(BaseModel):
+    """Where consents, voices and their recordings live. Every replica must use the same database."""
+
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL, e.g. postgresql://user:password@host/db (psycopg 3); "
+        "empty: the SQLite file data_dir/gateway.db. GATEWAY_DATABASE_URL sets it too.",
+    )
+    pool_size: int = Field(5, ge=1, description="Connections kept open (PostgreSQL); also the parallel store calls.")
+    connect_timeout_s: float = Field(10, gt=0)
+
+
+class ConsentSettings(BaseModel):
+    """How voice consent recordings are checked: transcribed, then matched against an approved phrase."""
+
+    organization: str = Field(
+        "audio-gateway", min_length=1, description="Accepted in the phrase in place of `OpenAI` (both are accepted)."
+    )
+    transcription_model: str = Field("base", description="A transcription model id or alias that hears the phrase.")
+    phrases: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_PHRASES.items()},
+        description=f"Approved phrases per ISO-639-1 language; `{ORGANIZATION}` stands for the organisation's name. "
+        "A value given here replaces the whole default table.",
+    )
+    negations: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_NEGATIONS.items()},
+        description="Words that turn a phrase into a refusal; refused when heard and not in the phrase.",
+    )
+    max_error_rate: float = Field(0.35, ge=0, le=1, description="Word-level edit cost / phrase words; calibrated.")
+    max_name_distance: float = Field(
+        0.6, ge=0, le=1, description="Character distance allowed between the organisation's name and what was heard."
+    )
+    max_extra_words: int = Field(8, ge=0, description="Words allowed besides the phrase (a greeting, a name).")
+    max_recording_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    max_recording_seconds: float = Field(60, gt=0)
+
+    @field_validator("phrases")
+    @classmethod
+    def _phrases_given(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for language, phrases in value.items():
+            if not phrases:
+                raise ValueError(f"no phrase given for {language!r}")
+        return value
+
+
+class CustomVoiceSettings(BaseModel):
+    """Custom voices made from a consented speaker's sample."""
+
+    max_per_tenant: int = Field(20, ge=1, description="Voices one API key may hold.")
+    max_sample_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    max_sample_seconds: float = Field(30, gt=0)
+    speaker_threshold: float = Field(
+        0.75, ge=-1, le=1, description="Least cosine similarity of the sample's and the consent's speaker; calibrated."
+    )
+    pins: dict[str, str] = Field(
+        default_factory=dict,
+        description="Custom voice id -> the Piper voice (model or model:speaker) that speaks it, "
+        "instead of the nearest one; e.g. a voice fine-tuned for that person.",
+    )
+    max_speakers_per_model: int = Field(32, ge=1, description="Speakers of a multi-speaker Piper model considered.")
 SPEECH_VOICE_NAMES = (
     "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse", "marin", "cedar",
 )  # fmt: skip
@@ -208,8 +270,13 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
+    playground: bool = Field(True, description="Serve the browser playground at / (it calls the API like any client).")
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    database_url: str | None = Field(None, description="Shorthand for storage.url (GATEWAY_DATABASE_URL); wins over it.")
+    consents: ConsentSettings = Field(default_factory=ConsentSettings)
+    custom_voices: CustomVoiceSettings = Field(default_factory=CustomVoiceSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
 
     @field_validator("api_keys", mode="before")
@@ -218,6 +285,15 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [k.strip() for k in value.split(",") if k.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _storage_and_consents(self) -> "Settings":
+        if self.database_url:
+            self.storage.url = self.database_url
+        model = self.consents.transcription_model
+        if model not in self.transcription.models and model not in self.transcription.aliases:
+            raise ValueError(f"consents.transcription_model {model!r} is not a configured transcription model or alias")
+        return self
 
     @property
     def model_cache_dir(self) -> Path:

@@ -31,6 +31,10 @@ class ModelNotFound(NotFound):
         self.model = model
 
 
+class Conflict(GatewayError):
+    """The request contradicts the stored state (e.g. deleting a consent that voices still use)."""
+
+
 class AudioDecodeError(InvalidRequest):
     """The upload is not audio we can decode."""
 

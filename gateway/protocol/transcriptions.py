@@ -112,7 +112,7 @@ class TranslationRequest(_AudioRequest):
     response_format: TranslationFormat = "json"
 
 
-def multipart_openapi(model: type[BaseModel], file_description: str) -> dict:
+def multipart_openapi(model: type[BaseModel], file_description: str, file_field: str = "file") -> dict:
     """`openapi_extra` for a route that parses its multipart form itself."""
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
@@ -127,7 +127,7 @@ def multipart_openapi(model: type[BaseModel], file_description: str) -> dict:
             return [inline(item) for item in node]
         return node
 
-    properties = {"file": {"type": "string", "format": "binary", "description": file_description}}
+    properties = {file_field: {"type": "string", "format": "binary", "description": file_description}}
     properties.update(inline(schema["properties"]))
-    body = {"type": "object", "required": ["file", *schema.get("required", [])], "properties": properties}
+    body = {"type": "object", "required": [file_field, *schema.get("required", [])], "properties": properties}
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": body}}}}

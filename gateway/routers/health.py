@@ -21,9 +21,8 @@ async def health() -> dict[str, str]:
 
 @router.get("/health/ready")
 async def ready(request: Request) -> Any:
-    """Whether this replica should get traffic: 503 while it drains or when a preloaded model failed.
-
-    The body says which models are loaded and why the replica is not ready.
+    """Whether this replica should get traffic: 503 while it drains, when a preloaded model failed
+    or when the voice store never opened. The body says which models are loaded and why not ready.
     """
     services: Services = request.app.state.services
     reasons = services.not_ready()
@@ -31,7 +30,9 @@ async def ready(request: Request) -> Any:
         status = "draining"
     else:
         status = "degraded" if reasons else "ready"
-    body = {"status": status, "reasons": reasons, "models": services.registry.status()}
+    store = services.store
+    storage = {"backend": store.backend, "revision": store.revision, "error": store.error}
+    body = {"status": status, "reasons": reasons, "models": services.registry.status(), "storage": storage}
     return JSONResponse(body, status_code=503 if reasons else 200)
 
 

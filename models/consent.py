@@ -1,0 +1,251 @@
+"""Consent phrase verification: does a transcript contain the approved phrase for its language?
+
+Whisper's text is compared with each approved phrase by a word-level alignment that is
+free to start and end anywhere in the transcript (the best-matching window):
+
+- a heard word within half its length of character edits of the expected one is a near miss
+  and costs that fraction (`Inhaberin` for `Inhaber` 0.22, `voise` for `voice` 0.2); any other
+  word costs 1, as does a missing or an extra word; two heard words may stand for one expected
+  word and the other way round when they are a near miss together (`Open AI` for `OpenAI`);
+- the phrase is accepted when the cost divided by the phrase's word count is at most
+  `max_error_rate`, *and* what was heard in place of the organisation's name is within
+  `max_name_distance` of it, character by character (a phrase consenting to a different
+  company is refused however close the rest is), *and* the transcript holds no
+  negation the phrase lacks (`I am not the owner...`), *and* at most `max_extra_words`
+  words were heard outside the phrase.
+
+Everything here is pure text processing; the caller transcribes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+ORGANIZATION = "{organization}"
+"""The placeholder in a phrase template for the organisation's name."""
+
+DEFAULT_PHRASES: dict[str, tuple[str, ...]] = {
+    # OpenAI's published English wording.
+    "en": ("I am the owner of this voice and I consent to {organization} using this voice to create a synthetic voice model.",),
+    # Our translations of the English sentence (OpenAI's own wording for these languages is not
+    # published in a form we could verify); operators can replace them in the config.
+    "de": (
+        "Ich bin der Inhaber dieser Stimme und ich willige ein, dass {organization} diese Stimme verwendet, "
+        "um ein synthetisches Stimmmodell zu erstellen.",
+    ),
+    "es": (
+        "Soy el propietario de esta voz y doy mi consentimiento para que {organization} utilice esta voz "
+        "para crear un modelo de voz sintética.",
+    ),
+    "fr": (
+        "Je suis le propriétaire de cette voix et je consens à ce que {organization} utilise cette voix "
+        "pour créer un modèle de voix synthétique.",
+    ),
+    "it": (
+        "Sono il proprietario di questa voce e acconsento che {organization} utilizzi questa voce "
+        "per creare un modello vocale sintetico.",
+    ),
+    "pt": (
+        "Sou o proprietário desta voz e autorizo que {organization} utilize esta voz "
+        "para criar um modelo de voz sintética.",
+    ),
+}
+
+DEFAULT_NEGATIONS: dict[str, tuple[str, ...]] = {
+    # `t` is what is left of "don't", "can't" once apostrophes split words.
+    "en": ("not", "no", "never", "nor", "neither", "cannot", "t", "refuse", "withdraw"),
+    "de": ("nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "niemals", "nein", "weder"),
+    "es": ("no", "nunca", "jamás", "ni", "tampoco"),
+    "fr": ("ne", "n", "pas", "jamais", "non", "ni", "aucun", "aucune"),
+    "it": ("non", "mai", "né", "nessun", "nessuno"),
+    "pt": ("não", "nunca", "nem", "jamais", "nenhum"),
+}
+
+CHARACTER_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "yue"})
+"""Languages written without spaces between words: compared character by character."""
+
+
+def tokens(text: str, language: str = "en") -> list[str]:
+    """Lower-case words (letters and digits only); characters for languages without spaces."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    cleaned = "".join(ch if unicodedata.category(ch)[0] in "LN" else " " for ch in text)
+    if language in CHARACTER_LANGUAGES:
+        return [ch for ch in cleaned if not ch.isspace()]
+    return cleaned.split()
+
+
+NEAR_MISS = 0.5
+"""A heard word within this normalised character distance of the expected one is a near miss
+(`voise`, `Inhaberin`) and costs that distance; anything further is a wrong word and costs 1."""
+
+
+def word_cost(expected: str, heard: str) -> float:
+    """0 for the same word, the character distance for a near miss, 1 for another word."""
+    distance = char_distance(expected, heard)
+    return distance if distance <= NEAR_MISS else 1.0
+
+
+def char_distance(expected: str, heard: str) -> float:
+    """Character edit distance over the longer word's length (0..1)."""
+    if expected == heard:
+        return 0.0
+    a, b = expected, heard
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return min(1.0, previous[-1] / max(len(a), len(b), 1))
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """The best window of the heard words for one phrase."""
+
+    phrase: str
+    cost: float
+    error_rate: float  # cost / number of phrase words
+    start: int  # heard-word index where the window starts
+    end: int  # one past its last heard word
+    pairs: tuple[tuple[int, int, float], ...]  # (phrase word, heard word, cost) for matched words
+
+
+def align(expected: list[str], heard: list[str], phrase: str = "") -> Alignment:
+    """Semi-global alignment of `expected` against any window of `heard`."""
+    m, n = len(expected), len(heard)
+    inf = float("inf")
+    cost = [[inf] * (n + 1) for _ in range(m + 1)]
+    back: list[list[tuple[int, int] | None]] = [[None] * (n + 1) for _ in range(m + 1)]
+    for j in range(n + 1):
+        cost[0][j] = 0.0  # the window may start anywhere
+    for i in range(1, m + 1):
+        cost[i][0] = float(i)
+        back[i][0] = (i - 1, 0)
+        for j in range(1, n + 1):
+            options = [
+                (cost[i - 1][j - 1] + word_cost(expected[i - 1], heard[j - 1]), (i - 1, j - 1)),
+                (cost[i - 1][j] + 1.0, (i - 1, j)),  # an expected word was not heard
+                (cost[i][j - 1] + 1.0, (i, j - 1)),  # an extra word inside the phrase
+            ]
+            # Two heard words for one expected word ("open ai" for "openai") and the other way round,
+            # only as near misses: otherwise they would price two wrong words as one.
+            if j >= 2 and (merged := word_cost(expected[i - 1], heard[j - 2] + heard[j - 1])) < 1:
+                options.append((cost[i - 1][j - 2] + merged, (i - 1, j - 2)))
+            if i >= 2 and (split := word_cost(expected[i - 2] + expected[i - 1], heard[j - 1])) < 1:
+                options.append((cost[i - 2][j - 1] + split, (i - 2, j - 1)))
+            cost[i][j], back[i][j] = min(options, key=lambda o: o[0])
+    end = min(range(n + 1), key=lambda j: cost[m][j])
+    pairs: list[tuple[int, int, float]] = []
+    i, j = m, end
+    while i > 0:
+        step = back[i][j]
+        assert step is not None
+        pi, pj = step
+        if pi < i and pj < j:  # a match, a merge or a split: record each expected word's counterpart
+            for ei in range(pi, i):
+                for hj in range(pj, j):
+                    pairs.append((ei, hj, word_cost("".join(expected[pi:i]), "".join(heard[pj:j]))))
+        i, j = pi, pj
+    total = cost[m][end]
+    return Alignment(
+        phrase=phrase,
+        cost=total,
+        error_rate=total / max(m, 1),
+        start=j,
+        end=end,
+        pairs=tuple(reversed(pairs)),
+    )
+
+
+def name_distance(result: Alignment, expected: list[str], heard: list[str], names: set[int]) -> float:
+    """Character distance between the organisation's name and what was heard in its place.
+
+    "In its place" is every heard word between the last matched word before the name and
+    the first matched word after it, so that `hack this studio` for `Acme Studios` or
+    `open the eye` for `OpenAI` are compared as wholes.
+    """
+    first, last = min(names), max(names)
+    before = [h for e, h, _ in result.pairs if e < first]
+    after = [h for e, h, _ in result.pairs if e > last]
+    start = max(before) + 1 if before else result.start
+    end = min(after) if after else result.end
+    return char_distance("".join(expected[first : last + 1]), "".join(heard[start:end]))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one transcript."""
+
+    accepted: bool
+    heard: str
+    expected: str  # the closest approved phrase
+    error_rate: float
+    reason: str = ""  # why it was refused, for the caller
+
+
+@dataclass(frozen=True)
+class ConsentPhrases:
+    """Approved phrases per language and the tolerances of the check."""
+
+    templates: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_PHRASES))
+    organizations: tuple[str, ...] = ("OpenAI",)
+    negations: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_NEGATIONS))
+    max_error_rate: float = 0.35
+    max_extra_words: int = 8
+    max_name_distance: float = 0.6  # characters of the organisation's name vs what was heard in its place
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(sorted(self.templates))
+
+    def phrases(self, language: str) -> list[tuple[str, set[int]]]:
+        """Each approved sentence for `language`, with the word positions of the organisation's name."""
+        out: list[tuple[str, set[int]]] = []
+        seen: set[str] = set()
+        for template in self.templates.get(language, ()):
+            for org in dict.fromkeys(self.organizations):
+                text = template.replace(ORGANIZATION, org)
+                if text in seen:
+                    continue
+                seen.add(text)
+                before = tokens(template.split(ORGANIZATION, 1)[0], language) if ORGANIZATION in template else None
+                names = set()
+                if before is not None:
+                    names = set(range(len(before), len(before) + len(tokens(org, language))))
+                out.append((text, names))
+        return out
+
+    def verify(self, heard_text: str, language: str) -> Verdict:
+        """Accept `heard_text` if it holds one approved phrase for `language` (see module doc)."""
+        heard = tokens(heard_text, language)
+        candidates = self.phrases(language)
+        if not candidates:
+            raise KeyError(language)
+        verdicts = [self._check(heard_text, heard, language, phrase, names) for phrase, names in candidates]
+        accepted = [v for v in verdicts if v.accepted]
+        return min(accepted or verdicts, key=lambda v: v.error_rate)
+
+    def _check(self, heard_text: str, heard: list[str], language: str, phrase: str, names: set[int]) -> Verdict:
+        expected = tokens(phrase, language)
+        result = align(expected, heard, phrase)
+
+        def refuse(reason: str) -> Verdict:
+            return Verdict(False, heard_text.strip(), phrase, result.error_rate, reason)
+
+        if not heard:
+            return refuse("no speech was recognised")
+        if result.error_rate > self.max_error_rate:
+            return refuse(f"it differs from the approved phrase in {result.error_rate:.0%} of its words")
+        if names and name_distance(result, expected, heard, names) > self.max_name_distance:
+            return refuse("it names another organisation than the one this consent is for")
+        phrase_words = set(expected)
+        negated = [w for w in heard if w in set(self.negations.get(language, ())) and w not in phrase_words]
+        if negated:
+            return refuse(f"it contains a negation ({negated[0]!r})")
+        extra = len(heard) - (result.end - result.start)
+        if extra > self.max_extra_words:
+            return refuse(f"it contains {extra} words besides the approved phrase")
+        return Verdict(True, heard_text.strip(), phrase, result.error_rate)

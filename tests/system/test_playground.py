@@ -1,0 +1,214 @@
+"""The playground page in a real browser (Debian's headless chromium) against a real server:
+upload or record real speech, watch the transcript stream in, click the timeline, run the
+"copy as curl / Python" commands, hear synthesised speech, see speakers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.helpers import encode, read_audio, word_error_rate
+from tests.system.support import open_playground, require_diarization, require_speech, screenshot
+
+FOX = "The quick brown fox jumps over the lazy dog. Speech recognition works on my own computer."
+WEATHER = "Today the weather is sunny and warm. Tomorrow it will rain in the morning."
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def choose(page, file: Path, model: str = "tiny.en", fmt: str = "json", stream: bool = True) -> None:
+    page.set_input_files("#file", str(file))
+    page.select_option("#stt-model", model)
+    page.select_option("#stt-format", fmt)
+    page.set_checked("#stt-stream", stream)
+
+
+def transcribe(page) -> None:
+    page.click("#transcribe")
+    page.wait_for_selector("body[data-transcribed]")
+
+
+def test_upload_and_watch_the_transcript_stream(server, page, fixture_audio):
+    open_playground(page, server.url)
+    models = page.eval_on_selector_all("#stt-model option", "options => options.map(o => o.value)")
+    assert {"whisper-1", "base", "tiny.en"} <= set(models)
+    assert page.input_value("#stt-model") == "whisper-1"
+    choose(page, fixture_audio("en_fox.flac"))
+    with page.expect_response("**/v1/audio/transcriptions") as answer:
+        page.click("#transcribe")
+    assert answer.value.headers["content-type"].startswith("text/event-stream")
+    page.wait_for_selector("body[data-transcribed]")
+    assert word_error_rate(FOX, page.inner_text("#transcript")) < 0.3
+    assert page.is_hidden("#stt-error")
+    assert page.inner_text("#stt-status").startswith("Done in ")
+    screenshot(page, "playground-transcript.png")
+
+
+def test_every_control_has_a_label(server, page):
+    open_playground(page, server.url)
+    unlabelled = page.evaluate(
+        """[...document.querySelectorAll('input, select, textarea, button')]
+             .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.textContent.trim())
+             .map(el => el.outerHTML)"""
+    )
+    assert unlabelled == []
+
+
+@pytest.fixture(scope="module")
+def two_sentences(tmp_path_factory) -> Path:
+    """en_fox, a pause, en_weather: two segments, the second starting after 7 s."""
+    fox, weather = read_audio(FIXTURES / "en_fox.flac"), read_audio(FIXTURES / "en_weather.flac")
+    path = tmp_path_factory.mktemp("audio") / "two_sentences.flac"
+    path.write_bytes(encode(np.concatenate([fox, np.zeros(16000, np.float32), weather]), "flac"))
+    return path
+
+
+def test_timeline_segment_plays_that_moment(server, page, two_sentences):
+    open_playground(page, server.url)
+    choose(page, two_sentences, fmt="verbose_json", stream=False)
+    page.check("#stt-words")
+    transcribe(page)
+    segments = page.locator("#segments li")
+    assert segments.count() >= 2
+    assert page.locator("#timeline button").count() == segments.count()
+    last = page.evaluate("window.playground.transcription.segments.at(-1)")
+    assert last["start"] > 5
+    page.locator("#timeline button").last.click()
+    page.wait_for_function("!document.getElementById('source-audio').paused")
+    position = page.evaluate("document.getElementById('source-audio').currentTime")
+    assert last["start"] - 0.1 <= position <= last["end"] + 0.5
+    raw = page.text_content("#stt-raw")
+    assert '"words"' in raw and '"segments"' in raw
+    screenshot(page, "playground-timeline.png")
+
+
+def test_record_from_the_microphone(server, page):
+    open_playground(page, server.url)
+    page.click("#record")
+    page.wait_for_selector("#record[aria-pressed=true]")
+    page.wait_for_timeout(8000)  # the fake microphone plays en_fox (6.4 s) and a second of silence, looped
+    page.click("#record")
+    page.wait_for_selector("#transcribe:enabled")
+    assert page.inner_text("#source-name").startswith("recording.webm")
+    page.select_option("#stt-model", "tiny.en")
+    transcribe(page)
+    heard = page.inner_text("#transcript").lower()
+    assert "brown fox" in heard, heard
+
+
+def run_snippet(kind: str, code: str, cwd: Path, env: dict[str, str] | None = None) -> str:
+    command = ["bash", "-c", code] if kind == "curl" else [sys.executable, "-c", code]
+    environment = {**os.environ, **(env or {})}
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300, env=environment)
+    assert result.returncode == 0, f"{code}\n---\n{result.stderr}"
+    return result.stdout
+
+
+def copy(page, panel: str, lang: str) -> str:
+    page.click(f"button.copy[data-panel={panel}][data-lang={lang}]")
+    code = page.inner_text("#code")
+    page.wait_for_function("document.getElementById('code-note').textContent.startsWith('Copied')")
+    assert page.evaluate("navigator.clipboard.readText()") == code
+    return code
+
+
+def test_copy_as_curl_and_python_are_commands_that_work(server, page, fixture_audio):
+    open_playground(page, server.url)
+    choose(page, fixture_audio("en_weather.flac"), fmt="text", stream=False)
+    page.fill("#stt-language", "en")
+    curl = copy(page, "stt", "curl")
+    assert "-F response_format=text" in curl and "-F language=en" in curl and "Authorization" not in curl
+    assert word_error_rate(WEATHER, run_snippet("curl", curl, FIXTURES)) < 0.3
+    page.select_option("#stt-format", "json")
+    page.set_checked("#stt-stream", True)
+    python = copy(page, "stt", "python")
+    assert "stream=True" in python
+    assert word_error_rate(WEATHER, run_snippet("python", python, FIXTURES)) < 0.3
+
+
+def test_api_key_is_asked_for_kept_and_used(start_server, page, fixture_audio):
+    server = start_server(api_keys=["sk-play"], transcription={"models": {"base": {"preload": False}}})
+    open_playground(page, server.url)
+    assert page.inner_text("#server-status") == "Enter the server's API key."
+    page.fill("#api-key", "sk-play")
+    page.press("#api-key", "Enter")
+    page.wait_for_function("document.getElementById('stt-model').options.length > 0")
+    page.reload()
+    page.wait_for_function("window.playground.ready")
+    assert page.input_value("#api-key") == "sk-play"  # kept in localStorage
+    assert page.inner_text("#server-status").endswith("model ids served.")
+    choose(page, fixture_audio("en_fox.flac"), fmt="srt", stream=False)
+    transcribe(page)
+    assert "-->" in page.inner_text("#transcript")
+    curl = copy(page, "stt", "curl")
+    assert '-H "Authorization: Bearer $OPENAI_API_KEY"' in curl and "sk-play" not in curl
+    assert "-->" in run_snippet("curl", curl, FIXTURES, env={"OPENAI_API_KEY": "sk-play"})
+
+
+def test_a_refused_request_shows_the_servers_message(server, page, tmp_path):
+    notes = tmp_path / "notes.flac"
+    notes.write_text("not audio at all\n")
+    open_playground(page, server.url)
+    choose(page, notes, stream=False)
+    page.click("#transcribe")
+    page.wait_for_selector("#stt-error:visible")
+    assert "(HTTP 400)" in page.inner_text("#stt-error")
+
+
+# -- speech and diarization: these run once the tts and diarization branches are merged ------
+
+
+@pytest.mark.parametrize(("fmt", "mode"), [("pcm", "Web Audio"), ("mp3", "MediaSource"), ("wav", "whole file")])
+def test_speech_streams_and_plays(server, page, fmt, mode, tmp_path):
+    require_speech(server)
+    open_playground(page, server.url)
+    assert page.locator("#tts-voice option").count() >= 13
+    page.fill("#tts-input", "The quick brown fox jumps over the lazy dog.")
+    page.select_option("#tts-voice", "nova")
+    page.select_option("#tts-format", fmt)
+    page.click("#speak")
+    page.wait_for_function("window.playground.speech.played", timeout=120_000)
+    heard = page.evaluate("window.playground.speech")
+    assert heard["format"] == fmt and heard["mode"].startswith(mode)
+    assert heard["bytes"] > 10_000 and heard["chunks"] >= 1 and heard["done"]
+    assert 1.0 < heard["playedSeconds"] < 10
+    assert page.is_visible("#tts-download")
+    if fmt == "mp3":
+        screenshot(page, "playground-speech.png")
+        run_snippet("curl", copy(page, "tts", "curl"), tmp_path)
+        run_snippet("python", copy(page, "tts", "python"), tmp_path)
+        assert len(read_audio(tmp_path / "speech.mp3")) > 16000
+
+
+@pytest.fixture(scope="module")
+def two_voices(tmp_path_factory) -> Path:
+    """Two speakers: Piper's joe (en_fox), then an espeak-ng voice saying another sentence."""
+    folder = tmp_path_factory.mktemp("two_voices")
+    other = folder / "other.wav"
+    subprocess.run(
+        ["espeak-ng", "-v", "en-gb+f3", "-s", "150", "-w", str(other), "The shipment arrived two days late again."],
+        check=True,
+    )
+    fox = read_audio(FIXTURES / "en_fox.flac")
+    pause = np.zeros(16000, np.float32)
+    path = folder / "two_voices.flac"
+    path.write_bytes(encode(np.concatenate([fox, pause, read_audio(other), pause, fox]), "flac"))
+    return path
+
+
+def test_diarized_speakers_on_the_timeline(server, page, two_voices):
+    require_diarization(server)
+    open_playground(page, server.url)
+    choose(page, two_voices, model="gpt-4o-transcribe-diarize", fmt="diarized_json", stream=True)
+    transcribe(page)
+    legend = page.locator("#legend li").all_inner_texts()
+    assert legend[:2] == ["Speaker A", "Speaker B"]
+    speakers = page.eval_on_selector_all("#segments li", "items => items.map(li => li.dataset.speaker)")
+    assert speakers[0] == "A" and "B" in speakers
+    page.locator("#segments li[data-speaker=B] button").first.click()
+    page.wait_for_function("!document.getElementById('source-audio').paused")
+    screenshot(page, "playground-diarization.png")
