@@ -7,7 +7,6 @@ OPENAI_API_KEY), or, without `--base-url`, start the gateway in this process fro
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path

@@ -22,7 +22,6 @@ from gateway.services import Services
 from gateway.settings import SpeechModelSettings
 from gateway.streaming import SSE_HEADERS, sse_error, sse_event, stream_from_thread
 from gateway.telemetry import note
-from models.errors import InvalidRequest, NotFound
 from models.errors import InvalidRequest
 from models.options import SynthesizeOptions
 from models.piper import MAX_SPEED, MIN_SPEED
