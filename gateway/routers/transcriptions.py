@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from gateway import formats
 from gateway.protocol.forms import as_list, form_fields, json_object, read_form, validate
@@ -17,7 +18,8 @@ from gateway.protocol.transcriptions import (
     multipart_openapi,
 )
 from gateway.services import Services
-from gateway.streaming import SSE_HEADERS, sse_error, sse_event, stream_from_thread
+from gateway.streaming import SSE_HEADERS, TicketStream, sse_error, sse_event, stream_from_thread
+from gateway.telemetry import note
 from gateway.uploads import require_upload
 from models.options import TranscribeOptions
 from models.registry import WorkerEntry
@@ -76,17 +78,25 @@ async def create_translation(request: Request) -> Response:
 
 
 async def _run(request: Request, services: Services, body: Any, options: TranscribeOptions, upload: Any) -> Response:
-    """Everything is validated before the first byte: model, options, audio, queue place."""
+    """Everything is validated before the first byte: model, queue place, options, audio."""
     entry = services.registry.resolve(body.model, "transcription")
-    await services.registry.ensure_loaded(entry)
-    entry.worker.check_options(options)
-    samples = await services.decoder.open(upload)  # decoded block by block by the worker
-    ticket = entry.queue.reserve()
+    note(request, model=entry.name)
+    ticket = await services.registry.admit(entry)  # 429 at once when the queue is full
+    try:
+        entry.worker.check_options(options)
+        # checked up front, then decoded block by block by the worker
+        samples = await services.decoder.open(upload, max_seconds=services.settings.transcription.max_audio_seconds)
+    except BaseException:
+        ticket.release()
+        raise
     if getattr(body, "stream", False):
-        return StreamingResponse(
-            _events(entry, ticket, samples, options, body), media_type="text/event-stream", headers=SSE_HEADERS
-        )
-    transcript: Transcript = await entry.queue.run(entry.worker.transcribe, samples, options, ticket=ticket)
+        events = _events(request, entry, ticket, samples, options, body)
+        return TicketStream(events, ticket, media_type="text/event-stream", headers=SSE_HEADERS)
+    cancel = threading.Event()  # set when the client goes away or the request runs out of time
+    transcript: Transcript = await entry.queue.run(
+        partial(entry.worker.transcribe, cancel=cancel), samples, options, ticket=ticket, cancel=cancel
+    )
+    note(request, audio_seconds=transcript.duration)
     return render(transcript, body)
 
 
@@ -103,7 +113,12 @@ def render(transcript: Transcript, body: Any) -> Response:
 
 
 async def _events(
-    entry: WorkerEntry, ticket: Any, samples: Any, options: TranscribeOptions, body: TranscriptionRequest
+    request: Request,
+    entry: WorkerEntry,
+    ticket: Any,
+    samples: Any,
+    options: TranscribeOptions,
+    body: TranscriptionRequest,
 ) -> AsyncIterator[bytes]:
     """transcript.text.delta per decoded segment, then transcript.text.done."""
 
@@ -123,6 +138,7 @@ async def _events(
                 yield sse_event(event)
             else:
                 transcript: Transcript = value
+                note(request, audio_seconds=transcript.duration)
                 done: dict[str, Any] = {"type": "transcript.text.done", "text": transcript.text}
                 if options.logprobs:
                     done["logprobs"] = formats.logprobs_json(transcript.logprobs)
