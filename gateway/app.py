@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,11 +12,14 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from gateway import errors
+from gateway.draining import DrainMiddleware
+from gateway.limits import DeadlineMiddleware, RateLimiter, RateLimitMiddleware
 from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from gateway.errors import ServiceUnavailable
 from gateway.routers import health, models, playground, speech, transcriptions, voice_consents, voices
 from gateway.services import build_services
 from gateway.settings import Settings
+from gateway.telemetry import TelemetryMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +41,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except ServiceUnavailable as exc:  # the rest of the API works; voice calls retry and answer 503
             log.error("%s", exc.message)
         await services.registry.preload()
-        yield
-        services.registry.unload_all()
-        services.store.close()
+        housekeeping = asyncio.create_task(services.registry.run_housekeeping())
+        try:
+            yield
+        finally:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
+            services.registry.unload_all()
+            services.store.close()
 
     app = FastAPI(
         title="audio-gateway",
@@ -52,7 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     if settings.playground:
         app.include_router(playground.router)
+    # Outermost last: request id -> telemetry -> drain -> body limit -> API key -> rate limit -> deadline -> routes.
+    app.add_middleware(DeadlineMiddleware, timeout_s=settings.limits.request_timeout_s)
+    app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings.limits.rate_limit))
     app.add_middleware(ApiKeyMiddleware, api_keys=settings.api_keys)
     app.add_middleware(BodyLimitMiddleware, limit=settings.transcription.max_upload_bytes + BODY_SLACK_BYTES)
+    app.add_middleware(DrainMiddleware, drain=services.drain)
+    app.add_middleware(TelemetryMiddleware, metrics=services.metrics if settings.metrics else None)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -52,6 +52,9 @@ def iter_audio(
                     param=param,
                     code="invalid_value",
                 )
+            declared = container.duration / av.time_base if container.duration else None
+            if max_seconds and declared and declared > max_seconds + 1:  # refused before any decoding
+                raise _too_long(param, max_seconds)
             resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
             frames = container.decode(container.streams.audio[0])
             for frame in itertools.chain(frames, [None]):
@@ -61,11 +64,7 @@ def iter_audio(
                     pending_len += len(block)
                     total += len(block)
                 if limit is not None and total > limit:
-                    raise AudioDecodeError(
-                        f"The `{param}` audio is longer than the maximum of {max_seconds:g} seconds.",
-                        param=param,
-                        code="audio_too_long",
-                    )
+                    raise _too_long(param, max_seconds)
                 if pending_len >= block_len or (frame is None and pending_len):
                     yield np.concatenate(pending).astype(np.float32, copy=False)
                     pending, pending_len = [], 0
@@ -77,6 +76,14 @@ def iter_audio(
             param=param,
             code="invalid_value",
         ) from exc
+
+
+def _too_long(param: str, max_seconds: float | None) -> AudioDecodeError:
+    return AudioDecodeError(
+        f"The `{param}` audio is longer than the maximum of {max_seconds:g} seconds.",
+        param=param,
+        code="audio_too_long",
+    )
 
 
 def _too_short(param: str) -> AudioDecodeError:

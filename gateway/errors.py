@@ -43,6 +43,26 @@ class ServiceUnavailable(GatewayError):
     """A dependency (database, model) is down; the rest of the server works."""
 
 
+class ShuttingDown(ServiceUnavailable):
+    """This replica is draining before it stops; another one (or this one, later) will answer."""
+
+    def __init__(self) -> None:
+        super().__init__("This server is shutting down; retry the request.", code="server_shutting_down")
+        self.retry_after = 1.0
+
+
+class RateLimited(GatewayError):
+    """The API key used up its request rate; `retry_after` seconds until its next request."""
+
+    def __init__(self, message: str, *, retry_after: float):
+        super().__init__(message, code="rate_limit_exceeded")
+        self.retry_after = retry_after
+
+
+class RequestTimeout(GatewayError):
+    """The request took longer than its time budget; its work was stopped."""
+
+
 # (status, OpenAI type word), most specific class first.
 _MAPPING: tuple[tuple[type[GatewayError], int, str], ...] = (
     (ModelNotFound, 404, "invalid_request_error"),
@@ -52,6 +72,8 @@ _MAPPING: tuple[tuple[type[GatewayError], int, str], ...] = (
     (PayloadTooLarge, 413, "invalid_request_error"),
     (Conflict, 409, "invalid_request_error"),
     (QueueFull, 429, "rate_limit_error"),
+    (RateLimited, 429, "rate_limit_error"),
+    (RequestTimeout, 504, "server_error"),
     (AuthenticationFailed, 401, "authentication_error"),
     (PermissionDenied, 403, "permission_error"),
     (ModelUnavailable, 503, "server_error"),
@@ -87,8 +109,11 @@ def describe(exc: GatewayError) -> tuple[int, dict[str, Any]]:
 def error_response(exc: GatewayError) -> JSONResponse:
     status, body = describe(exc)
     headers = {}
-    if isinstance(exc, QueueFull):
-        headers = {"retry-after": str(math.ceil(exc.retry_after)), "retry-after-ms": str(int(exc.retry_after * 1000))}
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:  # QueueFull, RateLimited, ShuttingDown, InsufficientMemory
+        headers = {"retry-after": str(max(1, math.ceil(retry_after))), "retry-after-ms": str(int(retry_after * 1000))}
+    if isinstance(exc, RequestTimeout):
+        headers = {"x-should-retry": "false"}  # the same request would most likely run out of time again
     if isinstance(exc, AuthenticationFailed):
         headers = {"www-authenticate": "Bearer"}
     if isinstance(exc, Conflict):

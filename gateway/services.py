@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from gateway.draining import Drain
+from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.storage import Store, build_store
 from gateway.uploads import Decoder
@@ -33,16 +35,36 @@ class Services:
     consent_phrases: ConsentPhrases
     voice_matcher: VoiceMatcher
     voice_queue: WorkQueue  # admission for the speaker encoder (custom voice creation)
+    drain: Drain = field(default_factory=Drain)
+    metrics: Metrics = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = Metrics(self.registry, self.drain, self.not_ready)
 
     @property
     def max_upload_bytes(self) -> int:
         return self.settings.transcription.max_upload_bytes
 
+    def not_ready(self) -> list[str]:
+        """Why this replica should get no traffic now (empty: ready)."""
+        reasons = []
+        if self.drain.draining:
+            reasons.append("draining")
+        reasons += [f"model {name} failed to load" for name in self.registry.failed_preloads()]
+        if self.store.revision is None:
+            reasons.append(f"the voice store never opened: {self.store.error}")
+        return reasons
+
 
 def build_services(settings: Settings) -> Services:
     """Turn the configuration into workers. Nothing is loaded here (see `ModelRegistry.preload`)."""
     budget = CpuBudget(cores=settings.compute.cores, slots=settings.compute.slots)
-    registry = ModelRegistry()
+    lifecycle = settings.lifecycle
+    registry = ModelRegistry(
+        memory_budget_bytes=int(lifecycle.memory_budget_mb * 1024 * 1024),
+        idle_unload_s=lifecycle.idle_unload_s,
+        retry_after_s=lifecycle.retry_after_s,
+    )
     _add_whisper(settings, budget, registry)
     _add_piper(settings, budget, registry)
     encoder = SpeakerEncoder(budget)  # resemblyzer, shared by voice matching and the embedded diarizer
@@ -123,7 +145,14 @@ def _add_diarization(settings: Settings, budget: CpuBudget, registry: ModelRegis
     whisper = registry.entries[section.transcription_model].worker
     worker = DiarizingTranscriber(DIARIZE_WORKER, whisper, _diarization_engine(settings, budget, encoder))
     queue = WorkQueue(DIARIZE_WORKER, section.queue.max_parallel, section.queue.max_queue, section.queue.retry_after_s)
-    entry = WorkerEntry(name=DIARIZE_WORKER, kind="diarization", worker=worker, queue=queue, preload=section.preload)
+    entry = WorkerEntry(
+        name=DIARIZE_WORKER,
+        kind="diarization",
+        worker=worker,
+        queue=queue,
+        preload=section.preload,
+        uses=(section.transcription_model,),
+    )
     registry.add(entry, ids=tuple(section.models))
 
 

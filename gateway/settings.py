@@ -77,6 +77,9 @@ class TranscriptionSettings(BaseModel):
     )
     queue: QueueSettings = Field(default_factory=QueueSettings)
     max_upload_bytes: int = Field(25 * 1024 * 1024, gt=0)
+    max_audio_seconds: float = Field(
+        3600, gt=0, description="Longer uploads get 400 naming `file` (up front when the container declares it)."
+    )
     beam_size: int = Field(5, ge=1)
     piece_seconds: float = Field(
         300, ge=30, description="Long audio is decoded in pieces of about this length (bounds memory)."
@@ -91,6 +94,58 @@ class TranscriptionSettings(BaseModel):
             if target not in self.models:
                 raise ValueError(f"alias {alias!r} points at {target!r}, which is not a configured model")
         return self
+
+
+class ServerSettings(BaseModel):
+    """The HTTP server process: keep-alive and graceful shutdown."""
+
+    keep_alive_s: float = Field(
+        75, gt=0, description="Idle keep-alive connections are kept this long; longer than the balancer's (60 s)."
+    )
+    shutdown_grace_s: float = Field(
+        30, ge=0, description="On SIGTERM, in-flight requests get this long to finish; new ones get 503 meanwhile."
+    )
+    drain_min_s: float = Field(
+        0,
+        ge=0,
+        description="On SIGTERM, readiness reports draining this long before the listener closes: a few check "
+        "intervals behind a balancer that polls /health/ready; 0 behind nginx, which sees the refusals.",
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1", description="Proxies whose X-Forwarded-For is believed (the balancer's address; '*': any)."
+    )
+
+
+class RateLimitSettings(BaseModel):
+    """Per API key token buckets (per replica: a key may use this rate on each replica)."""
+
+    requests_per_minute: float = Field(0, ge=0, description="Refill rate of each key's bucket; 0 turns limits off.")
+    burst: int = Field(0, ge=0, description="Bucket size: requests one key may make at once; 0: a minute's worth.")
+    per_key: dict[str, float] = Field(
+        default_factory=dict,
+        description="Requests per minute for particular keys: the API key itself or its tenant id (key_...).",
+    )
+
+
+class LimitSettings(BaseModel):
+    """What one request may take."""
+
+    request_timeout_s: float = Field(
+        600,
+        ge=0,
+        description="Time budget of a /v1 request, upload to last byte; over it 504 (or an SSE error event). 0: none.",
+    )
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+
+
+class LifecycleSettings(BaseModel):
+    """When models are loaded and unloaded. Preloaded models are pinned: never unloaded."""
+
+    idle_unload_s: float = Field(0, ge=0, description="Unload a model nobody used for this long; 0: never.")
+    memory_budget_mb: float = Field(
+        0, ge=0, description="Models loaded at once never take more than this (estimated or measured); 0: no budget."
+    )
+    retry_after_s: float = Field(5, gt=0, description="Retry-After when busy models hold the memory a load needs.")
 
 
 class StorageSettings(BaseModel):
@@ -250,6 +305,11 @@ class Settings(BaseSettings):
     cache_dir: Path | None = Field(None, description="Where derived model files go; default data_dir/cache.")
     allow_downloads: bool = Field(False, description="Let loaders fetch weights from a hub. Off: offline.")
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per line.")
+    metrics: bool = Field(True, description="Serve Prometheus metrics at /metrics (no API key; keep it internal).")
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+    lifecycle: LifecycleSettings = Field(default_factory=LifecycleSettings)
     playground: bool = Field(True, description="Serve the browser playground at / (it calls the API like any client).")
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)

@@ -8,6 +8,9 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
 from gateway.errors import describe
 from models.errors import GatewayError
 from models.registry import Ticket, WorkQueue
@@ -74,3 +77,30 @@ async def stream_from_thread(
 
 
 _background: set[asyncio.Task] = set()
+
+
+class TicketStream(StreamingResponse):
+    """A streamed response whose work holds a queue ticket.
+
+    The stream's own work releases the ticket when it ends. If the response ends before
+    the stream began (the client left, the request ran out of time), nothing would: this
+    releases it then.
+    """
+
+    def __init__(self, content: AsyncIterator[bytes], ticket: Ticket, **kwargs: Any):
+        self.ticket = ticket
+        self.began = False
+
+        async def marked() -> AsyncIterator[bytes]:
+            self.began = True
+            async for chunk in content:
+                yield chunk
+
+        super().__init__(marked(), **kwargs)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if not self.began:
+                self.ticket.release()

@@ -85,12 +85,17 @@ class Decoder:
             lambda: decode_audio(data, param=param, max_seconds=limit), limiter=self._limiter
         )
 
-    async def open(self, source: UploadFile, param: str = "file") -> StreamedAudio:
-        """Check the upload decodes and return it as a stream of blocks, decoded as it is consumed."""
+    async def open(self, source: UploadFile, param: str = "file", max_seconds: float | None = None) -> StreamedAudio:
+        """Check the upload decodes and return it as a stream of blocks, decoded as it is consumed.
+
+        `max_seconds` (or the decoder's own limit) refuses longer audio: up front when the
+        container declares its duration, else once decoding passes the limit.
+        """
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.parallel)
+        limit = max_seconds or self.max_seconds
         return await anyio.to_thread.run_sync(
-            lambda: StreamedAudio(source.file, param=param, max_seconds=self.max_seconds), limiter=self._limiter
+            lambda: StreamedAudio(source.file, param=param, max_seconds=limit), limiter=self._limiter
         )
 
     async def known_speakers(self, names: list[str], references: list[str]) -> tuple[KnownSpeaker, ...]:

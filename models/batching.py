@@ -45,6 +45,7 @@ class Batcher:
         self._waiting = 0  # of those, threads blocked in submit()
         self.batches = 0  # batched model calls made
         self.calls = 0  # calls served by them
+        self.sizes: dict[int, int] = {}  # batch size -> batched model calls of that size
 
     @contextmanager
     def session(self) -> Iterator[None]:
@@ -122,3 +123,4 @@ class Batcher:
                 call.error = exc
         self.batches += 1
         self.calls += len(batch)
+        self.sizes[len(batch)] = self.sizes.get(len(batch), 0) + 1

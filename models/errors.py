@@ -47,6 +47,18 @@ class ModelUnavailable(GatewayError):
     """A configured model cannot be loaded (missing or corrupt files, missing package)."""
 
 
+class InsufficientMemory(ModelUnavailable):
+    """Loading the model would exceed the memory budget, and nothing idle can be unloaded to make room.
+
+    `retry_after` is set when busy models hold the room (it may free up); None when the model
+    can never fit.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None):
+        super().__init__(message, param="model", code="insufficient_memory")
+        self.retry_after = retry_after
+
+
 class QueueFull(GatewayError):
     """The model's queue is full; the caller should retry after `retry_after` seconds."""
 

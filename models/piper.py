@@ -25,9 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from models.assets import PackagedFile, packaged
+from models.assets import PackagedFile, package_dir, packaged
 from models.compute import CpuBudget
 from models.errors import Cancelled, InvalidRequest, ModelUnavailable, NotFound
+from models.memory import files_size
 from models.options import SynthesizeOptions
 from models.sentences import Joint, speech_pieces
 from models.stretch import change_tempo
@@ -167,6 +168,13 @@ class PiperWorker:
     def unload(self) -> None:
         with self._lock:
             self._models = {}
+
+    def footprint_estimate(self) -> int:
+        """Bytes the loaded voices take: their ONNX files, plus each voice's runtime session."""
+        files = [package_dir(item.package) / item.relpath for item in EMBEDDED_FILES if item.relpath.endswith(".onnx")]
+        if self.voices_dir is not None and self.voices_dir.is_dir():
+            files += sorted(self.voices_dir.glob("*.onnx"))
+        return files_size(files) + len(files) * SESSION_OVERHEAD_BYTES
 
     def _calibrate(self, model: _Model) -> float:
         """Share of the duration that scales with the length scale, from two deterministic runs."""
@@ -364,6 +372,10 @@ def close_up(audio: np.ndarray, rate: int, *, start: bool, end: bool, threshold:
 
 
 # -- files -----------------------------------------------------------------------------------
+
+
+SESSION_OVERHEAD_BYTES = 48 * 1024 * 1024
+"""onnxruntime's arena and the phonemizer per loaded voice, beyond the weights."""
 
 
 def embedded_voice_files() -> tuple[Path, Path]:

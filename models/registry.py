@@ -3,11 +3,18 @@
 Each worker has a `WorkQueue`: at most `max_parallel` calls run at once in worker
 threads (an own capacity limiter, not the shared default pool) and at most `max_queue`
 wait; one more is refused at once with QueueFull, which the gateway answers with 429.
+
+The registry loads workers: those marked `preload` at start (and keeps them: they are
+pinned), others on first use. With a memory budget it never holds more models than fit:
+before a load it unloads the least recently used idle, unpinned models, and refuses with
+InsufficientMemory when that cannot make room. Idle models are unloaded after
+`idle_unload_s` by `run_housekeeping`.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +23,8 @@ from typing import Any, Protocol, TypeVar
 import anyio
 import anyio.to_thread
 
-from models.errors import GatewayError, ModelNotFound, ModelUnavailable, QueueFull
+from models.errors import GatewayError, InsufficientMemory, ModelNotFound, ModelUnavailable, QueueFull
+from models.memory import mib, release_free_memory, rss_bytes
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -32,11 +40,13 @@ class Worker(Protocol):
 
     def unload(self) -> None: ...
 
+    # Optional: `footprint_estimate() -> int`, bytes the loaded model is expected to take.
+
 
 class Ticket:
     """A place in a worker's queue, held from admission until the work ends."""
 
-    def __init__(self, queue: "WorkQueue"):
+    def __init__(self, queue: WorkQueue):
         self._queue = queue
         self._held = True
 
@@ -44,6 +54,7 @@ class Ticket:
         if self._held:
             self._held = False
             self._queue.admitted -= 1
+            self._queue.last_active = time.monotonic()
 
 
 class WorkQueue:
@@ -55,7 +66,11 @@ class WorkQueue:
         self.max_queue = max_queue
         self.retry_after_s = retry_after_s
         self.admitted = 0
+        self.rejected = 0  # reservations refused with QueueFull
+        self.cancelled = 0  # runs whose caller stopped waiting (timeout, client gone)
+        self.last_active = time.monotonic()  # when a request last entered or left
         self._limiter: anyio.CapacityLimiter | None = None
+        self._threads: anyio.CapacityLimiter | None = None
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
@@ -72,23 +87,60 @@ class WorkQueue:
     def waiting(self) -> int:
         return self.admitted - self.running
 
+    @property
+    def capacity(self) -> int:
+        return self.max_parallel + self.max_queue
+
     def reserve(self) -> Ticket:
         """Take a place or raise QueueFull at once."""
-        if self.admitted >= self.max_parallel + self.max_queue:
+        if self.admitted >= self.capacity:
+            self.rejected += 1
             raise QueueFull(
                 f"Model `{self.name}` is busy ({self.admitted} requests in progress or waiting); retry shortly.",
                 retry_after=self.retry_after_s,
             )
         self.admitted += 1
+        self.last_active = time.monotonic()
         return Ticket(self)
 
-    async def run(self, fn: Callable[..., T], *args: Any, ticket: Ticket | None = None) -> T:
-        """Run blocking `fn(*args)` in a worker thread under this queue's limits."""
+    async def run(
+        self, fn: Callable[..., T], *args: Any, ticket: Ticket | None = None, cancel: threading.Event | None = None
+    ) -> T:
+        """Run blocking `fn(*args)` in a worker thread under this queue's limits.
+
+        Waiting for a slot can be cancelled. Once `fn` runs, a cancelled caller (a timeout,
+        a client that went away, shutdown) sets `cancel`, which `fn` is expected to watch
+        and stop at its next step; the slot stays taken until the thread has really ended,
+        so cancelled work never lets more than `max_parallel` threads compute.
+        """
         ticket = ticket or self.reserve()
         try:
-            return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
+            async with self.limiter:
+                return await self._in_thread(fn, args, cancel)
         finally:
             ticket.release()
+
+    async def _in_thread(self, fn: Callable[..., T], args: tuple[Any, ...], cancel: threading.Event | None) -> T:
+        if self._threads is None:
+            self._threads = anyio.CapacityLimiter(self.max_parallel)
+        finished = threading.Event()
+
+        def call() -> T:
+            try:
+                return fn(*args)
+            finally:
+                finished.set()
+
+        try:
+            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=self._threads)
+        except anyio.get_cancelled_exc_class():
+            self.cancelled += 1
+            if cancel is not None:
+                cancel.set()
+            with anyio.CancelScope(shield=True):
+                while not finished.is_set():
+                    await anyio.sleep(0.01)
+            raise
 
 
 @dataclass
@@ -108,16 +160,45 @@ class WorkerEntry:
     kind: str
     worker: Any
     queue: WorkQueue
-    preload: bool = False
+    preload: bool = False  # loaded at start and pinned: never unloaded for idleness or room
+    uses: tuple[str, ...] = ()  # entries whose workers this one calls: kept loaded while it is busy
     error: str | None = None
+    state: str = "unloaded"  # unloaded | loading | loaded | failed
+    measured_bytes: int = 0  # growth of the resident set during the last load
+    loads: int = 0
+    unloads: dict[str, int] = field(default_factory=dict)  # reason -> count
+
+    @property
+    def loaded(self) -> bool:
+        return bool(self.worker.loaded)
+
+    @property
+    def load_state(self) -> str:
+        """unloaded, loading, loaded or failed (a worker may also have loaded itself lazily)."""
+        if self.worker.loaded:
+            return "loaded"
+        return self.state if self.state in ("loading", "failed") else "unloaded"
+
+    @property
+    def idle(self) -> bool:
+        return self.queue.admitted == 0
+
+    def footprint(self) -> int:
+        """Bytes this model takes when loaded: the larger of its files' estimate and the last measurement."""
+        estimate = getattr(self.worker, "footprint_estimate", None)
+        return max(int(estimate()) if estimate else 0, self.measured_bytes)
 
 
 class ModelRegistry:
-    """Everything this process serves."""
+    """Everything this process serves, and which of it is loaded."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory_budget_bytes: int = 0, idle_unload_s: float = 0, retry_after_s: float = 5.0) -> None:
         self.entries: dict[str, WorkerEntry] = {}
         self.served: dict[str, ServedModel] = {}
+        self.memory_budget_bytes = memory_budget_bytes  # 0: no budget
+        self.idle_unload_s = idle_unload_s  # 0: never unload for idleness
+        self.retry_after_s = retry_after_s
+        self._load_lock: anyio.Lock | None = None
 
     def add(self, entry: WorkerEntry, ids: tuple[str, ...] = ()) -> None:
         """Register a worker under its own name and any extra public ids."""
@@ -142,20 +223,115 @@ class ModelRegistry:
             raise ModelNotFound(model_id)
         return self.served[model_id]
 
-    async def ensure_loaded(self, entry: WorkerEntry) -> None:
-        """Load a worker in a thread if it is not loaded; record and re-raise failures."""
-        if entry.worker.loaded:
-            return
+    async def admit(self, entry: WorkerEntry) -> Ticket:
+        """A place in the worker's queue (or QueueFull at once), then the worker loaded.
+
+        Holding the ticket keeps the model, and the models it `uses`, from being unloaded until the work ends.
+        """
+        ticket = entry.queue.reserve()
         try:
-            await anyio.to_thread.run_sync(entry.worker.load, limiter=entry.queue.limiter)
-            entry.error = None
-        except GatewayError as exc:
-            entry.error = exc.message
+            for name in entry.uses:  # loaded (and counted) as themselves first
+                await self.ensure_loaded(self.entries[name])
+            await self.ensure_loaded(entry)
+        except BaseException:
+            ticket.release()
             raise
-        except Exception as exc:  # a loader bug must not take the server down
-            entry.error = f"{type(exc).__name__}: {exc}"
-            log.exception("loading %s failed", entry.name)
-            raise ModelUnavailable(f"model `{entry.name}` failed to load: {entry.error}") from exc
+        return ticket
+
+    async def ensure_loaded(self, entry: WorkerEntry) -> None:
+        """Load a worker in a thread if it is not loaded; record and re-raise failures.
+
+        Loads happen one at a time, so that the memory they take is known before the next.
+        """
+        if entry.loaded:
+            return
+        if self._load_lock is None:
+            self._load_lock = anyio.Lock()
+        async with self._load_lock:
+            if entry.loaded:
+                return
+            self._make_room(entry)
+            entry.state = "loading"
+            before = rss_bytes()
+            try:
+                await anyio.to_thread.run_sync(entry.worker.load, limiter=entry.queue.limiter)
+            except GatewayError as exc:
+                entry.state, entry.error = "failed", exc.message
+                raise
+            except Exception as exc:  # a loader bug must not take the server down
+                entry.state, entry.error = "failed", f"{type(exc).__name__}: {exc}"
+                log.exception("loading %s failed", entry.name)
+                raise ModelUnavailable(f"model `{entry.name}` failed to load: {entry.error}") from exc
+            entry.measured_bytes = max(0, rss_bytes() - before)
+            entry.state, entry.error = "loaded", None
+            entry.loads += 1
+            entry.queue.last_active = time.monotonic()
+            log.info("model %s loaded (resident set grew by %s)", entry.name, mib(entry.measured_bytes))
+
+    def used_bytes(self) -> int:
+        """What the loaded models take, by the same measure the budget uses."""
+        return sum(e.footprint() for e in self.entries.values() if e.loaded)
+
+    def _make_room(self, entry: WorkerEntry) -> None:
+        """Unload least recently used idle models until `entry` fits the budget, or refuse.
+
+        Runs on the event loop without awaiting, so no request can be admitted to a model
+        between the decision to unload it and its unloading.
+        """
+        budget = self.memory_budget_bytes
+        if not budget:
+            return
+        need = entry.footprint()
+        if need > budget:
+            raise InsufficientMemory(
+                f"Model `{entry.name}` needs about {mib(need)}, more than the whole memory budget of {mib(budget)}."
+            )
+        candidates = sorted(
+            (e for e in self.entries.values() if e is not entry and e.loaded and self._unused(e) and not e.preload),
+            key=lambda e: e.queue.last_active,
+        )
+        while self.used_bytes() + need > budget and candidates:
+            self._unload(candidates.pop(0), "memory")
+        if self.used_bytes() + need > budget:
+            holders = ", ".join(f"{e.name} ({mib(e.footprint())})" for e in self.entries.values() if e.loaded)
+            raise InsufficientMemory(
+                f"Model `{entry.name}` needs about {mib(need)} but the memory budget of {mib(budget)} is held by "
+                f"models in use or pinned: {holders}. Retry shortly.",
+                retry_after=self.retry_after_s,
+            )
+
+    def _unused(self, entry: WorkerEntry) -> bool:
+        """Idle, and no busy entry calls its worker (the diarizing model calls a Whisper worker)."""
+        return entry.idle and not any(entry.name in e.uses and not e.idle for e in self.entries.values())
+
+    def _unload(self, entry: WorkerEntry, reason: str) -> None:
+        entry.worker.unload()
+        release_free_memory()
+        entry.state = "unloaded"
+        entry.unloads[reason] = entry.unloads.get(reason, 0) + 1
+        log.info("model %s unloaded (%s)", entry.name, reason)
+
+    def unload_idle(self, now: float | None = None) -> list[str]:
+        """Unload unpinned models nobody has used for `idle_unload_s`; returns their names."""
+        if not self.idle_unload_s:
+            return []
+        now = time.monotonic() if now is None else now
+        unloaded = []
+        for entry in self.entries.values():
+            idle_for = now - entry.queue.last_active
+            if entry.loaded and self._unused(entry) and not entry.preload and idle_for >= self.idle_unload_s:
+                self._unload(entry, "idle")
+                unloaded.append(entry.name)
+        return unloaded
+
+    async def run_housekeeping(self) -> None:
+        """Unload idle models from time to time; runs until cancelled (the app's lifespan owns it)."""
+        if not self.idle_unload_s:
+            return
+        interval = min(30.0, max(0.2, self.idle_unload_s / 4))
+        while True:
+            await anyio.sleep(interval)
+            self.unload_idle()
 
     async def preload(self) -> None:
         for entry in self.entries.values():
@@ -165,18 +341,26 @@ class ModelRegistry:
                 except GatewayError as exc:
                     log.error("preloading %s failed: %s", entry.name, exc.message)
 
+    def failed_preloads(self) -> list[str]:
+        """Pinned models that are not loaded: the process is not ready while there are any."""
+        return [name for name, entry in self.entries.items() if entry.preload and not entry.loaded]
+
     def status(self) -> dict[str, dict[str, Any]]:
         return {
             name: {
                 "kind": entry.kind,
-                "loaded": bool(entry.worker.loaded),
+                "loaded": entry.loaded,
+                "state": entry.load_state,
+                "pinned": entry.preload,
                 "error": entry.error,
                 "running": entry.queue.running,
                 "waiting": entry.queue.waiting,
+                "memory_bytes": entry.footprint() if entry.loaded else 0,
             }
             for name, entry in self.entries.items()
         }
 
     def unload_all(self) -> None:
         for entry in self.entries.values():
-            entry.worker.unload()
+            if entry.loaded:
+                self._unload(entry, "shutdown")

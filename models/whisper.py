@@ -18,11 +18,20 @@ from typing import Any
 
 import numpy as np
 
-from models.assets import SILERO_VAD, check_model_dir, embedded_whisper_dir, packaged
+from models.assets import (
+    SILERO_VAD,
+    WHISPER_BASE_PARTS,
+    WHISPER_TINY_EN,
+    check_model_dir,
+    embedded_whisper_dir,
+    package_dir,
+    packaged,
+)
 from models.batching import Batcher
 from models.compute import CpuBudget
 from models.errors import Cancelled, InvalidRequest, ModelUnavailable
 from models.longform import PIECE_SECONDS, pieces, speech_chunks
+from models.memory import files_size
 from models.options import TranscribeOptions
 from models.tokens import token_bytes
 from models.types import SAMPLE_RATE, Segment, TokenLogprob, Transcript, Word
@@ -60,6 +69,8 @@ class WhisperWorker:
         self.model: Any = None
         self.device: str | None = None
         self._capture = Capture()
+        # One batcher for the worker's life, so its counters survive unloads; used on the CPU only.
+        self.cpu_batcher = Batcher(budget, source.max_batch, source.batch_wait_s)
         self.batcher: Batcher | None = None
         self.cancelled = 0  # transcriptions stopped because the caller went away
         self._load_lock = threading.Lock()
@@ -105,7 +116,7 @@ class WhisperWorker:
             except (RuntimeError, ValueError, OSError) as exc:
                 raise ModelUnavailable(f"cannot load Whisper model {self.name!r} from {directory}: {exc}") from exc
             # Cross-request batching on the CPU; on CUDA, CTranslate2's own workers run calls in parallel.
-            batcher = Batcher(self.budget, self.source.max_batch, self.source.batch_wait_s) if device == "cpu" else None
+            batcher = self.cpu_batcher if device == "cpu" else None
             sot = model.hf_tokenizer.token_to_id("<|startoftranscript|>")
             model.model = BatchedModel(model.model, self.budget, batcher, self._capture, sot)
             self.model, self.device, self.batcher = model, device, batcher
@@ -114,6 +125,22 @@ class WhisperWorker:
     def unload(self) -> None:
         with self._load_lock:
             self.model = None
+            self.batcher = None
+
+    def footprint_estimate(self) -> int:
+        """Bytes the loaded model takes, estimated from its weights file (plus its runtime buffers).
+
+        CTranslate2 holds the weights once (int8 on CPU is about half of a float16 file, but the
+        decoder's buffers make up for it), so the file's size is a fair first guess; the registry
+        replaces it with the measured growth of the process once the model has loaded.
+        """
+        if self.source.path is not None:
+            weights = files_size([Path(self.source.path) / "model.bin"])
+        elif self.source.embedded == "whisper-base":
+            weights = _packaged_size(WHISPER_BASE_PARTS)
+        else:
+            weights = _packaged_size(WHISPER_TINY_EN.values())
+        return weights + RUNTIME_OVERHEAD_BYTES
 
     def check_options(self, options: TranscribeOptions) -> None:
         """Refuse what this model cannot do, before any work starts."""
@@ -261,6 +288,17 @@ class WhisperWorker:
                 if token < eot
             )
         return ()
+
+
+RUNTIME_OVERHEAD_BYTES = 32 * 1024 * 1024
+"""Per loaded model beyond its weights: tokenizer, feature extractor, CTranslate2 buffers."""
+
+
+def _packaged_size(items: Any) -> int:
+    try:
+        return files_size(package_dir(item.package) / item.relpath for item in items)
+    except ModelUnavailable:  # not installed: the load will say so
+        return 0
 
 
 def _find(haystack: list[int], needle: list[int]) -> int:

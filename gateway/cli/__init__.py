@@ -7,7 +7,6 @@ OPENAI_API_KEY), or, without `--base-url`, start the gateway in this process fro
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
@@ -21,24 +20,14 @@ from gateway.settings import DEFAULT_CONFIG, Settings
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from gateway.app import create_app
+    from gateway.server import serve  # uvicorn, with draining on SIGTERM and the configured log format
 
     overrides = {}
     if args.host:
         overrides["host"] = args.host
     if args.port:
         overrides["port"] = args.port
-    settings = Settings.load(args.config, **overrides)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=30,
-    )
+    serve(Settings.load(args.config, **overrides))
     return 0
 
 

@@ -42,7 +42,7 @@ AUTO_VAD = VadParameters(threshold=0.5, prefix_padding_ms=400, silence_duration_
 class _AudioRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(description="A served model id or alias, e.g. `whisper-1`.")
+    model: str = Field(description="A served model id or alias, e.g. `whisper-1`.", examples=["whisper-1"])
     prompt: str | None = Field(None, description="Text to guide style or continue a previous segment.")
     temperature: float = Field(0.0, ge=0.0, le=1.0, description="0 uses Whisper's temperature fallback.")
 

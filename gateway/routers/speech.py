@@ -21,6 +21,7 @@ from gateway.protocol.speech import SpeechRequest, VoiceEntry, VoiceId, VoiceLis
 from gateway.services import Services
 from gateway.settings import SpeechModelSettings
 from gateway.streaming import SSE_HEADERS, sse_error, sse_event, stream_from_thread
+from gateway.telemetry import note
 from models.errors import InvalidRequest
 from models.options import SynthesizeOptions
 from models.piper import MAX_SPEED, MIN_SPEED
@@ -68,16 +69,21 @@ async def create_speech(body: SpeechRequest, request: Request) -> Response:
         noise_w=model.noise_w,
         sample_rate=OUTPUT_RATE,
     )
-    await services.registry.ensure_loaded(entry)
-    entry.worker.check(voice, options)
-    ticket = entry.queue.reserve()
+    note(request, model=entry.name)
+    ticket = await services.registry.admit(entry)  # 429 at once when the queue is full
+    try:
+        entry.worker.check(voice, options)
+    except BaseException:
+        ticket.release()
+        raise
     # The status goes out with the first audio: a failure in the first step is still an error response.
     work = _synthesize_and_encode(entry, body.input, voice, options, body.response_format)
     stream = stream_from_thread(entry.queue, ticket, work)
     first = await anext(stream)
     if body.stream_format == "sse":
-        return StreamingResponse(_events(first, stream, body), media_type="text/event-stream", headers=SSE_HEADERS)
-    return StreamingResponse(_audio(first, stream), media_type=MIME_TYPES[body.response_format])
+        events = _events(request, first, stream, body)
+        return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
+    return StreamingResponse(_audio(request, first, stream), media_type=MIME_TYPES[body.response_format])
 
 
 @router.get("/v1/audio/voices", response_model=VoiceList, summary="List voices (audio-gateway extension)")
@@ -160,21 +166,26 @@ async def _resumed(first: tuple[str, Any], stream: Stream) -> Stream:
             yield kind, value
 
 
-async def _audio(first: tuple[str, Any], stream: Stream) -> AsyncIterator[bytes]:
+async def _audio(request: Request, first: tuple[str, Any], stream: Stream) -> AsyncIterator[bytes]:
     """The encoded audio, chunk by chunk. A failure after the first byte breaks the connection
     (a chunked response cut short), so a client never takes truncated audio for a whole file."""
     async for kind, value in _resumed(first, stream):
         if kind == "item":
             yield value
+        else:
+            note(request, audio_seconds=value / OUTPUT_RATE)
 
 
-async def _events(first: tuple[str, Any], stream: Stream, body: SpeechRequest) -> AsyncIterator[bytes]:
+async def _events(
+    request: Request, first: tuple[str, Any], stream: Stream, body: SpeechRequest
+) -> AsyncIterator[bytes]:
     """speech.audio.delta per encoded chunk, then speech.audio.done with usage."""
     try:
         async for kind, value in _resumed(first, stream):
             if kind == "item":
                 yield sse_event({"type": "speech.audio.delta", "audio": base64.b64encode(value).decode("ascii")})
             else:
+                note(request, audio_seconds=value / OUTPUT_RATE)
                 yield sse_event({"type": "speech.audio.done", "usage": speech_usage(body.input, value / OUTPUT_RATE)})
     except Exception as exc:  # the stream has started: end it with an error event
         yield sse_error(exc)

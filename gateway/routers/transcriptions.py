@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from gateway import formats
 from gateway.protocol.forms import as_list, form_fields, json_object, read_form, validate
@@ -18,7 +19,8 @@ from gateway.protocol.transcriptions import (
     multipart_openapi,
 )
 from gateway.services import Services
-from gateway.streaming import SSE_HEADERS, sse_error, sse_event, stream_from_thread
+from gateway.streaming import SSE_HEADERS, TicketStream, sse_error, sse_event, stream_from_thread
+from gateway.telemetry import note
 from gateway.uploads import require_upload
 from models.options import DiarizeOptions, TranscribeOptions
 from models.registry import WorkerEntry
@@ -49,7 +51,7 @@ async def create_transcription(request: Request) -> Response:
     upload = require_upload(uploads, "file", services.max_upload_bytes)
     entry = services.registry.resolve(body.model, TRANSCRIBING_KINDS)
     if entry.kind == "diarization":
-        return await _diarize(services, entry, body, upload)
+        return await _diarize(request, services, entry, body, upload)
     body.check_not_diarizing()
     options = TranscribeOptions(
         task="transcribe",
@@ -61,7 +63,7 @@ async def create_transcription(request: Request) -> Response:
         vad=body.vad(),
         beam_size=services.settings.transcription.beam_size,
     )
-    return await _run(services, entry, body, options, upload)
+    return await _run(request, services, entry, body, options, upload)
 
 
 @router.post(
@@ -83,29 +85,42 @@ async def create_translation(request: Request) -> Response:
         temperature=body.temperature,
         beam_size=services.settings.transcription.beam_size,
     )
-    return await _run(services, entry, body, options, upload)
+    return await _run(request, services, entry, body, options, upload)
 
 
-async def _run(services: Services, entry: WorkerEntry, body: Any, options: TranscribeOptions, upload: Any) -> Response:
-    """Everything is validated before the first byte: model, options, audio, queue place."""
-    await services.registry.ensure_loaded(entry)
-    entry.worker.check_options(options)
-    samples = await services.decoder.open(upload)  # decoded block by block by the worker
-    ticket = entry.queue.reserve()
+async def _run(
+    request: Request, services: Services, entry: WorkerEntry, body: Any, options: TranscribeOptions, upload: Any
+) -> Response:
+    """Everything is validated before the first byte: model, queue place, options, audio."""
+    note(request, model=entry.name)
+    ticket = await services.registry.admit(entry)  # 429 at once when the queue is full
+    try:
+        entry.worker.check_options(options)
+        # checked up front, then decoded block by block by the worker
+        samples = await services.decoder.open(upload, max_seconds=services.settings.transcription.max_audio_seconds)
+    except BaseException:
+        ticket.release()
+        raise
     if getattr(body, "stream", False):
 
         def work(emit: Any, cancel: threading.Event) -> Transcript:
             return entry.worker.transcribe(samples, options, on_segment=emit, cancel=cancel)
 
-        return _stream(entry, ticket, work, body, logprobs=options.logprobs)
-    transcript: Transcript = await entry.queue.run(entry.worker.transcribe, samples, options, ticket=ticket)
+        events = _events(request, entry, ticket, work, body, logprobs=options.logprobs)
+        return TicketStream(events, ticket, media_type="text/event-stream", headers=SSE_HEADERS)
+    cancel = threading.Event()  # set when the client goes away or the request runs out of time
+    transcript: Transcript = await entry.queue.run(
+        partial(entry.worker.transcribe, cancel=cancel), samples, options, ticket=ticket, cancel=cancel
+    )
+    note(request, audio_seconds=transcript.duration)
     return render(transcript, body)
 
 
-async def _diarize(services: Services, entry: WorkerEntry, body: TranscriptionRequest, upload: Any) -> Response:
+async def _diarize(
+    request: Request, services: Services, entry: WorkerEntry, body: TranscriptionRequest, upload: Any
+) -> Response:
     """Whisper plus a diarization engine; known speakers and audio are checked before the first byte."""
     body.check_diarizing()
-    await services.registry.ensure_loaded(entry)
     options = TranscribeOptions(
         task="transcribe",
         language=body.language,
@@ -113,19 +128,30 @@ async def _diarize(services: Services, entry: WorkerEntry, body: TranscriptionRe
         vad=body.vad(),
         beam_size=services.settings.transcription.beam_size,
     )
-    entry.worker.check_options(options)
-    known = await services.decoder.known_speakers(body.known_speaker_names, body.known_speaker_references)
-    samples = await services.decoder.decode(upload)  # diarization needs the whole recording at once
-    body.check_duration(len(samples) / SAMPLE_RATE, services.settings.diarization.require_chunking_above_s)
+    note(request, model=entry.name)
+    ticket = await services.registry.admit(entry)  # 429 at once when the queue is full
+    try:
+        entry.worker.check_options(options)
+        known = await services.decoder.known_speakers(body.known_speaker_names, body.known_speaker_references)
+        # the engine needs the whole recording at once
+        samples = await services.decoder.decode(upload, max_seconds=services.settings.transcription.max_audio_seconds)
+        body.check_duration(len(samples) / SAMPLE_RATE, services.settings.diarization.require_chunking_above_s)
+    except BaseException:
+        ticket.release()
+        raise
     diarize = DiarizeOptions(known_speakers=known)
-    ticket = entry.queue.reserve()
     if body.stream:
 
         def work(emit: Any, cancel: threading.Event) -> Transcript:
             return entry.worker.transcribe(samples, options, diarize, on_segment=emit, cancel=cancel)
 
-        return _stream(entry, ticket, work, body, diarized=True)
-    transcript: Transcript = await entry.queue.run(entry.worker.transcribe, samples, options, diarize, ticket=ticket)
+        events = _events(request, entry, ticket, work, body, diarized=True)
+        return TicketStream(events, ticket, media_type="text/event-stream", headers=SSE_HEADERS)
+    cancel = threading.Event()  # set when the client goes away or the request runs out of time
+    transcript: Transcript = await entry.queue.run(
+        partial(entry.worker.transcribe, cancel=cancel), samples, options, diarize, ticket=ticket, cancel=cancel
+    )
+    note(request, audio_seconds=transcript.duration)
     return render(transcript, body)
 
 
@@ -143,7 +169,8 @@ def render(transcript: Transcript, body: Any) -> Response:
     return JSONResponse(formats.render_json(transcript, usage, logprobs=getattr(body, "logprobs", False)))
 
 
-def _stream(
+async def _events(
+    request: Request,
     entry: WorkerEntry,
     ticket: Any,
     work: Callable[[Any, threading.Event], Transcript],
@@ -151,19 +178,6 @@ def _stream(
     *,
     logprobs: bool = False,
     diarized: bool = False,
-) -> StreamingResponse:
-    events = _events(entry, ticket, work, body, logprobs=logprobs, diarized=diarized)
-    return StreamingResponse(events, media_type="text/event-stream", headers=SSE_HEADERS)
-
-
-async def _events(
-    entry: WorkerEntry,
-    ticket: Any,
-    work: Callable[[Any, threading.Event], Transcript],
-    body: Any,
-    *,
-    logprobs: bool,
-    diarized: bool,
 ) -> AsyncIterator[bytes]:
     """transcript.text.delta per decoded segment, then transcript.text.done.
 
@@ -188,6 +202,7 @@ async def _events(
                     yield sse_event(formats.diarized_segment_json(segment))
             else:
                 transcript: Transcript = value
+                note(request, audio_seconds=transcript.duration)
                 done: dict[str, Any] = {"type": "transcript.text.done", "text": transcript.text}
                 if logprobs:
                     done["logprobs"] = formats.logprobs_json(transcript.logprobs)

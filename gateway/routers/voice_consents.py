@@ -137,8 +137,12 @@ def _phrase_language(services: Services, language: str) -> str:
 async def _verify(services: Services, samples: Any, language: str) -> Verdict:
     """Transcribe with the configured Whisper model in the declared language, then match the phrase."""
     entry = services.registry.resolve(services.settings.consents.transcription_model, "transcription")
-    await services.registry.ensure_loaded(entry)
+    ticket = await services.registry.admit(entry)  # 429 at once when the queue is full
     options = TranscribeOptions(language=language, beam_size=services.settings.transcription.beam_size)
-    entry.worker.check_options(options)
-    transcript = await entry.queue.run(entry.worker.transcribe, samples, options)
+    try:
+        entry.worker.check_options(options)
+    except BaseException:
+        ticket.release()
+        raise
+    transcript = await entry.queue.run(entry.worker.transcribe, samples, options, ticket=ticket)
     return services.consent_phrases.verify(transcript.text, language)

@@ -1,0 +1,56 @@
+"""Draining: a replica that is asked to stop finishes what it has and refuses what is new.
+
+On SIGTERM (see `gateway/server.py`) the `Drain` begins: readiness answers 503, every new
+/v1 request gets 503 `server_shutting_down` with `Connection: close` (the SDKs retry it),
+and requests already in flight run to their end. After `drain_min_s` (time for balancers
+that poll readiness to notice) the listener closes: nginx's next connection is refused and
+goes to another replica.
+"""
+
+from __future__ import annotations
+
+import time
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.errors import ShuttingDown, error_response
+
+
+class Drain:
+    """Whether this process is draining, and how many /v1 requests it is still serving."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.in_flight = 0
+
+    @property
+    def draining(self) -> bool:
+        return self.since is not None
+
+    def begin(self) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+
+    def elapsed(self) -> float:
+        return 0.0 if self.since is None else time.monotonic() - self.since
+
+
+class DrainMiddleware:
+    """Counts /v1 requests in flight; refuses new ones with 503 while draining."""
+
+    def __init__(self, app: ASGIApp, drain: Drain):
+        self.app = app
+        self.drain = drain
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            return await self.app(scope, receive, send)
+        if self.drain.draining:
+            response = error_response(ShuttingDown())
+            response.headers["connection"] = "close"
+            return await response(scope, receive, send)
+        self.drain.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.drain.in_flight -= 1
