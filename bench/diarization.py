@@ -8,19 +8,25 @@
   same voice and for other voices).
 - Real-time factor: engine seconds per second of audio, the median of a few runs, with the
   engine's CPU budget (all cores of this machine).
+- The whole request: `gpt-4o-transcribe-diarize` through HTTP with the OpenAI SDK against
+  `audio-gateway serve` (Whisper base + the embedded engine): real-time factor of the
+  diarized_json response, time to the first streamed segment, and how much of the speech
+  the returned segments give to the right speaker (section `diarization-request`).
 
-Run: `python -m bench diarization` (or `python -m bench.diarization`).
+Run: `python -m bench diarization` (or `python -m bench.diarization [--request-only]`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
 import numpy as np
 
 from bench.report import table, write_section
+from bench.server import GatewayProcess
 from models.diarization.embedded import EmbeddedDiarizer
 from models.options import DiarizeOptions, KnownSpeaker
 from tests import speech
@@ -148,13 +154,106 @@ def run(repeats: int) -> str:
     ])
 
 
+MODEL = "gpt-4o-transcribe-diarize"
+
+
+def _wav(samples: np.ndarray) -> bytes:
+    from tests.helpers import encode
+
+    return encode(samples, "wav")
+
+
+def _request(client, audio: bytes, **fields) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = client.audio.transcriptions.create(model=MODEL, file=("audio.wav", audio), response_format="diarized_json",
+                                                **fields)
+    return time.perf_counter() - start, result
+
+
+def _first_segment(client, audio: bytes, **fields) -> tuple[float, float]:
+    """Seconds to the first transcript.text.segment event and to the end of the stream."""
+    start = time.perf_counter()
+    first = None
+    for event in client.audio.transcriptions.create(model=MODEL, file=("audio.wav", audio),
+                                                    response_format="diarized_json", stream=True, **fields):
+        if event.type == "transcript.text.segment" and first is None:
+            first = time.perf_counter() - start
+    return first if first is not None else float("nan"), time.perf_counter() - start
+
+
+def request_section(client, repeats: int) -> str:
+    """The whole diarized transcription request through HTTP."""
+    from tests.helpers import data_url, encode
+
+    sample = speech.pyannote_sample()
+    conv = speech.round_robin(CONVERSATIONS["3 voices (Piper joe, espeak m3, f4)"][0], 9, seed=12)
+    known = {"joe": data_url(encode(reference("piper:joe"), "mp3"), "audio/mpeg"),
+             "fiona": data_url(encode(reference("en-us+f4"), "ogg"), "audio/ogg")}
+    names = {"joe": "piper:joe", "fiona": "en-us+f4"}
+    cases = [
+        ("pyannote sample (real, 2 speakers)", sample, {}),
+        ("3 voices, `chunking_strategy=auto`", conv, {"chunking_strategy": "auto"}),
+        ("3 voices, 2 named (`known_speaker_*`), `auto`", conv,
+         {"chunking_strategy": "auto", "known_speaker_names": list(known),
+          "known_speaker_references": list(known.values())}),
+    ]
+    _request(client, _wav(sample.samples))  # warm-up: loads torch, the speaker encoder, Whisper
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    rows = []
+    for name, recording, fields in cases:
+        audio = _wav(recording.samples)
+        runs = [_request(client, audio, **fields) for _ in range(repeats)]
+        seconds = statistics.median(t for t, _ in runs)
+        segments = runs[-1][1].segments
+        spans = [(s.start, s.end, names.get(s.speaker, s.speaker)) for s in segments]
+        accuracy = speech.speaker_accuracy(recording.turns, spans)
+        rows.append([name, f"{recording.duration:.1f}", len(segments), sorted({s.speaker for s in segments}),
+                     f"{accuracy * 100:.1f}%", f"{speech.der(recording.turns, spans) * 100:.1f}%",
+                     f"{seconds:.1f}", f"{seconds / recording.duration:.3f}"])
+    first, whole = _first_segment(client, _wav(sample.samples))
+    plain = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        client.audio.transcriptions.create(model="gpt-4o-transcribe", file=("audio.wav", _wav(sample.samples)))
+        plain.append(time.perf_counter() - start)
+    return "\n".join([
+        "## Diarized transcription request (`gpt-4o-transcribe-diarize`)",
+        "",
+        "The whole request through HTTP: the OpenAI SDK against `audio-gateway serve` (default config: Whisper "
+        f"`base` int8 on the CPU + the embedded engine), `response_format=diarized_json`, median of {repeats} runs "
+        "after a warm-up. RTF = response time / audio duration. *Right speaker*: share of the speech time inside "
+        "the returned segments that goes to the reference speaker (each label renamed to the reference speaker it "
+        "overlaps most; names mapped to their voices). *Segment DER*: the segments scored as speaker turns "
+        "(pyannote.metrics, no collar), which also counts the pauses Whisper's segments leave out as missed "
+        f"speech. Load average of the shared machine when measuring: {load:.1f}.",
+        "",
+        table(["recording", "seconds", "segments", "speakers", "right speaker", "segment DER", "response s", "RTF"],
+              rows),
+        "",
+        f"Streamed (`stream=true`), pyannote sample: first `transcript.text.segment` after {first:.1f} s, "
+        f"stream done after {whole:.1f} s (the engine needs the whole recording before the first segment; "
+        "then segments follow as Whisper decodes). The same recording without diarization "
+        f"(`gpt-4o-transcribe`, json): {statistics.median(plain):.1f} s, RTF "
+        f"{statistics.median(plain) / sample.duration:.3f}.",
+    ])
+
+
 def main(argv: list[str] | None = None) -> None:
+    from openai import OpenAI
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--request-only", action="store_true", help="measure only the HTTP request section")
     args = parser.parse_args(argv)
-    body = run(args.repeats)
+    if not args.request_only:
+        body = run(args.repeats)
+        print(body)
+        write_section("diarization", body)
+    with GatewayProcess(models=["base"]) as gateway:
+        client = OpenAI(base_url=gateway.base_url, api_key="bench", max_retries=0, timeout=900)
+        body = request_section(client, args.repeats)
     print(body)
-    write_section("diarization", body)
+    write_section("diarization-request", body)
 
 
 if __name__ == "__main__":

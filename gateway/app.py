@@ -23,8 +23,9 @@ from gateway.telemetry import TelemetryMiddleware
 
 log = logging.getLogger(__name__)
 
-BODY_SLACK_BYTES = 4 * 1024 * 1024
-"""Room above the largest upload for the other form fields (speaker reference clips)."""
+BODY_SLACK_BYTES = 12 * 1024 * 1024
+"""Room above the largest upload for the other form fields: four speaker reference clips of 10 s
+as base64 data URLs (a 48 kHz stereo wav of 10 s is 2.6 MB in base64)."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

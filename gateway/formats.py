@@ -19,9 +19,7 @@ def duration_usage(transcript: Transcript) -> dict[str, Any]:
 def token_usage(transcript: Transcript, prompt_tokens: int = 0) -> dict[str, Any]:
     """gpt-4o-*-transcribe's usage, counted the Whisper way: 50 audio tokens per second."""
     audio_tokens = math.ceil(transcript.duration * AUDIO_TOKENS_PER_SECOND)
-    output_tokens = sum(1 for segment in transcript.segments for t in segment.tokens if t < 50257) or len(
-        transcript.text.split()
-    )
+    output_tokens = sum(_text_tokens(segment) for segment in transcript.segments) or len(transcript.text.split())
     input_tokens = audio_tokens + prompt_tokens
     return {
         "type": "tokens",
@@ -30,6 +28,11 @@ def token_usage(transcript: Transcript, prompt_tokens: int = 0) -> dict[str, Any
         "total_tokens": input_tokens + output_tokens,
         "input_token_details": {"audio_tokens": audio_tokens, "text_tokens": prompt_tokens},
     }
+
+
+def _text_tokens(segment: Segment) -> int:
+    """Whisper's text tokens of a segment; its words for a piece of a segment split by speaker."""
+    return sum(1 for t in segment.tokens if t < 50257) if segment.tokens else len(segment.text.split())
 
 
 def usage_for(model_id: str, transcript: Transcript) -> dict[str, Any]:
@@ -87,6 +90,35 @@ def render_verbose(
     return body
 
 
+def segment_id(index: int) -> str:
+    """The id of a diarized segment: seg_001, seg_002, ..."""
+    return f"seg_{index + 1:03d}"
+
+
+def diarized_segment_json(segment: Segment) -> dict[str, Any]:
+    """A `transcript.text.segment`: the shape of diarized_json's segments and of the SSE event alike."""
+    return {
+        "type": "transcript.text.segment",
+        "id": segment_id(segment.id),
+        "start": round(segment.start, 3),
+        "end": round(segment.end, 3),
+        "text": segment.text.strip(),
+        "speaker": segment.speaker,
+    }
+
+
+def render_diarized(transcript: Transcript, usage: dict[str, Any] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "task": transcript.task,
+        "duration": round(transcript.duration, 3),
+        "text": transcript.text,
+        "segments": [diarized_segment_json(s) for s in transcript.segments],
+    }
+    if usage is not None:
+        body["usage"] = usage
+    return body
+
+
 def _timestamp(seconds: float, separator: str) -> str:
     millis = max(0, int(round(seconds * 1000)))
     hours, millis = divmod(millis, 3_600_000)
@@ -96,16 +128,32 @@ def _timestamp(seconds: float, separator: str) -> str:
 
 
 def render_srt(transcript: Transcript) -> str:
+    """SubRip cues; a diarized segment's cue starts with its speaker (`A: text`)."""
     blocks = [
-        f"{i}\n{_timestamp(s.start, ',')} --> {_timestamp(s.end, ',')}\n{s.text.strip()}\n"
+        f"{i}\n{_timestamp(s.start, ',')} --> {_timestamp(s.end, ',')}\n{_srt_text(s)}\n"
         for i, s in enumerate(transcript.segments, start=1)
     ]
     return "\n".join(blocks)
 
 
 def render_vtt(transcript: Transcript) -> str:
-    blocks = [f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{s.text.strip()}\n" for s in transcript.segments]
+    """WebVTT cues; a diarized segment's cue is a voice span (`<v A>text`)."""
+    blocks = [f"{_timestamp(s.start, '.')} --> {_timestamp(s.end, '.')}\n{_vtt_text(s)}\n" for s in transcript.segments]
     return "WEBVTT\n\n" + "\n".join(blocks)
+
+
+def _srt_text(segment: Segment) -> str:
+    text = segment.text.strip()
+    return f"{segment.speaker}: {text}" if segment.speaker else text
+
+
+def _vtt_text(segment: Segment) -> str:
+    text = segment.text.strip()
+    if not segment.speaker:
+        return text
+    escape = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+    speaker = "".join(escape.get(c, c) for c in segment.speaker)
+    return f"<v {speaker}>{''.join(escape.get(c, c) for c in text)}"
 
 
 def render_text(transcript: Transcript) -> str:

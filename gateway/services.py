@@ -12,6 +12,10 @@ from gateway.storage import Store, build_store
 from gateway.uploads import Decoder
 from models.compute import CpuBudget
 from models.consent import ConsentPhrases
+from models.diarization.base import DiarizationEngine
+from models.diarization.embedded import EmbeddedDiarizer, EmbeddedDiarizerConfig
+from models.diarization.pyannote_engine import PyannoteEngine, PyannoteSource
+from models.diarization.transcriber import DiarizingTranscriber
 from models.piper import PiperTuning, PiperWorker
 from models.registry import ModelRegistry, WorkerEntry, WorkQueue
 from models.speaker import SpeakerEncoder
@@ -63,6 +67,8 @@ def build_services(settings: Settings) -> Services:
     )
     _add_whisper(settings, budget, registry)
     _add_piper(settings, budget, registry)
+    encoder = SpeakerEncoder(budget)  # resemblyzer, shared by voice matching and the embedded diarizer
+    _add_diarization(settings, budget, registry, encoder)
     return Services(
         settings=settings,
         budget=budget,
@@ -71,7 +77,7 @@ def build_services(settings: Settings) -> Services:
         store=build_store(settings),
         consent_phrases=_consent_phrases(settings),
         voice_matcher=VoiceMatcher(
-            SpeakerEncoder(budget),
+            encoder,
             threshold=settings.custom_voices.speaker_threshold,
             cache_dir=settings.model_cache_dir,
             max_speakers_per_model=settings.custom_voices.max_speakers_per_model,
@@ -126,3 +132,43 @@ def _add_piper(settings: Settings, budget: CpuBudget, registry: ModelRegistry) -
     queue = WorkQueue("piper", section.queue.max_parallel, section.queue.max_queue, section.queue.retry_after_s)
     entry = WorkerEntry(name="piper", kind="speech", worker=worker, queue=queue, preload=section.preload)
     registry.add(entry, ids=tuple(section.models))
+
+
+DIARIZE_WORKER = "diarize"
+
+
+def _add_diarization(settings: Settings, budget: CpuBudget, registry: ModelRegistry, encoder: SpeakerEncoder) -> None:
+    """The diarizing model: the configured engine plus the Whisper worker already registered."""
+    section = settings.diarization
+    if not section.enabled:
+        return
+    whisper = registry.entries[section.transcription_model].worker
+    worker = DiarizingTranscriber(DIARIZE_WORKER, whisper, _diarization_engine(settings, budget, encoder))
+    queue = WorkQueue(DIARIZE_WORKER, section.queue.max_parallel, section.queue.max_queue, section.queue.retry_after_s)
+    entry = WorkerEntry(
+        name=DIARIZE_WORKER,
+        kind="diarization",
+        worker=worker,
+        queue=queue,
+        preload=section.preload,
+        uses=(section.transcription_model,),
+    )
+    registry.add(entry, ids=tuple(section.models))
+
+
+def _diarization_engine(settings: Settings, budget: CpuBudget, encoder: SpeakerEncoder) -> DiarizationEngine:
+    section = settings.diarization
+    if section.engine == "pyannote":
+        source = PyannoteSource(
+            pipeline=str(section.pyannote.pipeline),
+            token=section.pyannote.token,
+            allow_download=section.pyannote.allow_download or settings.allow_downloads,
+            device=section.pyannote.device,
+            known_speaker_threshold=section.pyannote.known_speaker_threshold,
+            exclusive=section.pyannote.exclusive,
+        )
+        return PyannoteEngine("pyannote", source, budget, settings.model_cache_dir)
+    config = EmbeddedDiarizerConfig(
+        known_threshold=section.embedded.known_speaker_threshold, max_speakers=section.embedded.max_speakers
+    )
+    return EmbeddedDiarizer(config, budget=budget, encoder=encoder)

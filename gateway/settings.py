@@ -251,6 +251,46 @@ class SpeechSettings(BaseModel):
         return tuple(sorted(named))
 
 
+class EmbeddedDiarizerSettings(BaseModel):
+    """The embedded engine: Silero VAD + resemblyzer speaker embeddings + spectral clustering (offline, CPU)."""
+
+    known_speaker_threshold: float = Field(
+        0.8, gt=0, le=1, description="Cosine similarity a reference clip needs to name a speaker (calibrated: 0.8)."
+    )
+    max_speakers: int = Field(8, ge=1, le=26, description="Most speakers one recording is split into.")
+
+
+class PyannoteSettings(BaseModel):
+    """The pyannote.audio engine (the `pyannote` extra; see README, Diarization)."""
+
+    pipeline: str | None = Field(
+        None, description="A local pipeline directory (holding config.yaml), or a hub id with allow_download."
+    )
+    token: str | None = Field(None, description="Hub token (hf_...), used only when allow_download is true.")
+    allow_download: bool = Field(False, description="Let pyannote fetch the pipeline from the hub.")
+    device: str = Field("auto", description="cpu | cuda | cuda:N | auto")
+    known_speaker_threshold: float = Field(0.5, ge=-1, le=1, description="Cosine similarity a reference needs.")
+    exclusive: bool = Field(True, description="One speaker at a time (what word alignment wants).")
+
+
+class DiarizationSettings(BaseModel):
+    """`gpt-4o-transcribe-diarize`: Whisper plus a diarization engine, who said what."""
+
+    enabled: bool = True
+    models: list[str] = Field(
+        default_factory=lambda: ["gpt-4o-transcribe-diarize"], description="Served ids of the diarizing model."
+    )
+    engine: Literal["embedded", "pyannote"] = "embedded"
+    transcription_model: str = Field("base", description="The Whisper model (a key of transcription.models).")
+    preload: bool = False
+    require_chunking_above_s: float = Field(
+        30, ge=0, description="Longer audio needs `chunking_strategy`, as OpenAI's diarize model; 0: never."
+    )
+    embedded: EmbeddedDiarizerSettings = Field(default_factory=EmbeddedDiarizerSettings)
+    pyannote: PyannoteSettings = Field(default_factory=PyannoteSettings)
+    queue: QueueSettings = Field(default_factory=lambda: QueueSettings(max_parallel=2, max_queue=8))
+
+
 class Settings(BaseSettings):
     """The whole gateway configuration."""
 
@@ -278,6 +318,7 @@ class Settings(BaseSettings):
     consents: ConsentSettings = Field(default_factory=ConsentSettings)
     custom_voices: CustomVoiceSettings = Field(default_factory=CustomVoiceSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    diarization: DiarizationSettings = Field(default_factory=DiarizationSettings)
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -293,6 +334,18 @@ class Settings(BaseSettings):
         model = self.consents.transcription_model
         if model not in self.transcription.models and model not in self.transcription.aliases:
             raise ValueError(f"consents.transcription_model {model!r} is not a configured transcription model or alias")
+        return self
+
+    @model_validator(mode="after")
+    def _diarization_whisper_exists(self) -> "Settings":
+        section = self.diarization
+        if section.enabled and section.transcription_model not in self.transcription.models:
+            raise ValueError(
+                f"diarization.transcription_model {section.transcription_model!r} is not a configured "
+                "transcription model"
+            )
+        if section.enabled and section.engine == "pyannote" and not section.pyannote.pipeline:
+            raise ValueError("diarization.engine is pyannote but diarization.pyannote.pipeline is not set")
         return self
 
     @property

@@ -7,8 +7,16 @@ import anyio.to_thread
 import numpy as np
 from starlette.datastructures import UploadFile
 
-from gateway.audio_io import StreamedAudio, decode_audio
-from models.errors import InvalidRequest, PayloadTooLarge
+from gateway.audio_io import StreamedAudio, decode_audio, decode_data_url
+from models.errors import AudioDecodeError, InvalidRequest, PayloadTooLarge
+from models.options import KnownSpeaker
+from models.types import SAMPLE_RATE
+
+REFERENCE_SECONDS = (2.0, 10.0)
+"""How long a known speaker's reference clip must be (OpenAI's rule)."""
+REFERENCE_SLACK_S = 0.1
+"""Tolerated beyond those bounds: encoders pad a clip with a few milliseconds (mp3, aac priming)."""
+REFERENCES_PARAM = "known_speaker_references"
 
 
 def require_upload(uploads: dict[str, UploadFile], name: str, max_bytes: int) -> UploadFile:
@@ -29,6 +37,32 @@ def require_upload(uploads: dict[str, UploadFile], name: str, max_bytes: int) ->
     if size == 0:
         raise InvalidRequest(f"The `{name}` upload is empty.", param=name, code="empty_file")
     return upload
+
+
+def decode_reference(value: str, index: int) -> np.ndarray:
+    """One `known_speaker_references[]` data URL -> float32 mono 16 kHz samples of 2-10 s.
+
+    Every failure is a 400 whose `param` is `known_speaker_references` and whose message names
+    the clip by its index.
+    """
+    where = f"{REFERENCES_PARAM}[{index}]"
+    low, high = REFERENCE_SECONDS
+    try:
+        data = decode_data_url(value, param=where)
+        samples = decode_audio(data, param=where, max_seconds=high + REFERENCE_SLACK_S)
+    except AudioDecodeError as exc:
+        message = exc.message
+        if exc.code == "audio_too_long":
+            message = f"`{where}` is longer than {high:g} seconds; a reference clip must be {low:g} to {high:g} seconds."
+        raise AudioDecodeError(message, param=REFERENCES_PARAM, code=exc.code or "invalid_value") from exc
+    seconds = len(samples) / SAMPLE_RATE
+    if seconds < low - REFERENCE_SLACK_S:
+        raise InvalidRequest(
+            f"`{where}` is {seconds:.2f} seconds long; a reference clip must be {low:g} to {high:g} seconds.",
+            param=REFERENCES_PARAM,
+            code="audio_too_short",
+        )
+    return samples
 
 
 class Decoder:
@@ -62,4 +96,15 @@ class Decoder:
         limit = max_seconds or self.max_seconds
         return await anyio.to_thread.run_sync(
             lambda: StreamedAudio(source.file, param=param, max_seconds=limit), limiter=self._limiter
+        )
+
+    async def known_speakers(self, names: list[str], references: list[str]) -> tuple[KnownSpeaker, ...]:
+        """Decode the reference clips of `known_speaker_names[]` (checked to match in number)."""
+        if not names:
+            return ()
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.parallel)
+        return await anyio.to_thread.run_sync(
+            lambda: tuple(KnownSpeaker(n, decode_reference(r, i)) for i, (n, r) in enumerate(zip(names, references))),
+            limiter=self._limiter,
         )

@@ -148,7 +148,7 @@ class ServedModel:
     """A public model id and the worker it routes to."""
 
     id: str
-    kind: str  # "transcription", "speech", "diarization", ...
+    kind: str  # the worker's interface: "transcription", "diarization" (transcribes and diarizes), "speech"
     worker: str
     created: int = field(default_factory=lambda: int(time.time()))
     owned_by: str = "audio-gateway"
@@ -161,6 +161,7 @@ class WorkerEntry:
     worker: Any
     queue: WorkQueue
     preload: bool = False  # loaded at start and pinned: never unloaded for idleness or room
+    uses: tuple[str, ...] = ()  # entries whose workers this one calls: kept loaded while it is busy
     error: str | None = None
     state: str = "unloaded"  # unloaded | loading | loaded | failed
     measured_bytes: int = 0  # growth of the resident set during the last load
@@ -209,10 +210,11 @@ class ModelRegistry:
         entry = self.entries[worker]
         self.served[model_id] = ServedModel(id=model_id, kind=entry.kind, worker=worker)
 
-    def resolve(self, model_id: str, kind: str) -> WorkerEntry:
-        """The worker behind a public id of the given kind, or ModelNotFound."""
+    def resolve(self, model_id: str, kind: str | tuple[str, ...]) -> WorkerEntry:
+        """The worker behind a public id of the given kind (or one of several), or ModelNotFound."""
+        kinds = (kind,) if isinstance(kind, str) else kind
         served = self.served.get(model_id)
-        if served is None or served.kind != kind:
+        if served is None or served.kind not in kinds:
             raise ModelNotFound(model_id)
         return self.entries[served.worker]
 
@@ -224,10 +226,12 @@ class ModelRegistry:
     async def admit(self, entry: WorkerEntry) -> Ticket:
         """A place in the worker's queue (or QueueFull at once), then the worker loaded.
 
-        Holding the ticket keeps the model from being unloaded until the work ends.
+        Holding the ticket keeps the model, and the models it `uses`, from being unloaded until the work ends.
         """
         ticket = entry.queue.reserve()
         try:
+            for name in entry.uses:  # loaded (and counted) as themselves first
+                await self.ensure_loaded(self.entries[name])
             await self.ensure_loaded(entry)
         except BaseException:
             ticket.release()
@@ -283,7 +287,7 @@ class ModelRegistry:
                 f"Model `{entry.name}` needs about {mib(need)}, more than the whole memory budget of {mib(budget)}."
             )
         candidates = sorted(
-            (e for e in self.entries.values() if e is not entry and e.loaded and e.idle and not e.preload),
+            (e for e in self.entries.values() if e is not entry and e.loaded and self._unused(e) and not e.preload),
             key=lambda e: e.queue.last_active,
         )
         while self.used_bytes() + need > budget and candidates:
@@ -295,6 +299,10 @@ class ModelRegistry:
                 f"models in use or pinned: {holders}. Retry shortly.",
                 retry_after=self.retry_after_s,
             )
+
+    def _unused(self, entry: WorkerEntry) -> bool:
+        """Idle, and no busy entry calls its worker (the diarizing model calls a Whisper worker)."""
+        return entry.idle and not any(entry.name in e.uses and not e.idle for e in self.entries.values())
 
     def _unload(self, entry: WorkerEntry, reason: str) -> None:
         entry.worker.unload()
@@ -311,7 +319,7 @@ class ModelRegistry:
         unloaded = []
         for entry in self.entries.values():
             idle_for = now - entry.queue.last_active
-            if entry.loaded and entry.idle and not entry.preload and idle_for >= self.idle_unload_s:
+            if entry.loaded and self._unused(entry) and not entry.preload and idle_for >= self.idle_unload_s:
                 self._unload(entry, "idle")
                 unloaded.append(entry.name)
         return unloaded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 from pathlib import Path
@@ -56,6 +57,11 @@ def encode(samples: np.ndarray, container: str, rate: int = 16000) -> bytes:
         for packet in stream.encode(None):
             out.mux(packet)
     return buffer.getvalue()
+
+
+def data_url(audio: bytes, mime: str = "audio/wav") -> str:
+    """`audio` as a base64 data URL, the form of `known_speaker_references[]`."""
+    return f"data:{mime};base64," + base64.b64encode(audio).decode()
 
 
 def words(text: str) -> list[str]:

@@ -201,3 +201,27 @@ def der(reference, hypothesis, *, collar: float = 0.0, skip_overlap: bool = Fals
     hyp = [(t.start, t.end, t.speaker) if hasattr(t, "speaker") else t for t in hypothesis]
     metric = DiarizationErrorRate(collar=collar, skip_overlap=skip_overlap)
     return float(metric(annotation(reference), annotation(hyp)))
+
+
+def speaker_accuracy(reference, segments) -> float:
+    """Share of speech time in `segments` given to the right speaker, under the best naming.
+
+    `segments` are (start, end, speaker) or objects with those attributes. Each hypothesis
+    label is renamed to the reference speaker it overlaps most; then every segment counts
+    for the time it overlaps that speaker's reference turns.
+    """
+    spans = [(s.start, s.end, s.speaker) if hasattr(s, "speaker") else tuple(s) for s in segments]
+
+    def overlap(start, end, who):
+        return sum(max(0.0, min(end, e) - max(start, s)) for s, e, w in reference if w == who)
+
+    voices = {w for _, _, w in reference}
+    totals: dict[str, dict[str, float]] = {}
+    for start, end, label in spans:
+        for voice in voices:
+            totals.setdefault(label, {}).setdefault(voice, 0.0)
+            totals[label][voice] += overlap(start, end, voice)
+    naming = {label: max(by_voice, key=by_voice.get) for label, by_voice in totals.items()}
+    speech = sum(min(end - start, sum(overlap(start, end, v) for v in voices)) for start, end, _ in spans)
+    right = sum(overlap(start, end, naming[label]) for start, end, label in spans)
+    return right / speech if speech else 0.0

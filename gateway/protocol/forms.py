@@ -89,7 +89,7 @@ def validate(model: type[BaseModel], values: dict[str, Any]) -> Any:
         raise InvalidRequest(message, param=param, code=code) from exc
 
 
-async def read_form(request: Any, *, max_fields: int = 200) -> FormData:
+async def read_form(request: Any, *, max_fields: int = 200, max_part_size: int = 1024 * 1024) -> FormData:
     """Parse a multipart or urlencoded body; malformed bodies are a 400."""
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
@@ -97,7 +97,7 @@ async def read_form(request: Any, *, max_fields: int = 200) -> FormData:
             "This endpoint takes multipart/form-data (a file upload).", param=None, code="invalid_content_type"
         )
     try:
-        return await request.form(max_files=8, max_fields=max_fields)
+        return await request.form(max_files=8, max_fields=max_fields, max_part_size=max_part_size)
     except (InvalidRequest, PayloadTooLarge):
         raise
     except Exception as exc:  # starlette's own errors for malformed multipart

@@ -12,6 +12,9 @@ from models.options import VadParameters
 
 TranscriptionFormat = Literal["json", "text", "srt", "vtt", "verbose_json", "diarized_json"]
 TranslationFormat = Literal["json", "text", "srt", "vtt", "verbose_json"]
+DIARIZING_FORMATS = ("diarized_json", "json", "text", "srt", "vtt")
+"""What a diarizing model answers in: srt and vtt cues carry the speaker; verbose_json is refused."""
+MAX_KNOWN_SPEAKERS = 4
 
 
 class ServerVad(BaseModel):
@@ -60,9 +63,14 @@ class TranscriptionRequest(_AudioRequest):
     chunking_strategy: Literal["auto"] | ServerVad | None = Field(
         None, description="`auto` or a `server_vad` object; unset decodes the audio as one block."
     )
-    known_speaker_names: list[str] = Field(default_factory=list, description="With the diarize model, up to 4.")
+    known_speaker_names: list[str] = Field(
+        default_factory=list,
+        description="With a diarizing model: up to 4 names; segments of these speakers carry them.",
+    )
     known_speaker_references: list[str] = Field(
-        default_factory=list, description="Data URLs of 2-10 s clips, in the order of `known_speaker_names`."
+        default_factory=list,
+        description="Data URLs (`data:audio/wav;base64,...`, any supported container) of 2-10 s clips, "
+        "one per name, in the order of `known_speaker_names`.",
     )
 
     @model_validator(mode="after")
@@ -84,7 +92,92 @@ class TranscriptionRequest(_AudioRequest):
                 param="include",
                 code="invalid_value",
             )
+        self._check_known_speakers()
         return self
+
+    def _check_known_speakers(self) -> None:
+        names, references = self.known_speaker_names, self.known_speaker_references
+        if len(names) > MAX_KNOWN_SPEAKERS:
+            raise InvalidRequest(
+                f"At most {MAX_KNOWN_SPEAKERS} `known_speaker_names[]` are supported ({len(names)} given).",
+                param="known_speaker_names",
+                code="invalid_value",
+            )
+        if len(references) > MAX_KNOWN_SPEAKERS:
+            raise InvalidRequest(
+                f"At most {MAX_KNOWN_SPEAKERS} `known_speaker_references[]` are supported ({len(references)} given).",
+                param="known_speaker_references",
+                code="invalid_value",
+            )
+        if len(names) != len(references):
+            raise InvalidRequest(
+                f"`known_speaker_references[]` needs one reference per name in `known_speaker_names[]` "
+                f"({len(references)} references for {len(names)} names).",
+                param="known_speaker_references",
+                code="invalid_value",
+            )
+        for index, name in enumerate(names):
+            if not name.strip():
+                raise InvalidRequest(
+                    f"`known_speaker_names[{index}]` is empty.", param="known_speaker_names", code="invalid_value"
+                )
+            if name in names[:index]:
+                raise InvalidRequest(
+                    f"`known_speaker_names[]` names `{name}` twice.", param="known_speaker_names", code="invalid_value"
+                )
+
+    def check_diarizing(self) -> None:
+        """What a diarizing model refuses, as OpenAI's `gpt-4o-transcribe-diarize` does."""
+        if self.prompt is not None:
+            raise InvalidRequest(
+                f"`prompt` is not supported with the diarizing model `{self.model}`.", param="prompt", code="invalid_value"
+            )
+        if self.include:
+            raise InvalidRequest(
+                f"`include[]=logprobs` is not supported with the diarizing model `{self.model}`.",
+                param="include",
+                code="invalid_value",
+            )
+        if self.timestamp_granularities:
+            raise InvalidRequest(
+                f"`timestamp_granularities[]` is not supported with the diarizing model `{self.model}`.",
+                param="timestamp_granularities",
+                code="invalid_value",
+            )
+        if self.response_format not in DIARIZING_FORMATS:
+            raise InvalidRequest(
+                f"`response_format` `{self.response_format}` is not supported with the diarizing model "
+                f"`{self.model}`; use one of {', '.join(DIARIZING_FORMATS)} (`diarized_json` has the speakers).",
+                param="response_format",
+                code="unsupported_value",
+            )
+
+    def check_not_diarizing(self) -> None:
+        """What only a diarizing model accepts."""
+        if self.response_format == "diarized_json":
+            raise InvalidRequest(
+                f"`response_format` `diarized_json` needs a diarizing model such as `gpt-4o-transcribe-diarize`; "
+                f"`{self.model}` does not diarize.",
+                param="response_format",
+                code="unsupported_value",
+            )
+        if self.known_speaker_names:
+            raise InvalidRequest(
+                f"`known_speaker_names[]` needs a diarizing model such as `gpt-4o-transcribe-diarize`; "
+                f"`{self.model}` does not diarize.",
+                param="known_speaker_names",
+                code="unsupported_value",
+            )
+
+    def check_duration(self, seconds: float, chunking_above_s: float) -> None:
+        """Long audio needs `chunking_strategy` with a diarizing model (0: no limit)."""
+        if chunking_above_s and self.chunking_strategy is None and seconds > chunking_above_s:
+            raise InvalidRequest(
+                f"`chunking_strategy` is required for audio longer than {chunking_above_s:g} seconds with the "
+                f"diarizing model `{self.model}` (this audio is {seconds:.1f} s); send `chunking_strategy=auto`.",
+                param="chunking_strategy",
+                code="missing_required_parameter",
+            )
 
     @property
     def logprobs(self) -> bool:

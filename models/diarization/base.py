@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Protocol
 
 import numpy as np
@@ -38,13 +39,17 @@ def anonymous_label(index: int) -> str:
 
 
 def label_in_order(turns: list[tuple[float, float, str]], known: set[str]) -> list[SpeakerTurn]:
-    """Sort turns by start and relabel every cluster id not in `known` as A, B, ... by first appearance."""
+    """Sort turns by start and relabel every cluster id not in `known` as A, B, ... by first appearance.
+
+    A letter that is also a known speaker's name is skipped, so two speakers never share a label.
+    """
     mapping: dict[str, str] = {}
     result = []
+    letters = (label for index in itertools.count() if (label := anonymous_label(index)) not in known)
     for start, end, speaker in sorted(turns, key=lambda t: (t[0], t[1])):
         if speaker not in known:
             if speaker not in mapping:
-                mapping[speaker] = anonymous_label(len(mapping))
+                mapping[speaker] = next(letters)
             speaker = mapping[speaker]
         result.append(SpeakerTurn(start=float(start), end=float(end), speaker=speaker))
     return result

@@ -42,6 +42,10 @@ class EmbeddedDiarizerConfig:
     cluster_step_s: float = 0.5
     max_speakers: int = 8
     merge_threshold: float = 0.9  # centroids at least this alike are one speaker
+    # Windows sharing more than this share of their audio are never each other's neighbours in the
+    # affinity graph (they are alike because of the shared audio). At half, the windows of one turn of
+    # 3 s can still link up, so a voice heard once, briefly, becomes a speaker of its own.
+    exclude_overlap: float = 0.5
     min_speaker_s: float = 1.0  # a cluster with less speech is folded into its neighbours
     # boundary refinement
     segment_window_s: float = 0.8
@@ -179,7 +183,7 @@ class EmbeddedDiarizer:
             return np.zeros(n, int)
         sims = clustering.cosine_matrix(windows.vectors)
         centers = windows.centers
-        overlapping = np.abs(centers[:, None] - centers[None, :]) < c.cluster_window_s * 0.99
+        overlapping = np.abs(centers[:, None] - centers[None, :]) < c.cluster_window_s * (1 - c.exclude_overlap)
         result = clustering.spectral_clusters(sims, min_k=min_k, max_k=max_k, exclude=overlapping)
         labels = result.labels
         max_run = int(np.ceil(c.cluster_window_s / c.cluster_step_s)) - 1

@@ -89,8 +89,8 @@ class PyannoteEngine:
         with self._load_lock:
             if self.pipeline is not None:
                 return
+            torch, pipeline_cls = _import_pyannote()  # first: a missing extra is the error to report
             checkpoint = self._checkpoint()
-            torch, pipeline_cls = _import_pyannote()
             device = resolve_device(torch, self.source.device)
             torch.set_num_threads(self.budget.threads)
             token = self.source.token if self.source.allow_download else None
@@ -144,7 +144,7 @@ class PyannoteEngine:
             for seg, _, label in annotation.itertracks(yield_label=True)
             if min(duration, seg.end) > max(0.0, seg.start)
         ]
-        return label_in_order(turns, known=set(names.values()))
+        return label_in_order(turns, known={k.name for k in options.known_speakers})
 
     def embed(self, clips: list[np.ndarray]) -> np.ndarray:
         """Speaker embeddings of float32 mono 16 kHz clips by the pipeline's own model, one row each."""

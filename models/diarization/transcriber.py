@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from models.diarization.align import split_segment
-from models.diarization.base import DiarizationEngine
+from models.diarization.base import DiarizationEngine, anonymous_label
 from models.errors import Cancelled
 from models.options import DiarizeOptions, TranscribeOptions
 from models.types import Segment, Transcript
@@ -30,6 +30,7 @@ class DiarizingTranscriber:
         self.name = name
         self.whisper = whisper
         self.engine = engine
+        self.cancelled = 0  # requests stopped because the caller went away
         self._loaded = False
 
     @property
@@ -44,6 +45,10 @@ class DiarizingTranscriber:
     def unload(self) -> None:
         self._loaded = False
 
+    def check_options(self, options: TranscribeOptions) -> None:
+        """Refuse what the Whisper model cannot do (e.g. a language an English-only model lacks)."""
+        self.whisper.check_options(options)
+
     def transcribe(
         self,
         samples: np.ndarray,
@@ -52,21 +57,34 @@ class DiarizingTranscriber:
         on_segment: Callable[[Segment], None] | None = None,
         cancel: threading.Event | None = None,
     ) -> Transcript:
-        """A transcript whose segments each carry one speaker (and whose words carry theirs)."""
+        """A transcript whose segments each carry one speaker (and whose words carry theirs).
+
+        A segment no turn covers (Whisper heard words where the engine found no speech) goes
+        to the nearest turn's speaker, or to "A" when the engine found no speech at all.
+        """
         self.load()
-        turns = self.engine.diarize(samples, diarize)
-        if cancel is not None and cancel.is_set():
-            raise Cancelled("the client went away")
-        segments: list[Segment] = []
+        try:
+            _check(cancel)
+            turns = self.engine.diarize(samples, diarize)
+            _check(cancel)
+            segments: list[Segment] = []
 
-        def split(segment: Segment) -> None:
-            for piece in split_segment(segment, turns):
-                piece = replace(piece, id=len(segments))
-                segments.append(piece)
-                if on_segment is not None:
-                    on_segment(piece)
+            def split(segment: Segment) -> None:
+                for piece in split_segment(segment, turns):
+                    piece = replace(piece, id=len(segments), speaker=piece.speaker or anonymous_label(0))
+                    segments.append(piece)
+                    if on_segment is not None:
+                        on_segment(piece)
 
-        transcript = self.whisper.transcribe(
-            samples, replace(options, word_timestamps=True), on_segment=split, cancel=cancel
-        )
+            transcript = self.whisper.transcribe(
+                samples, replace(options, word_timestamps=True), on_segment=split, cancel=cancel
+            )
+        except Cancelled:
+            self.cancelled += 1
+            raise
         return replace(transcript, segments=tuple(segments))
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("the client went away")

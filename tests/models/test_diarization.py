@@ -75,6 +75,15 @@ def test_three_voice_conversation(engine, three_voices):
     assert speech.der(three_voices.turns, turns) < 0.10
 
 
+def test_a_voice_heard_once_briefly_is_a_speaker_of_its_own(engine):
+    conv = speech.conversation([("piper:joe", speech.SENTENCES[7]), ("en-gb-scotland+m7", speech.SENTENCES[8]),
+                                ("piper:joe", speech.SENTENCES[2]), ("en-us+f4", speech.SENTENCES[6]),
+                                ("piper:joe", speech.SENTENCES[11])], seed=2)
+    turns = engine.diarize(conv.samples, DiarizeOptions())
+    assert speakers(turns) == {"A", "B", "C"}  # m7 and f4 have one turn of about 3 s each
+    assert speech.der(conv.turns, turns) < 0.10
+
+
 def test_one_voice_is_one_speaker(engine):
     monologue = speech.round_robin(["piper:joe"], 5, seed=3)
     turns = engine.diarize(monologue.samples, DiarizeOptions())

@@ -88,3 +88,47 @@ test("models list includes aliases", async () => {
   for await (const model of client.models.list()) ids.push(model.id);
   assert.ok(ids.includes("whisper-1") && ids.includes("tiny.en"));
 });
+
+test("diarized_json streamed with a known speaker", async () => {
+  // en_fox.flac is the Piper voice joe saying other words: his reference clip, as a data URL
+  const joe = `data:audio/flac;base64,${fs.readFileSync(fixture("en_fox.flac")).toString("base64")}`;
+  const stream = await client.audio.transcriptions.create({
+    model: "gpt-4o-transcribe-diarize",
+    file: fs.createReadStream(fixture("en_two_voices.flac")),
+    response_format: "diarized_json",
+    known_speaker_names: ["joe"],
+    known_speaker_references: [joe],
+    stream: true,
+  });
+  const events = [];
+  for await (const event of stream) events.push(event);
+  const segments = events.filter((e) => e.type === "transcript.text.segment");
+  const deltas = events.filter((e) => e.type === "transcript.text.delta");
+  assert.equal(events.at(-1).type, "transcript.text.done");
+  assert.ok(segments.length >= 4);
+  assert.deepEqual(deltas.map((d) => d.segment_id), segments.map((s) => s.id));
+  assert.deepEqual([...new Set(segments.map((s) => s.speaker))], ["joe", "A"]);
+  const said = (who) => segments.filter((s) => s.speaker === who).map((s) => s.text).join(" ").toLowerCase();
+  assert.match(said("joe"), /budget/);
+  assert.match(said("A"), /campaign/);
+});
+
+test("diarization refusals name the param", async () => {
+  await assert.rejects(
+    client.audio.transcriptions.create({
+      model: "gpt-4o-transcribe-diarize",
+      file: fs.createReadStream(fixture("en_fox.flac")),
+      known_speaker_names: ["joe", "ann"],
+      known_speaker_references: ["data:audio/wav;base64,AAAA"],
+    }),
+    (err) => err instanceof OpenAI.BadRequestError && err.param === "known_speaker_references",
+  );
+  await assert.rejects(
+    client.audio.transcriptions.create({
+      model: "whisper-1",
+      file: fs.createReadStream(fixture("en_fox.flac")),
+      response_format: "diarized_json",
+    }),
+    (err) => err instanceof OpenAI.BadRequestError && err.param === "response_format",
+  );
+});

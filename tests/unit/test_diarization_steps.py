@@ -66,6 +66,11 @@ def test_label_in_order_names_unknowns_by_first_appearance():
     assert [t.speaker for t in turns] == ["A", "joe", "A", "B"]
 
 
+def test_a_letter_that_is_a_known_name_is_skipped():
+    turns = label_in_order([(0, 1, "c3"), (2, 3, "A"), (4, 5, "c7")], {"A"})
+    assert [t.speaker for t in turns] == ["B", "A", "C"]
+
+
 def _word(text: str, start: float, end: float) -> Word:
     return Word(word=text, start=start, end=end, probability=1.0)
 

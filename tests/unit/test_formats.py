@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from gateway import formats
 from models.types import Segment, TokenLogprob, Transcript, Word
 
@@ -45,3 +47,33 @@ def test_verbose_json_fields():
     }
     assert body["words"][0] == {"word": "Hello", "start": 0.0, "end": 0.3}
     assert "segments" not in formats.render_verbose(TRANSCRIPT, None, segments=False, words=True)
+
+
+DIARIZED = Transcript(
+    task="transcribe", language="en", duration=4.0,
+    segments=(
+        replace(_segment(0, 0.0, 1.5, " Hello there."), speaker="A"),
+        replace(_segment(1, 2.0, 3.25, " Hi <Ann> & co."), speaker="joe", tokens=()),
+    ),
+)
+
+
+def test_diarized_json():
+    body = formats.render_diarized(DIARIZED, formats.token_usage(DIARIZED))
+    assert list(body) == ["task", "duration", "text", "segments", "usage"]
+    assert body["text"] == "Hello there. Hi <Ann> & co."
+    assert body["segments"] == [
+        {"type": "transcript.text.segment", "id": "seg_001", "start": 0.0, "end": 1.5, "text": "Hello there.", "speaker": "A"},
+        {"type": "transcript.text.segment", "id": "seg_002", "start": 2.0, "end": 3.25, "text": "Hi <Ann> & co.",
+         "speaker": "joe"},
+    ]
+    # a piece of a segment split by speaker has no Whisper tokens: its words count
+    assert body["usage"]["output_tokens"] == 1 + 4  # one text token (440) and four words
+    assert formats.segment_id(999) == "seg_1000"
+
+
+def test_srt_and_vtt_name_the_speaker_of_a_diarized_segment():
+    assert formats.render_srt(DIARIZED).splitlines()[2] == "A: Hello there."
+    assert formats.render_srt(DIARIZED).splitlines()[6] == "joe: Hi <Ann> & co."
+    vtt = formats.render_vtt(DIARIZED).splitlines()
+    assert vtt[3] == "<v A>Hello there." and vtt[6] == "<v joe>Hi &lt;Ann&gt; &amp; co."

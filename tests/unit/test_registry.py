@@ -53,6 +53,10 @@ def test_resolve_checks_the_kind():
         registry.resolve("whisper-1", "speech")
     with pytest.raises(ModelNotFound):
         registry.resolve("nope", "transcription")
+    registry.add(WorkerEntry(name="diarize", kind="diarization", worker=_Worker(), queue=WorkQueue("diarize")))
+    assert registry.resolve("diarize", ("transcription", "diarization")).name == "diarize"
+    with pytest.raises(ModelNotFound):
+        registry.resolve("diarize", "transcription")
 
 
 class _SizedWorker:
@@ -177,3 +181,20 @@ def test_cancelled_run_sets_the_event_and_holds_the_slot_until_the_thread_ends()
 
     anyio.run(main)
     assert queue.admitted == 0 and queue.cancelled == 1 and queue.running == 0
+
+
+def test_a_worker_another_busy_one_calls_is_not_unloaded():
+    registry = _registry(idle_s=10, base=1, diarize=1)
+    base, diarize = registry.entries["base"], registry.entries["diarize"]
+    diarize.uses = ("base",)
+
+    async def main():
+        await registry.ensure_loaded(base)
+        await registry.ensure_loaded(diarize)
+        return await registry.admit(diarize)  # diarize is busy and calls base's worker
+
+    ticket = anyio.run(main)
+    later = time.monotonic() + 11
+    assert registry.unload_idle(later) == []
+    ticket.release()
+    assert sorted(registry.unload_idle(later)) == ["base", "diarize"]
