@@ -26,9 +26,9 @@ def test_memory_budget_unloads_idle_models_and_refuses_when_busy(start_server, f
     sdk = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0, timeout=300)
     clip = fixture_audio("en_weather.flac")
     assert "weather" in sdk.audio.transcriptions.create(model="whisper-1", file=clip).text.lower()
-    assert _states(server) == {"base": "loaded", "tiny.en": "unloaded", "piper": "unloaded"}
+    assert _states(server) == {"base": "loaded", "tiny.en": "unloaded", "piper": "unloaded", "diarize": "unloaded"}
     assert "weather" in sdk.audio.transcriptions.create(model="tiny.en", file=clip).text.lower()
-    assert _states(server) == {"base": "unloaded", "tiny.en": "loaded", "piper": "unloaded"}
+    assert _states(server) == {"base": "unloaded", "tiny.en": "loaded", "piper": "unloaded", "diarize": "unloaded"}
     scraped = httpx.get(f"{server.url}/metrics").text
     assert metric(scraped, "gateway_model_unloads_total", model="base", reason="memory") == 1
     assert metric(scraped, "gateway_model_memory_used_bytes") <= metric(scraped, "gateway_model_memory_budget_bytes")
