@@ -142,7 +142,15 @@ def _add_diarization(settings: Settings, budget: CpuBudget, registry: ModelRegis
     section = settings.diarization
     if not section.enabled:
         return
-    whisper = registry.entries[section.transcription_model].worker
+    whisper_name = settings.transcription.aliases.get(section.transcription_model, section.transcription_model)
+    if whisper_name not in registry.entries:
+        log.warning(
+            "diarization.transcription_model %r is not configured: %s not served",
+            section.transcription_model,
+            ", ".join(section.models),
+        )
+        return
+    whisper = registry.entries[whisper_name].worker
     worker = DiarizingTranscriber(DIARIZE_WORKER, whisper, _diarization_engine(settings, budget, encoder))
     queue = WorkQueue(DIARIZE_WORKER, section.queue.max_parallel, section.queue.max_queue, section.queue.retry_after_s)
     entry = WorkerEntry(
@@ -151,7 +159,7 @@ def _add_diarization(settings: Settings, budget: CpuBudget, registry: ModelRegis
         worker=worker,
         queue=queue,
         preload=section.preload,
-        uses=(section.transcription_model,),
+        uses=(whisper_name,),
     )
     registry.add(entry, ids=tuple(section.models))
 

@@ -281,7 +281,7 @@ class DiarizationSettings(BaseModel):
         default_factory=lambda: ["gpt-4o-transcribe-diarize"], description="Served ids of the diarizing model."
     )
     engine: Literal["embedded", "pyannote"] = "embedded"
-    transcription_model: str = Field("base", description="The Whisper model (a key of transcription.models).")
+    transcription_model: str = Field("base", description="The Whisper model: a key of transcription.models, or an alias.")
     preload: bool = False
     require_chunking_above_s: float = Field(
         30, ge=0, description="Longer audio needs `chunking_strategy`, as OpenAI's diarize model; 0: never."
@@ -338,11 +338,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _diarization_whisper_exists(self) -> "Settings":
+        # Named on purpose, the Whisper model must exist. Left at its default (`base`) in a configuration
+        # without it, the diarizing model is simply not served (see gateway/services.py).
         section = self.diarization
-        if section.enabled and section.transcription_model not in self.transcription.models:
+        model = section.transcription_model
+        known = model in self.transcription.models or model in self.transcription.aliases
+        if section.enabled and not known and "transcription_model" in section.model_fields_set:
             raise ValueError(
-                f"diarization.transcription_model {section.transcription_model!r} is not a configured "
-                "transcription model"
+                f"diarization.transcription_model {model!r} is not a configured transcription model or alias"
             )
         if section.enabled and section.engine == "pyannote" and not section.pyannote.pipeline:
             raise ValueError("diarization.engine is pyannote but diarization.pyannote.pipeline is not set")

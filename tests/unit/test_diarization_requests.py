@@ -132,6 +132,15 @@ def test_the_pyannote_engine_is_chosen_by_config(tmp_path):
 def test_diarization_settings_are_checked(tmp_path):
     with pytest.raises(ValueError, match="transcription_model"):
         Settings.load(None, diarization={"transcription_model": "large-v3"})
+    # left at its default in a configuration without `base`: not served, nothing refused
+    only_tiny = Settings.load(
+        None, data_dir=str(tmp_path), transcription={"models": {"tiny.en": {"embedded": "whisper-tiny.en"}}, "aliases": {}},
+        consents={"transcription_model": "tiny.en"},
+    )
+    assert "gpt-4o-transcribe-diarize" not in build_services(only_tiny).registry.served
+    # an alias will do
+    aliased = Settings.load(None, data_dir=str(tmp_path), diarization={"transcription_model": "whisper-1"})
+    assert build_services(aliased).registry.entries["diarize"].uses == ("base",)
     with pytest.raises(ValueError, match="pipeline"):
         Settings.load(None, diarization={"engine": "pyannote"})
     settings = Settings.load(None, data_dir=str(tmp_path), diarization={"enabled": False})
