@@ -40,6 +40,9 @@ class GatewayProcess:
             section = config["transcription"]
             section["models"] = {name: {**section["models"][name], "preload": True} for name in models}
             section["aliases"] = {alias: target for alias, target in section["aliases"].items() if target in models}
+            # everything that listens through a Whisper model uses one that is served here
+            for other in ("consents", "diarization"):
+                config.setdefault(other, {})["transcription_model"] = models[0]
             self.config = self.data_dir / "bench.yaml"
             self.config.write_text(yaml.safe_dump(config))
         with socket.socket() as sock:
