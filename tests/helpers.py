@@ -9,6 +9,18 @@ from pathlib import Path
 
 import av
 import numpy as np
+import openai
+
+# two tenants of the custom-voice tests (tests/api/conftest.py has their SDK clients)
+KEY_A, KEY_B = "key-alice", "key-bob"
+# the consent phrase of API.md, spoken in consent recordings
+CONSENT_PHRASE = "I am the owner of this voice and I consent to OpenAI using this voice to create a synthetic voice model."
+
+
+def sdk(server, key: str = KEY_A) -> openai.OpenAI:
+    """The official SDK pointed at a running test server, with `key` as its API key."""
+    return openai.OpenAI(base_url=server.base_url, api_key=key, max_retries=0, timeout=300)
+
 
 # container name -> (PyAV format, codec); the file name sent never says which it is
 CONTAINERS = {

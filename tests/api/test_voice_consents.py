@@ -15,11 +15,9 @@ import pytest
 
 from gateway.middleware import tenant_of
 from tests.conftest import free_port
-from tests.helpers import encode
+from tests.helpers import CONSENT_PHRASE, KEY_A, KEY_B, encode, sdk
 
-KEY_A, KEY_B = "key-alice", "key-bob"
-PHRASE = "I am the owner of this voice and I consent to OpenAI using this voice to create a synthetic voice model."
-ORG_PHRASE = PHRASE.replace("OpenAI", "Acme Voice Lab")
+ORG_PHRASE = CONSENT_PHRASE.replace("OpenAI", "Acme Voice Lab")
 OTHER_SENTENCE = "I am the owner of this house and I agree to pay the rent every month."
 NEGATED = "I am not the owner of this voice and I do not consent to OpenAI using this voice to create a synthetic voice model."
 
@@ -32,7 +30,7 @@ def speech(server) -> dict[str, bytes]:
     def say(text: str) -> bytes:
         return client.audio.speech.create(model="tts-1", voice="alloy", input=text, response_format="flac").content
 
-    return {"phrase": say(PHRASE), "org_phrase": say(ORG_PHRASE), "other": say(OTHER_SENTENCE), "negated": say(NEGATED)}
+    return {"phrase": say(CONSENT_PHRASE), "org_phrase": say(ORG_PHRASE), "other": say(OTHER_SENTENCE), "negated": say(NEGATED)}
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -41,20 +39,6 @@ def backend(request: pytest.FixtureRequest, start_server, storage_settings):
     overrides = storage_settings(request.param)
     server = start_server(api_keys=[KEY_A, KEY_B], consents={"organization": "Acme Voice Lab"}, **overrides)
     return request.param, server, overrides
-
-
-def sdk(server, key: str = KEY_A) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.base_url, api_key=key, max_retries=0, timeout=300)
-
-
-@pytest.fixture(scope="module")
-def alice(backend):
-    return sdk(backend[1], KEY_A)
-
-
-@pytest.fixture(scope="module")
-def bob(backend):
-    return sdk(backend[1], KEY_B)
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +76,7 @@ def test_a_different_sentence_is_refused(alice, speech, which):
     assert error["param"] == "recording" and error["code"] == "consent_phrase_mismatch"
     assert "Heard:" in error["message"] and "Expected:" in error["message"]
     assert "owner of this" in error["message"].lower()  # what was heard is quoted back
-    assert PHRASE in error["message"] or ORG_PHRASE in error["message"]
+    assert CONSENT_PHRASE in error["message"] or ORG_PHRASE in error["message"]
 
 
 def test_pagination_walks_every_page(alice, bob, consent, speech):

@@ -13,10 +13,8 @@ import numpy as np
 import openai
 import pytest
 
-from tests.helpers import encode, espeak_speech, read_audio, word_error_rate
+from tests.helpers import CONSENT_PHRASE, KEY_A, KEY_B, encode, espeak_speech, read_audio, sdk, word_error_rate
 
-KEY_A, KEY_B = "key-alice", "key-bob"
-PHRASE = "I am the owner of this voice and I consent to OpenAI using this voice to create a synthetic voice model."
 SAMPLE = (
     "Hello, this is a sample of my voice. I like walking in the park in the morning, "
     "and in the evening I read a good book by the window."
@@ -42,23 +40,9 @@ def list_voices(server, key: str) -> list[dict]:
     return response.json()["data"]
 
 
-def sdk(server, key: str = KEY_A) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.base_url, api_key=key, max_retries=0, timeout=300)
-
-
-@pytest.fixture(scope="module")
-def alice(backend):
-    return sdk(backend[1], KEY_A)
-
-
-@pytest.fixture(scope="module")
-def bob(backend):
-    return sdk(backend[1], KEY_B)
-
-
 @pytest.fixture(scope="module")
 def consent(alice):
-    recording = speak(alice, PHRASE)  # the gateway's own speech endpoint says the approved phrase
+    recording = speak(alice, CONSENT_PHRASE)  # the gateway's own speech endpoint says the approved phrase
     return alice.audio.voice_consents.create(name="Joe", language="en-US", recording=("consent.wav", recording))
 
 
