@@ -58,7 +58,7 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     """Turn the configuration into workers. Nothing is loaded here (see `ModelRegistry.preload`)."""
-    budget = CpuBudget(cores=settings.compute.cores, slots=settings.compute.slots)
+    budget = CpuBudget(cores=settings.compute.cores, threads=settings.compute.threads.model_dump())
     lifecycle = settings.lifecycle
     registry = ModelRegistry(
         memory_budget_bytes=int(lifecycle.memory_budget_mb * 1024 * 1024),

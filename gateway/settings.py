@@ -22,11 +22,20 @@ DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
 Device = Literal["cpu", "cuda", "auto"]
 
 
+class EngineThreads(BaseModel):
+    """Threads of one compute step, per engine (0: every core); a step holds that many cores."""
+
+    whisper: int = Field(1, ge=0, description="Per Whisper call on the CPU; cores / whisper calls run side by side.")
+    piper: int = Field(2, ge=0, description="Per Piper synthesis step (more threads: earlier first byte).")
+    speaker: int = Field(0, ge=0, description="Per speaker-encoder step (resemblyzer: voices, embedded diarization).")
+    pyannote: int = Field(0, ge=0, description="Per pyannote pipeline run.")
+
+
 class ComputeSettings(BaseModel):
     """How the process shares its CPU cores between models."""
 
     cores: int = Field(0, ge=0, description="Cores to use; 0 takes what the process may run on.")
-    slots: int = Field(1, ge=1, description="Models that may compute at the same time on the CPU.")
+    threads: EngineThreads = Field(default_factory=EngineThreads)
 
 
 class WhisperModelSettings(BaseModel):

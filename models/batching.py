@@ -1,16 +1,18 @@
 """Cross-request batching: calls of concurrent threads gathered into one model call.
 
 Each request runs its own decoding loop in its own worker thread. When a thread reaches
-a model call (encode a window, generate its tokens) it submits it here; calls that can
-share one batched model call (same kind and compatible arguments) are gathered and run
-together by one of the waiting threads, the leader, while it holds a slot of the CPU
-budget. A batch runs as soon as it is full, or as soon as every thread of the model is
-waiting here (nobody else can join), or when the oldest call has waited `wait_s`: a lone
-request is never delayed.
+a model call that gains from batching (Whisper's generate) it submits it here; calls that
+can share one batched model call (compatible arguments) are gathered and run together by
+one of the waiting threads, the leader, while it holds its cores of the CPU budget. A
+batch runs as soon as it is full, or as soon as every thread of the model is waiting here
+or running a batch (nobody else can join), or when the oldest call has waited `wait_s`: a lone request is
+never delayed. When more cores are free than the leader holds, the waiting calls are
+split so that the other free cores run the rest side by side.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -35,14 +37,16 @@ class _Call:
 class Batcher:
     """Gathers compatible calls from the threads of one model."""
 
-    def __init__(self, budget: CpuBudget, max_batch: int = 8, wait_s: float = 0.02):
+    def __init__(self, budget: CpuBudget, max_batch: int = 8, wait_s: float = 0.02, cores: int = 1):
         self.budget = budget
+        self.cores = cores  # cores one batched call holds (its threads)
         self.max_batch = max(1, max_batch)
         self.wait_s = wait_s
         self._cond = threading.Condition()
         self._groups: dict[Hashable, list[_Call]] = {}
         self._active = 0  # threads inside a session
-        self._waiting = 0  # of those, threads blocked in submit()
+        self._waiting = 0  # of those, threads whose call waits to be gathered
+        self._running = 0  # of those, threads whose call is in a running batch
         self.batches = 0  # batched model calls made
         self.calls = 0  # calls served by them
         self.sizes: dict[int, int] = {}  # batch size -> batched model calls of that size
@@ -77,40 +81,44 @@ class Batcher:
                     self._cond.release()
                     batch: list[_Call] = []
                     try:
-                        with self.budget.compute():
+                        with self.budget.compute(self.cores):
                             with self._cond:
                                 batch = self._take(key)
                             self._run(batch, run)
                     finally:
                         self._cond.acquire()
+                        self._running -= len(batch)
                         for member in batch:
                             member.done = True
                         self._cond.notify_all()
                     continue
-                self._cond.wait(timeout=self._time_left(group))
+                # only the head of a group has a deadline; the others are woken when it changes
+                self._cond.wait(timeout=self._time_left(group) if group and group[0] is call else None)
         if call.error is not None:
             raise call.error
         return call.result
 
     def _take(self, key: Hashable) -> list[_Call]:
         group = self._groups[key]
-        batch = group[: self.max_batch]
+        # calls that free cores could run beside this batch are left for their own leader
+        beside = self.budget.free // max(1, self.cores)
+        batch = group[: min(self.max_batch, math.ceil(len(group) / (1 + beside)))]
         del group[: len(batch)]
         if not group:
             del self._groups[key]
         self._waiting -= len(batch)  # running, no longer waiting to be gathered
+        self._running += len(batch)
+        self._cond.notify_all()  # the rest of the group has a new head
         return batch
 
     def _ready(self, group: list[_Call]) -> bool:
         return (
             len(group) >= self.max_batch
-            or self._waiting >= self._active
+            or self._waiting + self._running >= self._active  # nobody else can join soon
             or time.monotonic() - group[0].since >= self.wait_s
         )
 
     def _time_left(self, group: list[_Call]) -> float:
-        if not group:
-            return self.wait_s
         return max(0.001, self.wait_s - (time.monotonic() - group[0].since))
 
     def _run(self, batch: list[_Call], run: RunBatch) -> None:

@@ -1,18 +1,27 @@
-"""The CPU budget: how many threads each model gets, and who computes when.
+"""The CPU budget: how many threads each engine runs, and which compute steps run when.
 
-CTranslate2 and onnxruntime each start as many threads as there are cores. Two models
-computing at once on a small machine then thrash. Every worker therefore takes its
-thread count from `CpuBudget.threads` and wraps each compute step in `budget.compute()`,
-so at most `slots` models compute at a time, each with its share of the cores; waiters
-are served in arrival order.
+CTranslate2, onnxruntime and torch each start as many threads as there are cores; two
+models computing at once on a small machine then thrash. Here every compute step holds
+cores of one shared budget, as many as the engine runs threads (`CpuBudget.threads`):
+steps run side by side while their threads fit the machine's cores, and wait (first
+come, first served) when they do not. Loading more models never adds threads.
+
+Measured on 2 cores (docs/benchmarks.md): Whisper decodes faster with one thread per call
+than with two, and two one-thread calls side by side do twice the work, so Whisper calls
+take one core each by default; Piper gains from two threads (time to first byte), the
+speaker encoders from all.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+
+ENGINE_THREADS = {"whisper": 1, "piper": 2, "speaker": 0, "pyannote": 0}
+"""Threads of one compute step, per engine; 0: every core of the budget."""
 
 
 def available_cores() -> int:
@@ -26,18 +35,42 @@ def available_cores() -> int:
 class CpuBudget:
     """Cores shared by every model of one process."""
 
-    def __init__(self, cores: int = 0, slots: int = 1):
+    def __init__(self, cores: int = 0, threads: Mapping[str, int] | None = None):
         self.cores = cores or available_cores()
-        self.slots = max(1, slots)
-        self._gate = threading.Semaphore(self.slots)
+        self._threads = {**ENGINE_THREADS, **(threads or {})}
+        self._free = self.cores
+        self._line: deque[object] = deque()
+        self._cond = threading.Condition()
+
+    def threads(self, engine: str) -> int:
+        """Threads one compute step of `engine` runs (and cores it holds while it runs)."""
+        wanted = self._threads.get(engine, 0)
+        return max(1, min(self.cores, wanted or self.cores))
+
+    def side_by_side(self, engine: str) -> int:
+        """Compute steps of `engine` that fit the budget at once."""
+        return max(1, self.cores // self.threads(engine))
 
     @property
-    def threads(self) -> int:
-        """Threads one model may use while it holds a slot."""
-        return max(1, self.cores // self.slots)
+    def free(self) -> int:
+        """Cores no step holds right now (a hint: it may change at once)."""
+        return self._free
 
     @contextmanager
-    def compute(self) -> Iterator[None]:
-        """Hold one compute slot for the duration of a step."""
-        with self._gate:
+    def compute(self, cores: int = 1) -> Iterator[None]:
+        """Hold `cores` cores for the duration of a step; waiters are served in arrival order."""
+        need = max(1, min(cores, self.cores))
+        ticket = object()
+        with self._cond:
+            self._line.append(ticket)
+            while self._line[0] is not ticket or self._free < need:
+                self._cond.wait()
+            self._line.popleft()
+            self._free -= need
+            self._cond.notify_all()  # the next in line may fit in what is left
+        try:
             yield
+        finally:
+            with self._cond:
+                self._free += need
+                self._cond.notify_all()

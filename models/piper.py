@@ -184,7 +184,7 @@ class PiperWorker:
         for factor in (1.0, 0.5):
             syn = SynthesisConfig(length_scale=model.voice.config.length_scale * factor, noise_w_scale=0.0)
             try:
-                with self.budget.compute():
+                with self.budget.compute(self.budget.threads("piper")):
                     durations.append(self._render(model, _CALIBRATION_TEXT, syn).size)
             except Exception as exc:  # onnxruntime's errors are untyped: a model that does not match its config
                 raise ModelUnavailable(f"The Piper voice {model.info.name} does not run: {exc}") from exc
@@ -209,7 +209,7 @@ class PiperWorker:
             raise ModelUnavailable(f"Cannot read the Piper voice config {config_path}: {exc}") from exc
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = self.budget.threads
+        options.intra_op_num_threads = self.budget.threads("piper")
         options.inter_op_num_threads = 1
         # Threads that spin while waiting steal the cores other models compute on.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -291,7 +291,7 @@ class PiperWorker:
             if cancel is not None and cancel.is_set():
                 self.cancelled += 1
                 raise Cancelled("the client went away")
-            with self.budget.compute():
+            with self.budget.compute(self.budget.threads("piper")):
                 audio = self._render(model, piece.text, syn)
             if audio.size == 0:
                 continue

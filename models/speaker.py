@@ -129,7 +129,7 @@ class SpeakerEncoder:
                 f"The speaker encoder weights {weights} do not match sha256 {self.sha256}; "
                 "reinstall resemblyzer."
             )
-        torch.set_num_threads(self.budget.threads)
+        torch.set_num_threads(self.budget.threads("speaker"))
         encoder = VoiceEncoder(device="cpu", verbose=False, weights_fpath=weights)
         encoder.eval()
         self._torch = torch
@@ -156,8 +156,9 @@ class SpeakerEncoder:
         encoder = self._require()
         torch = self._torch
         out = []
-        with self.budget.compute(), torch.inference_mode():
-            torch.set_num_threads(self.budget.threads)
+        threads = self.budget.threads("speaker")
+        with self.budget.compute(threads), torch.inference_mode():
+            torch.set_num_threads(threads)
             for i in range(0, len(batch), self.batch_size):
                 chunk = torch.from_numpy(np.ascontiguousarray(batch[i : i + self.batch_size]))
                 out.append(encoder(chunk).numpy())

@@ -1,8 +1,9 @@
 """Whisper worker: faster-whisper (CTranslate2) on CPU or CUDA.
 
 `WhisperWorker.transcribe` runs in a worker thread. faster-whisper returns a lazy
-generator; it is consumed here, one segment per compute step, each step holding a slot
-of the CPU budget so that several loaded models never compute at once on scarce cores.
+generator; it is consumed here. On the CPU every model call holds its cores of the CPU
+budget (one thread each by default), so calls run side by side only while they fit the
+machine, whichever models they belong to, and concurrent requests share batched calls.
 """
 
 from __future__ import annotations
@@ -70,10 +71,15 @@ class WhisperWorker:
         self.device: str | None = None
         self._capture = Capture()
         # One batcher for the worker's life, so its counters survive unloads; used on the CPU only.
-        self.cpu_batcher = Batcher(budget, source.max_batch, source.batch_wait_s)
+        self.cpu_batcher = Batcher(budget, source.max_batch, source.batch_wait_s, cores=self.cpu_threads)
         self.batcher: Batcher | None = None
         self.cancelled = 0  # transcriptions stopped because the caller went away
         self._load_lock = threading.Lock()
+
+    @property
+    def cpu_threads(self) -> int:
+        """Threads of one model call on the CPU: the configured count, else the budget's."""
+        return min(self.source.cpu_threads, self.budget.cores) if self.source.cpu_threads else self.budget.threads("whisper")
 
     @property
     def loaded(self) -> bool:
@@ -104,13 +110,16 @@ class WhisperWorker:
             compute_type = self.source.compute_type
             if compute_type == "default":
                 compute_type = "float16" if device == "cuda" else "int8"
+            # On the CPU, one CTranslate2 worker per call the budget runs side by side (they
+            # share the weights); on CUDA, the configured number.
+            workers = max(1, self.budget.cores // self.cpu_threads) if device == "cpu" else self.source.num_workers
             try:
                 model = model_class(
                     str(directory),
                     device=device,
                     compute_type=compute_type,
-                    cpu_threads=self.source.cpu_threads or self.budget.threads,
-                    num_workers=self.source.num_workers if device == "cuda" else 1,
+                    cpu_threads=self.cpu_threads,
+                    num_workers=workers,
                     local_files_only=True,
                 )
             except (RuntimeError, ValueError, OSError) as exc:
@@ -118,7 +127,10 @@ class WhisperWorker:
             # Cross-request batching on the CPU; on CUDA, CTranslate2's own workers run calls in parallel.
             batcher = self.cpu_batcher if device == "cpu" else None
             sot = model.hf_tokenizer.token_to_id("<|startoftranscript|>")
-            model.model = BatchedModel(model.model, self.budget, batcher, self._capture, sot)
+            # on CUDA the CPU budget is not what limits a call: calls are not gated by it
+            threads = self.cpu_threads
+            compute = (lambda: self.budget.compute(threads)) if device == "cpu" else nullcontext
+            model.model = BatchedModel(model.model, compute, batcher, self._capture, sot)
             self.model, self.device, self.batcher = model, device, batcher
             log.info("loaded whisper model %s from %s on %s (%s)", self.name, directory, device, compute_type)
 
@@ -206,12 +218,14 @@ class WhisperWorker:
         emit: Callable[[Segment, float], None],
         cancel: threading.Event | None,
     ) -> str | None:
-        chunks = speech_chunks(piece, options.vad)
+        with self.budget.compute(1):  # the Silero VAD session runs one thread
+            chunks = speech_chunks(piece, options.vad)
         if not chunks:
             return language
         if language is None and self.multilingual:
             first = piece[chunks[0][0] : chunks[0][1]]
             language = self.model.detect_language(audio=first)[0]
+            self._capture.reset()
         chunk_options = replace(options, vad=None, language=language)
         with ThreadPoolExecutor(max_workers=self.source.max_batch, thread_name_prefix=f"{self.name}-chunk") as pool:
             futures = [
@@ -325,7 +339,7 @@ class _Decoded:
     def __iter__(self) -> Iterator[Segment]:
         worker, options = self.worker, self.options
         capture = worker._capture
-        capture.active, capture.sequences = options.logprobs, []
+        capture.reset(options.logprobs)
         try:
             with worker.batcher.session() if worker.batcher else nullcontext():
                 raw_segments, info = worker.model.transcribe(self.samples, **worker._decode_kwargs(options, self.context))
@@ -342,7 +356,7 @@ class _Decoded:
                     yield worker._segment(index, raw, options)
                     index += 1
         finally:
-            capture.active, capture.sequences = False, []
+            capture.reset()
 
 
 def _shifted(segment: Segment, index: int, offset: float) -> Segment:

@@ -8,6 +8,8 @@ so that windows of different requests can share one batched call.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -15,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from models.batching import Batcher
-from models.compute import CpuBudget
+
+Compute = Callable[[], AbstractContextManager[None]]
 
 PROMPT_BUCKETS = (32, 64, 128, 223)
 """Previous-text prompts longer than 32 tokens are cut to one of these lengths (keeping the
@@ -31,26 +34,20 @@ def bucket_previous_tokens(tokens: list[int]) -> list[int]:
 
 
 class Capture(threading.local):
-    """Per-thread switch and sink for decoder log-probabilities."""
+    """Per-thread state of one decoding loop: log-probability capture, the last encoded window."""
 
     def __init__(self) -> None:
         self.active = False
         self.sequences: list[tuple[list[int], list[float]]] = []
+        self.encoded: tuple[np.ndarray, Any] | None = None  # (features, encoder output)
 
-
-class _Pending:
-    """A window's mel features whose encoding waits for the batched generate call."""
-
-    __slots__ = ("features", "encoded")
-
-    def __init__(self, features: np.ndarray):
-        self.features = features  # [1, n_mels, frames]
-        self.encoded: np.ndarray | None = None  # [1, positions, d_model]
+    def reset(self, logprobs: bool = False) -> None:
+        self.active, self.sequences, self.encoded = logprobs, [], None
 
 
 @dataclass(frozen=True)
 class _GenerateCall:
-    encoder_output: Any  # _Pending or np.ndarray
+    encoder_output: np.ndarray  # [1, positions, d_model]
     prompt: list[int]
 
 
@@ -58,17 +55,18 @@ class BatchedModel:
     """Stands in for the CTranslate2 Whisper model inside faster-whisper.
 
     faster-whisper drives its own decoding loop and calls `encode`, `generate`,
-    `detect_language` and `align` on this object. Encoding is deferred and done together
-    with generation, so one window of every concurrent request is encoded and decoded in
-    one batched call (see models/batching.py). Every model call holds a slot of the CPU
-    budget. While the calling thread's capture is on, greedy decodes also report each
-    chosen token's log-probability.
+    `detect_language` and `align` on this object. On the CPU every call holds its cores of
+    the CPU budget, and the generate calls of concurrent requests are gathered into one
+    batched call (see models/batching.py); encoding is not batched, as it gains nothing
+    from it (docs/benchmarks.md). A window encoded for language detection is not encoded
+    again for its transcription. While the calling thread's capture is on, greedy decodes
+    also report each chosen token's log-probability.
     """
 
-    def __init__(self, inner: Any, budget: CpuBudget, batcher: Batcher | None, capture: Capture, sot: int):
+    def __init__(self, inner: Any, compute: Compute, batcher: Batcher | None, capture: Capture, sot: int):
         self._inner = inner
         self._sot = sot
-        self._budget = budget
+        self._compute = compute  # the CPU budget's gate for one call (see WhisperWorker.load)
         self._batcher = batcher
         self._capture = capture
 
@@ -76,35 +74,35 @@ class BatchedModel:
         return getattr(self._inner, name)
 
     def encode(self, features: Any, to_cpu: bool = False) -> Any:
-        if self._batcher is None:
-            with self._budget.compute():
-                return self._inner.encode(features, to_cpu=to_cpu)
-        return _Pending(np.array(features))
+        array = np.asarray(features)
+        last = self._capture.encoded
+        if last is not None and last[0].shape == array.shape and np.array_equal(last[0], array):
+            return last[1]
+        with self._compute():
+            encoded = self._inner.encode(features, to_cpu=to_cpu)
+        self._capture.encoded = (array.copy(), encoded)
+        return encoded
 
     def detect_language(self, encoder_output: Any, *args: Any, **kwargs: Any) -> Any:
-        storage = self._storage(encoder_output)
-        with self._budget.compute():
-            return self._inner.detect_language(storage, *args, **kwargs)
+        with self._compute():
+            return self._inner.detect_language(encoder_output, *args, **kwargs)
 
     def align(self, encoder_output: Any, *args: Any, **kwargs: Any) -> Any:
-        storage = self._storage(encoder_output)
-        with self._budget.compute():
-            return self._inner.align(storage, *args, **kwargs)
+        with self._compute():
+            return self._inner.align(encoder_output, *args, **kwargs)
 
     def generate(self, encoder_output: Any, prompts: list[list[int]], **kwargs: Any) -> Any:
         capture = self._capture.active
         if self._batcher is None:
-            with self._budget.compute():
+            with self._compute():
                 results = self._inner.generate(encoder_output, prompts, return_logits_vocab=capture, **kwargs)
             pairs = [(r, _chosen_logprobs(r) if capture else None) for r in results]
         else:
-            if not isinstance(encoder_output, _Pending):
-                encoder_output = np.array(encoder_output)
             prompt = list(prompts[0])
             # CTranslate2 batches prompts whose <|startoftranscript|> sits at the same place
             sot_index = len(prompt) - 1 - prompt[::-1].index(self._sot) if self._sot in prompt else -1
             key = ("generate", sot_index, len(prompt), capture, _hashable(kwargs))
-            call = _GenerateCall(encoder_output, prompt)
+            call = _GenerateCall(np.asarray(encoder_output), prompt)
             pairs = [self._batcher.submit(key, call, lambda calls: self._generate_batch(calls, capture, kwargs))]
         if capture:
             for result, logprobs in pairs:
@@ -114,15 +112,7 @@ class BatchedModel:
     def _generate_batch(self, calls: list[_GenerateCall], capture: bool, kwargs: dict[str, Any]) -> list[Any]:
         import ctranslate2
 
-        pending = [c.encoder_output for c in calls if isinstance(c.encoder_output, _Pending) and c.encoder_output.encoded is None]
-        if pending:
-            features = np.ascontiguousarray(np.concatenate([p.features for p in pending]))
-            encoded = np.array(self._inner.encode(ctranslate2.StorageView.from_array(features)))
-            for index, item in enumerate(pending):
-                item.encoded = encoded[index : index + 1]
-        stacked = np.ascontiguousarray(
-            np.concatenate([c.encoder_output.encoded if isinstance(c.encoder_output, _Pending) else c.encoder_output for c in calls])
-        )
+        stacked = np.ascontiguousarray(np.concatenate([c.encoder_output for c in calls]))
         results = self._inner.generate(
             ctranslate2.StorageView.from_array(stacked),
             [c.prompt for c in calls],
@@ -130,18 +120,6 @@ class BatchedModel:
             **kwargs,
         )
         return [(r, _chosen_logprobs(r) if capture else None) for r in results]
-
-    def _storage(self, encoder_output: Any) -> Any:
-        """A real encoder output for calls that are not batched (language detection, alignment)."""
-        if not isinstance(encoder_output, _Pending):
-            return encoder_output
-        import ctranslate2
-
-        if encoder_output.encoded is None:
-            with self._budget.compute():
-                storage = self._inner.encode(ctranslate2.StorageView.from_array(encoder_output.features))
-            encoder_output.encoded = np.array(storage)
-        return ctranslate2.StorageView.from_array(np.ascontiguousarray(encoder_output.encoded))
 
 
 def _chosen_logprobs(result: Any) -> list[float]:

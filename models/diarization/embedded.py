@@ -146,7 +146,7 @@ class EmbeddedDiarizer:
             speech_pad_ms=c.vad_speech_pad_ms,
             min_speech_duration_ms=c.vad_min_speech_ms,
         )
-        with self.budget.compute():
+        with self.budget.compute(1):  # the Silero VAD session runs one thread
             stamps = get_speech_timestamps(samples, options, sampling_rate=SAMPLE_RATE)
         regions = tuple((int(s["start"]), min(int(s["end"]), len(samples))) for s in stamps)
         regions = tuple((s, e) for s, e in regions if e > s)

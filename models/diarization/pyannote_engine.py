@@ -92,7 +92,7 @@ class PyannoteEngine:
             torch, pipeline_cls = _import_pyannote()  # first: a missing extra is the error to report
             checkpoint = self._checkpoint()
             device = resolve_device(torch, self.source.device)
-            torch.set_num_threads(self.budget.threads)
+            torch.set_num_threads(self.budget.threads("pyannote"))
             token = self.source.token if self.source.allow_download else None
             try:
                 pipeline = pipeline_cls.from_pretrained(
@@ -131,8 +131,9 @@ class PyannoteEngine:
             return []
         torch = self._torch
         audio = {"waveform": torch.from_numpy(samples)[None], "sample_rate": SAMPLE_RATE, "uri": "request"}
-        with self.budget.compute():
-            torch.set_num_threads(self.budget.threads)
+        threads = self.budget.threads("pyannote")
+        with self.budget.compute(threads):
+            torch.set_num_threads(threads)
             output = self.pipeline(audio, **counts)
             annotation = output.exclusive_speaker_diarization if self.source.exclusive else output.speaker_diarization
             names: dict[str, str] = {}

@@ -30,7 +30,7 @@ def test_lone_call_runs_at_once():
 
 
 def test_concurrent_calls_share_a_batch():
-    batcher = Batcher(CpuBudget(), max_batch=8, wait_s=5.0)
+    batcher = Batcher(CpuBudget(cores=1), max_batch=8, wait_s=5.0)
     sizes: list[int] = []
     barrier = threading.Barrier(4)
 
@@ -105,3 +105,30 @@ def test_vad_chunks_of_one_request_share_batches(base):
     assert base.batcher.calls - calls > base.batcher.batches - batches, "chunks were decoded one by one"
     starts = [s.start for s in result.segments]
     assert starts == sorted(starts)
+
+
+def test_waiting_calls_are_split_across_free_cores():
+    """Four calls and two one-core slots: two batches of two run side by side, not one of four."""
+    batcher = Batcher(CpuBudget(cores=2), max_batch=8, wait_s=5.0, cores=1)
+    sizes: list[int] = []
+    running, peak, lock = [0], [0], threading.Lock()
+    barrier = threading.Barrier(4)
+
+    def run(xs):
+        with lock:
+            sizes.append(len(xs))
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+        return xs
+
+    def request(x: int) -> int:
+        with batcher.session():
+            barrier.wait()
+            return batcher.submit("k", x, run)
+
+    with ThreadPoolExecutor(4) as pool:
+        assert sorted(pool.map(request, range(4))) == [0, 1, 2, 3]
+    assert sorted(sizes) == [2, 2] and peak[0] == 2

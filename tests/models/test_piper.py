@@ -72,7 +72,7 @@ def test_synthesis_is_lazy_and_stops_when_the_caller_stops(worker, monkeypatch):
         steps = 0
 
         @contextmanager
-        def compute(self):
+        def compute(self, cores=1):
             CountingBudget.steps += 1
             yield
 
@@ -85,10 +85,10 @@ def test_synthesis_is_lazy_and_stops_when_the_caller_stops(worker, monkeypatch):
 
 
 def test_sessions_use_the_cpu_budget_threads():
-    worker = PiperWorker("piper", CpuBudget(cores=2, slots=2))
+    worker = PiperWorker("piper", CpuBudget(cores=4, threads={"piper": 3}))
     worker.load()
     options = worker._models[EMBEDDED_VOICE].voice.session.get_session_options()
-    assert options.intra_op_num_threads == 1
+    assert options.intra_op_num_threads == 3
     assert options.inter_op_num_threads == 1
 
 

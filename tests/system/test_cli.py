@@ -148,10 +148,10 @@ def test_in_process_models_and_a_bad_config(config, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "tiny.en" in result.stdout and "no (loads on first use)" in result.stdout
     bad = tmp_path / "bad.yaml"
-    bad.write_text("compute:\n  slots: 0\n")
+    bad.write_text("compute:\n  cores: -1\n")
     refused = run_cli("models", "--config", str(bad))
     assert refused.returncode == 2
-    assert one_line(refused.stderr).startswith("audio-gateway: invalid configuration: compute.slots")
+    assert one_line(refused.stderr).startswith("audio-gateway: invalid configuration: compute.cores")
 
 
 # -- speech and diarization: these run once the tts and diarization branches are merged ------
