@@ -116,9 +116,10 @@ def run(models: list[str]) -> str:
         "such replays at once on a model with two one-thread workers. *Per copy* = generate seconds / copies "
         "decoded. Best of 3.\n\n"
         + table(["model", "threads", "batch", "side by side", "encode s/window", "generate s", "per copy s"], rows)
-        + "\n\nWhat the gateway does with this: one thread per Whisper call, as many calls side by side as there "
+        + "\n\nWhat the gateway does with this: one thread per decoding call, as many calls side by side as there "
         "are cores (`compute.threads.whisper`); generate calls of concurrent requests batched, split across free "
-        "cores; encode calls never batched (per-window cost does not fall with the batch)."
+        "cores; encoder calls on every core (`compute.threads.whisper_encode`: they scale with threads) and never "
+        "batched (the per-window cost does not fall with the batch)."
     )
 
 

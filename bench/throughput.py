@@ -3,19 +3,22 @@
 For each model and each concurrency c in 1, 2, 4, 8, the same recording is sent
 `requests` times by c concurrent clients (the official OpenAI SDK over HTTP); latency
 percentiles and requests per minute are recorded. `--base-url` runs the same workload
-against any other OpenAI-compatible server (give its model ids with `--model`), so its
-figures can be set beside ours from the same run on the same machine.
+against any other OpenAI-compatible server (give its model ids with `--model ID=OURS`,
+OURS naming the gateway model it runs), so its figures can be set beside ours from the
+same machine: every run also keeps its figures in docs/throughput-<label>.json, and the
+side-by-side section is rebuilt from all of them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench.report import DOC, table, write_section
+from bench.report import DOC, machine, table, write_section
 from bench.server import GatewayProcess, recording
 
 CONCURRENCY = (1, 2, 4, 8)
@@ -50,17 +53,20 @@ def measure(base_url: str, model: str, audio: bytes, concurrency: int, requests:
     }
 
 
-def single_latency(base_url: str, model: str, audio: bytes, repeats: int) -> float:
+def alternating_latency(urls: list[str], model: str, audio: bytes, repeats: int) -> list[float]:
+    """Median single-request latency on each server, their requests taking turns (drift hits all alike)."""
     from openai import OpenAI
 
-    client = OpenAI(base_url=base_url, api_key="bench", max_retries=0, timeout=900)
-    client.audio.transcriptions.create(model=model, file=("audio", audio))
-    times = []
+    clients = [OpenAI(base_url=url, api_key="bench", max_retries=0, timeout=900) for url in urls]
+    for client in clients:
+        client.audio.transcriptions.create(model=model, file=("audio", audio))  # warm up
+    times: list[list[float]] = [[] for _ in clients]
     for _ in range(repeats):
-        start = time.perf_counter()
-        client.audio.transcriptions.create(model=model, file=("audio", audio))
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for client, kept in zip(clients, times, strict=True):
+            start = time.perf_counter()
+            client.audio.transcriptions.create(model=model, file=("audio", audio))
+            kept.append(time.perf_counter() - start)
+    return [statistics.median(kept) for kept in times]
 
 
 def plot(results: dict[str, dict[int, dict[str, float]]], path: Path) -> None:
@@ -89,18 +95,19 @@ def run(models: list[str], requests: int, base_url: str | None, label: str, repe
     isolation_rows = []
     if base_url:
         for model in models:
-            results[f"{label} {model}"] = {c: measure(base_url, model, audio, c, max(requests, c)) for c in CONCURRENCY}
+            served, _, ours = model.partition("=")
+            runs = {c: measure(base_url, served, audio, c, max(requests, c)) for c in CONCURRENCY}
+            results[f"{label} {ours or served}"] = runs
     else:
         with GatewayProcess(models=models) as gateway:
             for model in models:
                 results[f"{label} {model}"] = {
                     c: measure(gateway.base_url, model, audio, c, max(requests, c)) for c in CONCURRENCY
                 }
-            together = {m: single_latency(gateway.base_url, m, audio, repeats) for m in models}
-        for model in models:
-            with GatewayProcess(models=[model]) as alone_gateway:
-                alone = single_latency(alone_gateway.base_url, model, audio, repeats)
-            isolation_rows.append([model, f"{alone:.2f}", f"{together[model]:.2f}", f"{together[model] / alone:.3f}"])
+            for model in models:
+                with GatewayProcess(models=[model]) as alone_gateway:
+                    alone, together = alternating_latency([alone_gateway.base_url, gateway.base_url], model, audio, repeats)
+                isolation_rows.append([model, f"{alone:.2f}", f"{together:.2f}", f"{together / alone:.3f}"])
     rows = []
     for name, levels in results.items():
         serial = levels[1]["rpm"]
@@ -110,6 +117,7 @@ def run(models: list[str], requests: int, base_url: str | None, label: str, repe
             )
     image = DOC.parent / f"throughput-{label}.png"
     plot(results, image)
+    keep(label, results, models, requests)
     body = (
         f"## Transcription throughput and latency ({label})\n\n"
         f"pyannote's real {seconds:.1f} s two-speaker recording sent {requests} times (at least c) by c concurrent OpenAI SDK "
@@ -121,18 +129,61 @@ def run(models: list[str], requests: int, base_url: str | None, label: str, repe
     if isolation_rows:
         body += (
             "\n### Loading more models slows none of them\n\n"
-            f"Median single-request latency ({repeats} requests) of each model in a server where it is the only "
-            "model, and in the default server where every default model is loaded.\n\n"
+            f"Median single-request latency ({repeats} requests each) of each model in a server where it is the only "
+            "model, and in the server where every default model is loaded; both servers run at once (idle but for "
+            "the request), their requests taking turns. Target: ratio within 1.10.\n\n"
             + table(["model", "alone s", "all loaded s", "ratio"], isolation_rows)
         )
     return body
 
 
+def keep(label: str, results: dict[str, dict[int, dict[str, float]]], models: list[str], requests: int) -> None:
+    """This run's figures, for the side-by-side section."""
+    figures = {name.removeprefix(f"{label} "): levels for name, levels in results.items()}
+    record = {"label": label, "models": models, "requests": requests, "machine": machine(), "figures": figures}
+    (DOC.parent / f"throughput-{label}.json").write_text(json.dumps(record, indent=1) + "\n")
+
+
+def side_by_side() -> str | None:
+    """Every kept run, each model's figures beside the gateway's; None without another server."""
+    runs = {}
+    for path in sorted(DOC.parent.glob("throughput-*.json")):
+        record = json.loads(path.read_text())
+        runs[record["label"]] = {m: {int(c): f for c, f in levels.items()} for m, levels in record["figures"].items()}
+    ours = runs.pop("audio-gateway", None)
+    if not ours or not runs:
+        return None
+    rows, plotted = [], {}
+    for model, levels in ours.items():
+        plotted[f"audio-gateway {model}"] = levels
+        for label, other in runs.items():
+            if model not in other:
+                continue
+            plotted[f"{label} {model}"] = other[model]
+            for c in CONCURRENCY:
+                a, b = levels[c], other[model][c]
+                rows.append(
+                    [model, c, f"{a['rpm']:.1f}", f"{b['rpm']:.1f}", f"{a['rpm'] / b['rpm']:.2f}x",
+                     f"{a['p95']:.2f}", f"{b['p95']:.2f}", label]
+                )  # fmt: skip
+    image = DOC.parent / "throughput-side-by-side.png"
+    plot(plotted, image)
+    return (
+        "## Side by side with another server\n\n"
+        "The same workload (the throughput section above) against each server, same machine, same recording; "
+        "each server's own section says when and how it ran.\n\n"
+        + table(["model", "c", "gateway rpm", "other rpm", "gateway / other", "gateway p95 s", "other p95 s", "other"], rows)
+        + f"\n\n![side by side]({image.name})\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", action="append", help="model ids (default: tiny.en and base)")
+    parser.add_argument(
+        "--model", action="append", help="model ids (default: tiny.en and base); another server's as ID=OURS"
+    )
     parser.add_argument("--requests", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--base-url", help="measure another OpenAI-compatible server instead of starting ours")
     parser.add_argument("--label", help="name of the server in the report (default: audio-gateway)")
     args = parser.parse_args(argv)
@@ -140,6 +191,9 @@ def main(argv: list[str] | None = None) -> None:
     body = run(args.model or ["tiny.en", "base"], args.requests, args.base_url, label, args.repeats)
     print(body)
     write_section(f"throughput-{label}", body)
+    comparison = side_by_side()
+    if comparison:
+        write_section("throughput-side-by-side", comparison)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,11 @@ class EngineThreads(BaseModel):
     """Threads of one compute step, per engine (0: every core); a step holds that many cores."""
 
     whisper: int = Field(1, ge=0, description="Per Whisper call on the CPU; cores / whisper calls run side by side.")
+    whisper_encode: int = Field(
+        0,
+        ge=0,
+        description="Per Whisper encoder call on the CPU; above `whisper`, the model is loaded twice (weights twice in memory).",
+    )
     piper: int = Field(2, ge=0, description="Per Piper synthesis step (more threads: earlier first byte).")
     speaker: int = Field(0, ge=0, description="Per speaker-encoder step (resemblyzer: voices, embedded diarization).")
     pyannote: int = Field(0, ge=0, description="Per pyannote pipeline run.")

@@ -7,9 +7,10 @@ steps run side by side while their threads fit the machine's cores, and wait (fi
 come, first served) when they do not. Loading more models never adds threads.
 
 Measured on 2 cores (docs/benchmarks.md): Whisper decodes faster with one thread per call
-than with two, and two one-thread calls side by side do twice the work, so Whisper calls
-take one core each by default; Piper gains from two threads (time to first byte), the
-speaker encoders from all.
+than with two, and two one-thread calls side by side do twice the work, so Whisper's
+decoding calls take one core each by default; its encoder scales with threads, so encoder
+calls take every core; Piper gains from two threads (time to first byte), the speaker
+encoders from all.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-ENGINE_THREADS = {"whisper": 1, "piper": 2, "speaker": 0, "pyannote": 0}
+ENGINE_THREADS = {"whisper": 1, "whisper_encode": 0, "piper": 2, "speaker": 0, "pyannote": 0}
 """Threads of one compute step, per engine; 0: every core of the budget."""
 
 
@@ -55,6 +56,22 @@ class CpuBudget:
     def free(self) -> int:
         """Cores no step holds right now (a hint: it may change at once)."""
         return self._free
+
+    @contextmanager
+    def compute_if_free(self, cores: int) -> Iterator[bool]:
+        """Hold `cores` cores only if they are free now and nobody waits: yields whether it does."""
+        need = max(1, min(cores, self.cores))
+        with self._cond:
+            held = not self._line and self._free >= need
+            if held:
+                self._free -= need
+        try:
+            yield held
+        finally:
+            if held:
+                with self._cond:
+                    self._free += need
+                    self._cond.notify_all()
 
     @contextmanager
     def compute(self, cores: int = 1) -> Iterator[None]:

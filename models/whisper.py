@@ -130,9 +130,28 @@ class WhisperWorker:
             # on CUDA the CPU budget is not what limits a call: calls are not gated by it
             threads = self.cpu_threads
             compute = (lambda: self.budget.compute(threads)) if device == "cpu" else nullcontext
-            model.model = BatchedModel(model.model, compute, batcher, self._capture, sot)
+            model.model = BatchedModel(
+                model.model, compute, batcher, self._capture, sot, self._encoder(directory, device, compute_type)
+            )
             self.model, self.device, self.batcher = model, device, batcher
             log.info("loaded whisper model %s from %s on %s (%s)", self.name, directory, device, compute_type)
+
+    def _encoder(self, directory: Path, device: str, compute_type: str) -> tuple[Any, Any] | None:
+        """On the CPU, a second instance of the model for encoding, when it may run more threads.
+
+        The encoder scales with threads where decoding does not (docs/benchmarks.md, the calls
+        section): a window is encoded on every core when they are all free (a lone request),
+        else on one core beside the other calls, never waiting for a wide slot.
+        """
+        threads = self.budget.threads("whisper_encode")
+        if device != "cpu" or threads <= self.cpu_threads:
+            return None
+        import ctranslate2
+
+        encoder = ctranslate2.models.Whisper(
+            str(directory), device="cpu", compute_type=compute_type, intra_threads=threads, inter_threads=1
+        )
+        return encoder, lambda: self.budget.compute_if_free(threads)
 
     def unload(self) -> None:
         with self._load_lock:
@@ -152,6 +171,8 @@ class WhisperWorker:
             weights = _packaged_size(WHISPER_BASE_PARTS)
         else:
             weights = _packaged_size(WHISPER_TINY_EN.values())
+        if self.source.device != "cuda" and self.budget.threads("whisper_encode") > self.cpu_threads:
+            weights *= 2  # the encoder's own instance (see _encoder); on CUDA there is none
         return weights + RUNTIME_OVERHEAD_BYTES
 
     def check_options(self, options: TranscribeOptions) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 from models.batching import Batcher
 
 Compute = Callable[[], AbstractContextManager[None]]
+WideCompute = Callable[[], AbstractContextManager[bool]]  # holds its cores only if free now
 
 PROMPT_BUCKETS = (32, 64, 128, 223)
 """Previous-text prompts longer than 32 tokens are cut to one of these lengths (keeping the
@@ -58,17 +59,28 @@ class BatchedModel:
     `detect_language` and `align` on this object. On the CPU every call holds its cores of
     the CPU budget, and the generate calls of concurrent requests are gathered into one
     batched call (see models/batching.py); encoding is not batched, as it gains nothing
-    from it (docs/benchmarks.md). A window encoded for language detection is not encoded
+    from it, but runs on every core when they are all free (docs/benchmarks.md). A window encoded for language detection is not encoded
     again for its transcription. While the calling thread's capture is on, greedy decodes
     also report each chosen token's log-probability.
     """
 
-    def __init__(self, inner: Any, compute: Compute, batcher: Batcher | None, capture: Capture, sot: int):
+    def __init__(
+        self,
+        inner: Any,
+        compute: Compute,
+        batcher: Batcher | None,
+        capture: Capture,
+        sot: int,
+        encoder: tuple[Any, WideCompute] | None = None,
+    ):
         self._inner = inner
         self._sot = sot
         self._compute = compute  # the CPU budget's gate for one call (see WhisperWorker.load)
         self._batcher = batcher
         self._capture = capture
+        # a second instance of the model that encodes on more threads, and its gate: used when
+        # its cores are free at once (a lone request), else the window is encoded on one core
+        self._wide_encoder, self._wide_compute = encoder or (None, None)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -78,8 +90,14 @@ class BatchedModel:
         last = self._capture.encoded
         if last is not None and last[0].shape == array.shape and np.array_equal(last[0], array):
             return last[1]
-        with self._compute():
-            encoded = self._inner.encode(features, to_cpu=to_cpu)
+        encoded = None
+        if self._wide_encoder is not None:
+            with self._wide_compute() as wide:
+                if wide:
+                    encoded = self._wide_encoder.encode(features, to_cpu=to_cpu)
+        if encoded is None:
+            with self._compute():
+                encoded = self._inner.encode(features, to_cpu=to_cpu)
         self._capture.encoded = (array.copy(), encoded)
         return encoded
 

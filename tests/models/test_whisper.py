@@ -82,3 +82,23 @@ def test_cancel_stops_between_segments(tiny):
     cancel.set()
     with pytest.raises(Cancelled):
         tiny.transcribe(read_audio(FIXTURES / "en_fox.flac"), TranscribeOptions(), cancel=cancel)
+
+
+def test_threads_of_decoding_and_encoding_calls(tmp_path):
+    """Decoding calls run one thread each, side by side; the encoder runs every core, in its own instance."""
+    budget = CpuBudget(cores=2)
+    worker = WhisperWorker("tiny.en", WhisperSource(embedded="whisper-tiny.en"), budget, tmp_path)
+    worker.load()
+    inner = worker.model.model._inner
+    assert worker.cpu_threads == 1 and inner.num_workers == 2  # two one-thread calls side by side
+    encoder = worker.model.model._wide_encoder
+    assert encoder is not inner and encoder.num_workers == 1 and budget.threads("whisper_encode") == 2
+    text = worker.transcribe(read_audio(FIXTURES / "en_fox.flac"), TranscribeOptions()).text.lower()
+    assert "quick brown fox" in text
+
+    frugal = WhisperWorker(
+        "tiny.en", WhisperSource(embedded="whisper-tiny.en"), CpuBudget(cores=2, threads={"whisper_encode": 1}), tmp_path
+    )
+    frugal.load()
+    assert frugal.model.model._wide_encoder is None  # no second instance
+    assert frugal.footprint_estimate() < worker.footprint_estimate()

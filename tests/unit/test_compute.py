@@ -79,3 +79,15 @@ def test_waiters_are_served_in_arrival_order():
     wide.join(5)
     narrow.join(5)
     assert order == ["wide", "narrow"]
+
+
+def test_compute_if_free_never_waits():
+    budget = CpuBudget(cores=2)
+    with budget.compute_if_free(2) as wide:
+        assert wide and budget.free == 0
+        with budget.compute_if_free(1) as more:
+            assert not more  # nothing free: refused at once, not queued
+    assert budget.free == 2
+    with budget.compute(1):
+        with budget.compute_if_free(2) as wide:
+            assert not wide and budget.free == 1
