@@ -89,7 +89,7 @@ def plot(results: dict[str, dict[int, dict[str, float]]], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def run(models: list[str], requests: int, base_url: str | None, label: str, repeats: int) -> str:
+def run(models: list[str], requests: int, base_url: str | None, label: str, repeats: int, note: str = "") -> str:
     audio, seconds = recording()
     results: dict[str, dict[int, dict[str, float]]] = {}
     isolation_rows = []
@@ -117,7 +117,7 @@ def run(models: list[str], requests: int, base_url: str | None, label: str, repe
             )
     image = DOC.parent / f"throughput-{label}.png"
     plot(results, image)
-    keep(label, results, models, requests)
+    keep(label, results, models, requests, note)
     body = (
         f"## Transcription throughput and latency ({label})\n\n"
         f"pyannote's real {seconds:.1f} s two-speaker recording sent {requests} times (at least c) by c concurrent OpenAI SDK "
@@ -137,19 +137,21 @@ def run(models: list[str], requests: int, base_url: str | None, label: str, repe
     return body
 
 
-def keep(label: str, results: dict[str, dict[int, dict[str, float]]], models: list[str], requests: int) -> None:
+def keep(label: str, results: dict[str, dict[int, dict[str, float]]], models: list[str], requests: int, note: str) -> None:
     """This run's figures, for the side-by-side section."""
     figures = {name.removeprefix(f"{label} "): levels for name, levels in results.items()}
-    record = {"label": label, "models": models, "requests": requests, "machine": machine(), "figures": figures}
+    record = {"label": label, "models": models, "requests": requests, "machine": machine(), "note": note, "figures": figures}
     (DOC.parent / f"throughput-{label}.json").write_text(json.dumps(record, indent=1) + "\n")
 
 
 def side_by_side() -> str | None:
     """Every kept run, each model's figures beside the gateway's; None without another server."""
-    runs = {}
+    runs, notes = {}, []
     for path in sorted(DOC.parent.glob("throughput-*.json")):
         record = json.loads(path.read_text())
         runs[record["label"]] = {m: {int(c): f for c, f in levels.items()} for m, levels in record["figures"].items()}
+        if record.get("note"):
+            notes.append(f"- **{record['label']}**: {record['note']}")
     ours = runs.pop("audio-gateway", None)
     if not ours or not runs:
         return None
@@ -171,7 +173,7 @@ def side_by_side() -> str | None:
     return (
         "## Side by side with another server\n\n"
         "The same workload (the throughput section above) against each server, same machine, same recording; "
-        "each server's own section says when and how it ran.\n\n"
+        "each server's own section says when it ran.\n\n" + "\n".join(notes) + "\n\n"
         + table(["model", "c", "gateway rpm", "other rpm", "gateway / other", "gateway p95 s", "other p95 s", "other"], rows)
         + f"\n\n![side by side]({image.name})\n"
     )
@@ -186,9 +188,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--base-url", help="measure another OpenAI-compatible server instead of starting ours")
     parser.add_argument("--label", help="name of the server in the report (default: audio-gateway)")
+    parser.add_argument("--note", default="", help="how that server ran (version, settings), for the side-by-side section")
     args = parser.parse_args(argv)
     label = args.label or ("audio-gateway" if not args.base_url else "other")
-    body = run(args.model or ["tiny.en", "base"], args.requests, args.base_url, label, args.repeats)
+    note = args.note or (
+        "this repository, `configs/default.yaml` (int8; decoding one thread per call, two side by side; "
+        "batched decoding; beam 5 with temperature fallback; no VAD unless asked)"
+        if not args.base_url else ""
+    )
+    body = run(args.model or ["tiny.en", "base"], args.requests, args.base_url, label, args.repeats, note)
     print(body)
     write_section(f"throughput-{label}", body)
     comparison = side_by_side()
