@@ -19,9 +19,13 @@ def _states(server) -> dict[str, str]:
 
 
 def test_memory_budget_unloads_idle_models_and_refuses_when_busy(start_server, fixture_audio):
-    # tiny.en (about 106 MiB) and base (about 170 MiB) each fit in 200 MiB, never both.
+    # tiny.en (about 106 MiB) and base (about 170 MiB) each fit in 200 MiB, never both
+    # (each loaded once: no second instance for encoding, which would double its weights).
     server = start_server(
-        transcription=LAZY, speech={"preload": False}, lifecycle={"memory_budget_mb": 200, "retry_after_s": 7}
+        transcription=LAZY,
+        speech={"preload": False},
+        lifecycle={"memory_budget_mb": 200, "retry_after_s": 7},
+        compute={"threads": {"whisper_encode": 1}},
     )
     sdk = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0, timeout=300)
     clip = fixture_audio("en_weather.flac")
