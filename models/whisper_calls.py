@@ -59,9 +59,10 @@ class BatchedModel:
     `detect_language` and `align` on this object. On the CPU every call holds its cores of
     the CPU budget, and the generate calls of concurrent requests are gathered into one
     batched call (see models/batching.py); encoding is not batched, as it gains nothing
-    from it, but runs on every core when they are all free (docs/benchmarks.md). A window encoded for language detection is not encoded
-    again for its transcription. While the calling thread's capture is on, greedy decodes
-    also report each chosen token's log-probability.
+    from it, but runs on every core when they are all free (docs/benchmarks.md). A window
+    encoded for language detection is not encoded again for its transcription. While the
+    calling thread's capture is on, greedy decodes also report each chosen token's
+    log-probability.
     """
 
     def __init__(
