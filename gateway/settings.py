@@ -125,6 +125,12 @@ class ServerSettings(BaseModel):
         description="On SIGTERM, readiness reports draining this long before the listener closes: a few check "
         "intervals behind a balancer that polls /health/ready; 0 behind nginx, which sees the refusals.",
     )
+    malloc_arenas: int = Field(
+        2,
+        ge=0,
+        description="glibc malloc arenas of the server process (0: glibc's default, 8 per core); fewer keep a "
+        "long transcription's memory flat (docs/benchmarks.md). MALLOC_ARENA_MAX in the environment wins.",
+    )
     forwarded_allow_ips: str = Field(
         "127.0.0.1", description="Proxies whose X-Forwarded-For is believed (the balancer's address; '*': any)."
     )

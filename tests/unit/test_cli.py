@@ -80,3 +80,13 @@ def test_pin_voice(tmp_path):
     result = subprocess.run([*command, "voice_missing", "x"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "No voice found" in result.stderr
     store.close()
+
+
+def test_malloc_arenas_are_capped_unless_the_environment_says(monkeypatch):
+    from gateway.server import limit_malloc_arenas
+
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert limit_malloc_arenas(2) is True  # glibc here
+    assert limit_malloc_arenas(0) is False
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_malloc_arenas(2) is False  # the operator's setting wins
