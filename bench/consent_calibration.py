@@ -11,17 +11,14 @@ data/cache/consent_calibration.json so the matcher can be re-tuned without re-tr
 
 from __future__ import annotations
 
-import io
 import json
-import subprocess
 import sys
-import tempfile
-import wave
 from pathlib import Path
 
 import numpy as np
 
-from models.consent import ConsentPhrases, align, tokens
+from models.consent import ConsentPhrases
+from tests.helpers import espeak_samples
 
 ORGS = ("OpenAI", "Acme Studios")
 CACHE = Path("data/cache/consent_calibration.json")
@@ -65,16 +62,6 @@ ESPEAK_VOICES = {
     "it": ["it"],
     "pt": ["pt-br"],
 }
-
-
-def espeak(text: str, voice: str, speed: int) -> tuple[np.ndarray, int]:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "out.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True)
-        with wave.open(str(path)) as handle:
-            rate = handle.getframerate()
-            pcm = np.frombuffer(handle.readframes(handle.getnframes()), dtype=np.int16)
-    return pcm.astype(np.float32) / 32768, rate
 
 
 def piper(text: str, length_scale: float) -> tuple[np.ndarray, int]:
@@ -146,7 +133,7 @@ def transcribe_all(items: list[dict]) -> None:
         key = json.dumps([item[k] for k in ("language", "text", "source", "speed", "how")], ensure_ascii=False)
         if key not in cache:
             kind, _, arg = item["source"].partition(":")
-            samples, rate = espeak(item["text"], arg, item["speed"]) if kind == "espeak" else piper(item["text"], float(arg))
+            samples, rate = espeak_samples(item["text"], arg, item["speed"]) if kind == "espeak" else piper(item["text"], float(arg))
             audio = degrade(resample16(samples, rate), item["how"], rng)
             transcript = worker.transcribe(audio, TranscribeOptions(language=item["language"]))
             cache[key] = transcript.text

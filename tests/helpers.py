@@ -116,8 +116,8 @@ def piper_speech(text: str, length_scale: float = 1.0) -> bytes:
     return encode(pcm.astype(np.float32) / 32768, "flac", rate=voice.config.sample_rate)
 
 
-def espeak_speech(text: str, voice: str = "en-us", speed: int = 160) -> bytes:
-    """`text` spoken by espeak-ng (a different, synthetic speaker), as FLAC bytes."""
+def espeak_samples(text: str, voice: str = "en-us", speed: int = 160) -> tuple[np.ndarray, int]:
+    """`text` spoken by espeak-ng (a different, synthetic speaker): float32 samples and their rate."""
     import subprocess
     import tempfile
     import wave
@@ -128,4 +128,10 @@ def espeak_speech(text: str, voice: str = "en-us", speed: int = 160) -> bytes:
         with wave.open(str(path)) as handle:
             rate = handle.getframerate()
             pcm = np.frombuffer(handle.readframes(handle.getnframes()), dtype=np.int16)
-    return encode(pcm.astype(np.float32) / 32768, "flac", rate=rate)
+    return pcm.astype(np.float32) / 32768, rate
+
+
+def espeak_speech(text: str, voice: str = "en-us", speed: int = 160) -> bytes:
+    """`text` spoken by espeak-ng, as FLAC bytes."""
+    samples, rate = espeak_samples(text, voice, speed)
+    return encode(samples, "flac", rate=rate)
