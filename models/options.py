@@ -16,6 +16,12 @@ class VadParameters:
     threshold: float = 0.5
     prefix_padding_ms: int = 300
     silence_duration_ms: int = 200
+    min_speech_ms: int = 0  # shorter bursts are not speech (clicks, a cough)
+
+
+SPEECH_GATE = VadParameters(threshold=0.5, prefix_padding_ms=300, silence_duration_ms=1000, min_speech_ms=250)
+"""How the default path (no `chunking_strategy`) finds speech before decoding it: only these
+regions reach Whisper, packed into 30-second windows (models/speech_windows.py)."""
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,18 +29,16 @@ from models.assets import (
 )
 from models.batching import Batcher
 from models.compute import CpuBudget
-from models.errors import Cancelled, InvalidRequest, ModelUnavailable
-from models.longform import PIECE_SECONDS, pieces, speech_chunks
+from models.errors import InvalidRequest, ModelUnavailable
+from models.longform import PIECE_SECONDS
 from models.memory import files_size
 from models.options import TranscribeOptions
 from models.tokens import token_bytes
-from models.types import SAMPLE_RATE, Segment, TokenLogprob, Transcript, Word
-from models.whisper_calls import PROMPT_BUCKETS, BatchedModel, Capture, whisper_class
+from models.types import Segment, TokenLogprob, Transcript, Word
+from models.whisper_calls import BatchedModel, Capture, whisper_class
+from models.whisper_decode import SegmentCallback, Transcription
 
 log = logging.getLogger(__name__)
-
-SegmentCallback = Callable[[Segment], None]
-
 
 @dataclass(frozen=True)
 class WhisperSource:
@@ -69,7 +66,7 @@ class WhisperWorker:
         self.cache_dir = cache_dir
         self.model: Any = None
         self.device: str | None = None
-        self._capture = Capture()
+        self.capture = Capture()
         # One batcher for the worker's life, so its counters survive unloads; used on the CPU only.
         self.cpu_batcher = Batcher(budget, source.max_batch, source.batch_wait_s, cores=self.cpu_threads)
         self.batcher: Batcher | None = None
@@ -131,7 +128,7 @@ class WhisperWorker:
             threads = self.cpu_threads
             compute = (lambda: self.budget.compute(threads)) if device == "cpu" else nullcontext
             model.model = BatchedModel(
-                model.model, compute, batcher, self._capture, sot, self._encoder(directory, device, compute_type)
+                model.model, compute, batcher, self.capture, sot, self._encoder(directory, device, compute_type)
             )
             self.model, self.device, self.batcher = model, device, batcher
             log.info("loaded whisper model %s from %s on %s (%s)", self.name, directory, device, compute_type)
@@ -199,81 +196,38 @@ class WhisperWorker:
     ) -> Transcript:
         """Transcribe or translate float32 mono 16 kHz audio: one array, or a stream of blocks.
 
-        A stream is transcribed piece by piece (models/longform.py), so a long recording
-        needs memory for one piece only; segments reach `on_segment` as they are decoded.
-        With voice-activity chunking, each speech chunk is decoded on its own and the
-        chunks of a piece are decoded concurrently, so they share batched model calls.
+        Only speech is decoded (models/speech_windows.py), in windows decoded side by side
+        (models/whisper_decode.py); a stream is transcribed piece by piece, so a long
+        recording needs memory for one piece only. Segments reach `on_segment` in order as
+        soon as they are decoded; their times are where their words are spoken. Raises
+        `Cancelled` soon after `cancel` is set (at the next model call of any window).
         """
         self.load()
         self.check_options(options)
         blocks = [audio] if isinstance(audio, np.ndarray) else audio
-        collected: list[Segment] = []
-        language, duration = options.language, 0.0
+        return Transcription(self, options, on_segment, cancel).run(blocks)
 
-        def emit(segment: Segment, offset: float) -> None:
-            segment = _shifted(segment, len(collected), offset)
-            collected.append(segment)
-            if on_segment is not None:
-                on_segment(segment)
+    def retokenized(self, segment: Segment) -> Segment:
+        """The segment with its text tokens again, after a check cut its text (`tokens == ()`)."""
+        if segment.tokens or not segment.text:
+            return segment
+        return replace(segment, tokens=self._tokens(segment.text))
 
-        for offset, piece in pieces(blocks, self.source.piece_seconds):
-            duration = offset + len(piece) / SAMPLE_RATE
-            if options.vad is not None:
-                language = self._decode_chunks(piece, offset, options, language, emit, cancel)
-                continue
-            context = options.prompt if not collected else _context_tokens(collected, self._eot)
-            decoded = self._decode(piece, replace(options, language=language), context, cancel)
-            for segment in decoded:
-                emit(segment, offset)
-            language = language or decoded.language
-        return Transcript(
-            task=options.task, language=language or "en", duration=duration, segments=tuple(collected)
-        )
+    def retokenized_parts(self, whole: Segment, parts: list[Segment]) -> list[Segment]:
+        """Parts of a segment cut at pauses, with their own tokens and their share of its logprobs."""
+        if len(parts) == 1:
+            return parts
+        done, left = [], list(whole.logprobs)
+        for part in parts:
+            tokens = self._tokens(part.text)
+            done.append(replace(part, tokens=tokens, logprobs=tuple(left[: len(tokens)])))
+            left = left[len(tokens) :]
+        return done
 
-    def _decode_chunks(
-        self,
-        piece: np.ndarray,
-        offset: float,
-        options: TranscribeOptions,
-        language: str | None,
-        emit: Callable[[Segment, float], None],
-        cancel: threading.Event | None,
-    ) -> str | None:
-        with self.budget.compute(1):  # the Silero VAD session runs one thread
-            chunks = speech_chunks(piece, options.vad)
-        if not chunks:
-            return language
-        if language is None and self.multilingual:
-            first = piece[chunks[0][0] : chunks[0][1]]
-            language = self.model.detect_language(audio=first)[0]
-            self._capture.reset()
-        chunk_options = replace(options, vad=None, language=language)
-        with ThreadPoolExecutor(max_workers=self.source.max_batch, thread_name_prefix=f"{self.name}-chunk") as pool:
-            futures = [
-                pool.submit(lambda c: list(self._decode(piece[c[0] : c[1]], chunk_options, options.prompt, cancel)), chunk)
-                for chunk in chunks
-            ]
-            try:
-                for (start, _), future in zip(chunks, futures):
-                    for segment in future.result():
-                        emit(segment, offset + start / SAMPLE_RATE)
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
-        return language
+    def _tokens(self, text: str) -> tuple[int, ...]:
+        return tuple(self.model.hf_tokenizer.encode(text, add_special_tokens=False).ids)
 
-    def _decode(
-        self, samples: np.ndarray, options: TranscribeOptions, context: Any, cancel: threading.Event | None
-    ) -> "_Decoded":
-        """faster-whisper's own loop over one piece, consumed lazily in the calling thread."""
-        return _Decoded(self, samples, options, context, cancel)
-
-    @property
-    def _eot(self) -> int:
-        return self.model.hf_tokenizer.token_to_id("<|endoftext|>")
-
-    def _decode_kwargs(self, options: TranscribeOptions, context: Any = None) -> dict[str, Any]:
+    def decode_kwargs(self, options: TranscribeOptions, context: Any = None) -> dict[str, Any]:
         return dict(
             language=options.language,
             task=options.task if self.multilingual else "transcribe",
@@ -283,7 +237,7 @@ class WhisperWorker:
             word_timestamps=options.word_timestamps,
         )
 
-    def _segment(self, index: int, raw: Any, options: TranscribeOptions) -> Segment:
+    def segment(self, index: int, raw: Any, options: TranscribeOptions) -> Segment:
         words = tuple(
             Word(word=w.word, start=float(w.start), end=float(w.end), probability=float(w.probability))
             for w in (raw.words or ())
@@ -308,7 +262,7 @@ class WhisperWorker:
         """Find the segment's tokens in the latest captured decode and read their logprobs."""
         tokenizer = self.model.hf_tokenizer
         eot = tokenizer.token_to_id("<|endoftext|>")
-        for sequence, logprobs in reversed(self._capture.sequences):
+        for sequence, logprobs in reversed(self.capture.sequences):
             start = _find(sequence, tokens)
             if start < 0:
                 continue
@@ -343,58 +297,3 @@ def _find(haystack: list[int], needle: list[int]) -> int:
         if haystack[i : i + len(needle)] == needle:
             return i
     return -1
-
-
-class _Decoded:
-    """The segments of one piece as faster-whisper decodes them: local times, ids from 0.
-
-    Iterating runs faster-whisper's loop in the calling thread, inside a batching session,
-    with this thread's logprob capture switched on when asked; `language` is known once
-    the first segment has been decoded.
-    """
-
-    def __init__(self, worker: WhisperWorker, samples: np.ndarray, options: TranscribeOptions, context: Any, cancel: threading.Event | None):
-        self.worker, self.samples, self.options, self.context, self.cancel = worker, samples, options, context, cancel
-        self.language = options.language
-
-    def __iter__(self) -> Iterator[Segment]:
-        worker, options = self.worker, self.options
-        capture = worker._capture
-        capture.reset(options.logprobs)
-        try:
-            with worker.batcher.session() if worker.batcher else nullcontext():
-                raw_segments, info = worker.model.transcribe(self.samples, **worker._decode_kwargs(options, self.context))
-                self.language = options.language or info.language
-                iterator = iter(raw_segments)
-                index = 0
-                while True:
-                    if self.cancel is not None and self.cancel.is_set():
-                        worker.cancelled += 1
-                        raise Cancelled("the client went away")
-                    raw = next(iterator, None)  # decodes the next window when needed
-                    if raw is None:
-                        return
-                    yield worker._segment(index, raw, options)
-                    index += 1
-        finally:
-            capture.reset()
-
-
-def _shifted(segment: Segment, index: int, offset: float) -> Segment:
-    """A piece's segment placed in the whole recording."""
-    if not offset and segment.id == index:
-        return segment
-    words = tuple(replace(w, start=w.start + offset, end=w.end + offset) for w in segment.words)
-    return replace(
-        segment,
-        id=index,
-        seek=segment.seek + int(round(offset * 100)),
-        start=segment.start + offset,
-        end=segment.end + offset,
-        words=words,
-    )
-
-
-def _context_tokens(segments: list[Segment], eot: int) -> list[int]:
-    """The latest text tokens, carried into the next piece as Whisper's previous text."""
-    return [t for s in segments for t in s.tokens if t < eot][-PROMPT_BUCKETS[-1] :]

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from models.batching import Batcher
+from models.errors import Cancelled
 
 Compute = Callable[[], AbstractContextManager[None]]
 WideCompute = Callable[[], AbstractContextManager[bool]]  # holds its cores only if free now
@@ -35,15 +36,22 @@ def bucket_previous_tokens(tokens: list[int]) -> list[int]:
 
 
 class Capture(threading.local):
-    """Per-thread state of one decoding loop: log-probability capture, the last encoded window."""
+    """Per-thread state of one decoding loop: log-probability capture, the last encoded window,
+    and whether the loop should stop (asked before every model call)."""
 
     def __init__(self) -> None:
         self.active = False
         self.sequences: list[tuple[list[int], list[float]]] = []
         self.encoded: tuple[np.ndarray, Any] | None = None  # (features, encoder output)
+        self.stopped: Callable[[], bool] | None = None
 
-    def reset(self, logprobs: bool = False) -> None:
-        self.active, self.sequences, self.encoded = logprobs, [], None
+    def reset(self, logprobs: bool = False, stopped: Callable[[], bool] | None = None) -> None:
+        self.active, self.sequences, self.encoded, self.stopped = logprobs, [], None, stopped
+
+    def check(self) -> None:
+        """Raise `Cancelled` when the loop of this thread was asked to stop."""
+        if self.stopped is not None and self.stopped():
+            raise Cancelled("the transcription was stopped")
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,7 @@ class BatchedModel:
         return getattr(self._inner, name)
 
     def encode(self, features: Any, to_cpu: bool = False) -> Any:
+        self._capture.check()
         array = np.asarray(features)
         last = self._capture.encoded
         if last is not None and last[0].shape == array.shape and np.array_equal(last[0], array):
@@ -107,10 +116,12 @@ class BatchedModel:
             return self._inner.detect_language(encoder_output, *args, **kwargs)
 
     def align(self, encoder_output: Any, *args: Any, **kwargs: Any) -> Any:
+        self._capture.check()
         with self._compute():
             return self._inner.align(encoder_output, *args, **kwargs)
 
     def generate(self, encoder_output: Any, prompts: list[list[int]], **kwargs: Any) -> Any:
+        self._capture.check()
         capture = self._capture.active
         if self._batcher is None:
             with self._compute():

@@ -1,0 +1,191 @@
+"""One transcription's decoding flow: speech windows decoded side by side, checked, in order.
+
+A recording arrives as blocks of samples and is cut into pieces of a few minutes (bounded
+memory, models/longform.py). In each piece the speech is found and packed into windows
+(models/speech_windows.py); the windows are decoded concurrently by a pool of threads, so
+their model calls share batched calls and every core (models/batching.py), at most
+`max_batch` windows in flight. Each window is decoded on its own, with the caller's prompt
+as its only previous text, so a hallucination cannot be carried from one window into the
+next. Decoded segments are checked (models/transcript_checks.py), their times mapped back
+into the recording and tightened to their words, and handed over in order as soon as their
+window and every earlier one are done.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from models.errors import Cancelled
+from models.longform import pieces
+from models.options import SPEECH_GATE, TranscribeOptions
+from models.speech_windows import SpeechWindow, each_alone, pack, speech_regions
+from models.transcript_checks import bounded_by_words, cut_loop, drop_repeats, is_speech, split_at_pauses
+from models.types import SAMPLE_RATE, Segment, Transcript
+
+if TYPE_CHECKING:
+    from models.whisper import WhisperWorker
+
+SegmentCallback = Callable[[Segment], None]
+Stopped = Callable[[], bool]
+
+
+class Transcription:
+    """The decoding of one request by one Whisper worker (runs in the request's worker thread)."""
+
+    def __init__(
+        self,
+        worker: WhisperWorker,
+        options: TranscribeOptions,
+        on_segment: SegmentCallback | None = None,
+        cancel: threading.Event | None = None,
+    ):
+        self.worker, self.options, self.on_segment, self.cancel = worker, options, on_segment, cancel
+        self.failed = threading.Event()  # a window failed: the others stop at their next model call
+        self.segments: list[Segment] = []
+        # Known at once, or detected by the first window's own decode (its encoder output is
+        # then used for both); the other windows wait for it in their threads.
+        self.language: Future[str | None] = Future()
+        self.detect = options.language is None and worker.multilingual
+        if not self.detect:
+            self.language.set_result(options.language)
+
+    def stopped(self) -> bool:
+        return self.failed.is_set() or (self.cancel is not None and self.cancel.is_set())
+
+    def run(self, blocks: Iterable[np.ndarray]) -> Transcript:
+        duration = 0.0
+        in_flight = max(1, self.worker.source.max_batch)
+        pending: deque[tuple[float, SpeechWindow, Future[list[Segment]]]] = deque()
+        pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix=f"{self.worker.name}-window")
+        try:
+            for offset, piece in pieces(blocks, self.worker.source.piece_seconds):
+                duration = offset + len(piece) / SAMPLE_RATE
+                for window in self._windows(piece):
+                    self._check()
+                    detect, self.detect = self.detect, False
+                    pending.append((offset, window, pool.submit(self._decode, window.samples(piece), window, detect)))
+                    while pending and (pending[0][2].done() or len(pending) > in_flight):
+                        self._hand_over(*pending.popleft())
+            while pending:
+                self._hand_over(*pending.popleft())
+        except BaseException as exc:
+            self.failed.set()
+            if not self.language.done():
+                self.language.set_exception(Cancelled("the transcription was stopped"))
+            for *_, future in pending:
+                future.cancel()
+            if isinstance(exc, Cancelled):
+                self.worker.cancelled += 1
+            raise
+        finally:
+            pool.shutdown(wait=True)
+        language = self.language.result() if self.language.done() else self.options.language
+        return Transcript(task=self.options.task, language=language or "en", duration=duration, segments=tuple(self.segments))
+
+    def _check(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("the client went away")
+
+    def _windows(self, piece: np.ndarray) -> Iterator[SpeechWindow]:
+        vad = self.options.vad or SPEECH_GATE
+        with self.worker.budget.compute(1):  # the Silero VAD session runs one thread
+            regions = speech_regions(piece, vad)
+        # chunking_strategy: every chunk alone; by default: speech packed into 30 s windows
+        return each_alone(regions) if self.options.vad is not None else pack(regions)
+
+    def _decode(self, samples: np.ndarray, window: SpeechWindow, detect: bool) -> list[Segment]:
+        """The checked segments of one window, in the piece's time (runs in a pool thread).
+
+        With `detect`, this window's decode detects the language for every window.
+        """
+        options = replace(self.options, vad=None, word_timestamps=True)
+        if detect:
+            on_language = self.language.set_result
+        else:
+            options, on_language = replace(options, language=self.language.result()), None
+        try:
+            decoded = list(decode(self.worker, samples, options, options.prompt, self.stopped, on_language))
+        except BaseException as exc:
+            if not self.language.done():
+                self.language.set_exception(exc)
+            raise
+        checked: list[Segment] = []
+        for segment in decoded:
+            if is_speech(segment):
+                placed = _placed(self.worker.retokenized(cut_loop(segment)), window)
+                parts = self.worker.retokenized_parts(placed, split_at_pauses(placed))
+                checked.extend(bounded_by_words(part) for part in parts)
+        return drop_repeats(checked)
+
+    def _hand_over(self, offset: float, window: SpeechWindow, future: Future[list[Segment]]) -> None:
+        previous = self.segments[-1].text if self.segments else ""
+        for segment in drop_repeats(future.result(), previous):
+            if not self.options.word_timestamps:
+                segment = replace(segment, words=())
+            segment = _shifted(segment, len(self.segments), offset)
+            self.segments.append(segment)
+            if self.on_segment is not None:
+                self.on_segment(segment)
+
+
+def decode(
+    worker: WhisperWorker,
+    samples: np.ndarray,
+    options: TranscribeOptions,
+    context: Any,
+    stopped: Stopped | None,
+    on_language: Callable[[str], None] | None = None,
+) -> Iterator[Segment]:
+    """faster-whisper's own loop over `samples`, consumed lazily in the calling thread.
+
+    Segments have the window's local times and ids from 0. The loop runs inside a batching
+    session, with this thread's logprob capture on when asked; `stopped` is asked before
+    every model call, which then raises `Cancelled`. `on_language` hears the language
+    faster-whisper detected (or was given) before the first segment is decoded.
+    """
+    capture = worker.capture
+    capture.reset(options.logprobs, stopped)
+    try:
+        with worker.batcher.session() if worker.batcher else nullcontext():
+            raw_segments, info = worker.model.transcribe(samples, **worker.decode_kwargs(options, context))
+            if on_language is not None:
+                on_language(options.language or info.language)
+            for index, raw in enumerate(raw_segments):  # decodes the next window when needed
+                yield worker.segment(index, raw, options)
+    finally:
+        capture.reset()
+
+
+def _placed(segment: Segment, window: SpeechWindow) -> Segment:
+    """A window's segment with its times (and its words') mapped into the piece."""
+    words = tuple(replace(w, **dict(zip(("start", "end"), window.piece_span(w.start, w.end)))) for w in segment.words)
+    return replace(
+        segment,
+        seek=int(round(window.start * 100)),
+        start=window.piece_time(segment.start),
+        end=window.piece_time(segment.end, is_end=True),
+        words=words,
+    )
+
+
+def _shifted(segment: Segment, index: int, offset: float) -> Segment:
+    """A piece's segment placed in the whole recording."""
+    if not offset and segment.id == index:
+        return segment
+    words = tuple(replace(w, start=w.start + offset, end=w.end + offset) for w in segment.words)
+    return replace(
+        segment,
+        id=index,
+        seek=segment.seek + int(round(offset * 100)),
+        start=segment.start + offset,
+        end=segment.end + offset,
+        words=words,
+    )
