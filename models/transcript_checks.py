@@ -105,7 +105,7 @@ def split_at_pauses(segment: Segment, max_gap: float = MAX_WORD_GAP) -> list[Seg
     """The segment cut where its words leave a pause of `max_gap` seconds or more.
 
     Parts have the text of their words and no tokens (`tokens == ()`); a segment without
-    such a pause comes back whole. Ids are the original's.
+    such a pause comes back whole.
     """
     words = segment.words
     cuts = [i for i in range(1, len(words)) if words[i].start - words[i - 1].end >= max_gap]
