@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -138,7 +139,12 @@ def run(rounds: int, per_round: int) -> str:
         f"*GET /v1/models*: the whole app in-process (httpx's ASGI transport, no network), {samples} requests "
         f"per variant. The variants take turns in {rounds} rounds of {per_round}. PostgreSQL is a local "
         f"cluster on loopback with fsync off: add your network's round trip to its figures. SQLite runs in WAL "
-        f"mode with `synchronous=NORMAL` for the buckets (no fsync per request).\n\n" + table(headers, rows)
+        f"mode with `synchronous=NORMAL` for the buckets (no fsync per request). Load average of the "
+        f"machine when measuring: {os.getloadavg()[0]:.1f} (it is shared; the p95 columns show it).\n\n"
+        + table(headers, rows)
+        + "\n\nA decision costs more inside a request than alone: back to back, requests wait for the worker "
+        "thread's result while the event loop is still busy with the previous request (a request made right "
+        "after a lone decision costs about the decision alone). Keys without a limit skip all of this."
     )
 
 
