@@ -40,13 +40,17 @@ class SharedBuckets:
 
     An engine of its own on the store's database, tuned for one short statement per request:
     no pre-ping on PostgreSQL (a connection the database dropped is retried once instead) and
-    autocommit (the UPDATE is atomic by itself); on SQLite `synchronous=NORMAL`, so that a take
+    autocommit (the UPDATE is atomic by itself), and no statement waits longer than the connect
+    timeout (a stuck lock or a partitioned network fails the take instead of holding the request);
+    on SQLite `synchronous=NORMAL`, so that a take
     does not wait for fsync (WAL keeps the file consistent; a power cut may forget the last
     takes, which only refills buckets).
     """
 
     def __init__(self, url: str, *, pool_size: int = 5, connect_timeout_s: float = 10):
-        engine = create_database_engine(url, pool_size=pool_size, connect_timeout_s=connect_timeout_s, pre_ping=False)
+        engine = create_database_engine(
+            url, pool_size=pool_size, connect_timeout_s=connect_timeout_s, pre_ping=False, answer_timeout_s=connect_timeout_s
+        )
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_no_fsync)
             self._engine = engine.execution_options(sqlite_write=True)  # BEGIN IMMEDIATE

@@ -137,3 +137,21 @@ async def test_database_outage_fails_open_to_per_replica_limits(own_postgres, tm
     for replica in (limiter, another):
         replica.close()
         replica.store.close()
+
+
+async def test_a_bucket_stuck_behind_a_lock_fails_open_within_the_timeout(postgres, tmp_path: Path):
+    """A statement that cannot get its row (held by a stuck transaction) is cancelled by the server."""
+    import psycopg
+
+    url = postgres.new_database()
+    wall = _Clock(4_000_000.0)
+    settings = RateLimitSettings(per_key={"k": 60}, burst=5)
+    limiter = _replica(database_url(url, tmp_path), tmp_path, settings, wall, connect_timeout_s=1)
+    tenant = tenant_of("k")
+    assert (await limiter.admit(tenant)).allowed and not limiter.database_down
+    with psycopg.connect(url) as stuck:  # a transaction that holds the key's row and never ends
+        stuck.execute("SELECT * FROM rate_buckets WHERE tenant = %s FOR UPDATE", (tenant,))
+        decision = await limiter.admit(tenant)
+        assert decision.allowed and limiter.database_down and limiter.fallbacks == 1  # per replica meanwhile
+    limiter.close()
+    limiter.store.close()
