@@ -53,7 +53,9 @@ async def _measure(apps: dict, rounds: int, per_round: int) -> tuple[dict, dict,
     request: dict[str, list[float]] = {v: [] for v in apps}
     burst: dict[str, list[float]] = {v: [] for v in apps}
     clients = {
-        v: httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench", headers={"authorization": f"Bearer {KEY}"})
+        v: httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://bench", headers={"authorization": f"Bearer {KEY}"}
+        )
         for v, app in apps.items()
     }
     tenant = tenant_of(KEY)

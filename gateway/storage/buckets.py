@@ -42,14 +42,17 @@ class SharedBuckets:
     no pre-ping on PostgreSQL (a connection the database dropped is retried once instead) and
     autocommit (the UPDATE is atomic by itself), and no statement waits longer than the connect
     timeout (a stuck lock or a partitioned network fails the take instead of holding the request);
-    on SQLite `synchronous=NORMAL`, so that a take
-    does not wait for fsync (WAL keeps the file consistent; a power cut may forget the last
-    takes, which only refills buckets).
+    on SQLite `synchronous=NORMAL`, so that a take does not wait for fsync (WAL keeps the file
+    consistent; a power cut may forget the last takes, which only refills buckets).
     """
 
     def __init__(self, url: str, *, pool_size: int = 5, connect_timeout_s: float = 10):
         engine = create_database_engine(
-            url, pool_size=pool_size, connect_timeout_s=connect_timeout_s, pre_ping=False, answer_timeout_s=connect_timeout_s
+            url,
+            pool_size=pool_size,
+            connect_timeout_s=connect_timeout_s,
+            pre_ping=False,
+            answer_timeout_s=connect_timeout_s,
         )
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_no_fsync)
@@ -80,7 +83,8 @@ class SharedBuckets:
             row = connection.execute(self._spend(tenant, rate, size, now)).first()
             if row is None:  # the key's first request anywhere: create its full bucket, then spend
                 fresh = {"tenant": tenant, "tokens": float(size), "updated": now, "allowed": True}
-                connection.execute(self._insert(_TABLE).values(**fresh).on_conflict_do_nothing(index_elements=["tenant"]))
+                create = self._insert(_TABLE).values(**fresh).on_conflict_do_nothing(index_elements=["tenant"])
+                connection.execute(create)
                 row = connection.execute(self._spend(tenant, rate, size, now)).one()
         return Take(allowed=bool(row.allowed), tokens=float(row.tokens))
 

@@ -60,7 +60,8 @@ def _settings(docs, tmp_path: Path) -> Settings:
     container = _container(docs)
     config_arg = Path(container["args"][container["args"].index("--config") + 1])
     mount = next(m for m in container["volumeMounts"] if config_arg.is_relative_to(m["mountPath"]))
-    volume = next(v for v in _one(docs, "Deployment")["spec"]["template"]["spec"]["volumes"] if v["name"] == mount["name"])
+    volumes = _one(docs, "Deployment")["spec"]["template"]["spec"]["volumes"]
+    volume = next(v for v in volumes if v["name"] == mount["name"])
     assert volume["configMap"]["name"] == config_map["metadata"]["name"]
     path = tmp_path / config_arg.name
     path.write_text(config_map["data"][str(config_arg.relative_to(mount["mountPath"]))])
@@ -72,7 +73,12 @@ def _keda(objects: list[dict[str, Any]]) -> subprocess.CompletedProcess:
     if not (KEDA_DIR / "node_modules" / "@kubernetes-models" / "keda").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=KEDA_DIR, check=True, timeout=600)
     return subprocess.run(
-        ["node", "validate_keda.mjs"], cwd=KEDA_DIR, input=json.dumps(objects), capture_output=True, text=True, timeout=60
+        ["node", "validate_keda.mjs"],
+        cwd=KEDA_DIR,
+        input=json.dumps(objects),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
