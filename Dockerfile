@@ -24,7 +24,8 @@ RUN .venv/bin/pip install --no-deps .
 FROM python:3.11-slim-bookworm
 ARG VARIANT
 LABEL org.opencontainers.image.title="audio-gateway" org.opencontainers.image.description="OpenAI's Audio API on open models"
-RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin gateway \
+RUN groupadd --system --gid 10001 gateway \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /app --shell /usr/sbin/nologin gateway \
     && mkdir -p /data /cache /models && chown gateway:gateway /data /cache
 WORKDIR /app
 COPY --from=build /app/.venv .venv

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from gateway import errors
 from gateway.draining import DrainMiddleware
-from gateway.limits import DeadlineMiddleware, RateLimiter, RateLimitMiddleware
+from gateway.limits import DeadlineMiddleware, RateLimitMiddleware
 from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from gateway.errors import ServiceUnavailable
 from gateway.routers import health, models, playground, speech, transcriptions, voice_consents, voices
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await housekeeping
             services.registry.unload_all()
+            services.rate_limiter.close()
             services.store.close()
 
     app = FastAPI(
@@ -65,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(playground.router)
     # Outermost last: request id -> telemetry -> drain -> body limit -> API key -> rate limit -> deadline -> routes.
     app.add_middleware(DeadlineMiddleware, timeout_s=settings.limits.request_timeout_s)
-    app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings.limits.rate_limit))
+    app.add_middleware(RateLimitMiddleware, limiter=services.rate_limiter)
     app.add_middleware(ApiKeyMiddleware, api_keys=settings.api_keys)
     app.add_middleware(BodyLimitMiddleware, limit=settings.transcription.max_upload_bytes + BODY_SLACK_BYTES)
     app.add_middleware(DrainMiddleware, drain=services.drain)

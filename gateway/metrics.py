@@ -29,7 +29,9 @@ class Metrics:
 
     content_type = CONTENT_TYPE_LATEST
 
-    def __init__(self, models: ModelRegistry, drain: Drain, not_ready: Callable[[], list[str]]):
+    def __init__(
+        self, models: ModelRegistry, drain: Drain, not_ready: Callable[[], list[str]], rate_limiter: Any = None
+    ):
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "gateway_requests",
@@ -52,7 +54,7 @@ class Metrics:
         )
         self.in_flight = Gauge("gateway_requests_in_flight", "Requests being handled now.", registry=self.registry)
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes and friends
-        self.registry.register(_StateCollector(models, drain, not_ready))
+        self.registry.register(_StateCollector(models, drain, not_ready, rate_limiter))
 
     def observe(self, endpoint: str, model: str, status: int, seconds: float, audio_seconds: float) -> None:
         self.requests.labels(endpoint, model, str(status)).inc()
@@ -67,10 +69,11 @@ class Metrics:
 class _StateCollector(Collector):
     """Reads queues, models and the drain state when scraped."""
 
-    def __init__(self, models: ModelRegistry, drain: Drain, not_ready: Callable[[], list[str]]):
+    def __init__(self, models: ModelRegistry, drain: Drain, not_ready: Callable[[], list[str]], rate_limiter: Any):
         self.models = models
         self.drain = drain
         self.not_ready = not_ready
+        self.rate_limiter = rate_limiter
 
     def collect(self) -> Iterator[Any]:
         entries = list(self.models.entries.values())
@@ -137,6 +140,11 @@ class _StateCollector(Collector):
         )
         yield GaugeMetricFamily(
             "gateway_draining", "1 while this replica drains before stopping.", value=float(self.drain.draining)
+        )
+        yield CounterMetricFamily(
+            "gateway_rate_limit_fallbacks",
+            "Rate-limit decisions taken with this replica's own buckets because the shared database failed.",
+            value=getattr(self.rate_limiter, "fallbacks", 0),
         )
         ready = not self.not_ready()
         yield GaugeMetricFamily("gateway_ready", "1 while /health/ready answers 200.", value=float(ready))

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 
 from gateway.draining import Drain
+from gateway.limits import RateLimiter, build_rate_limiter
 from gateway.metrics import Metrics
 from gateway.settings import Settings
 from gateway.storage import Store, build_store
@@ -35,11 +36,12 @@ class Services:
     consent_phrases: ConsentPhrases
     voice_matcher: VoiceMatcher
     voice_queue: WorkQueue  # admission for the speaker encoder (custom voice creation)
+    rate_limiter: RateLimiter
     drain: Drain = field(default_factory=Drain)
     metrics: Metrics = field(init=False)
 
     def __post_init__(self) -> None:
-        self.metrics = Metrics(self.registry, self.drain, self.not_ready)
+        self.metrics = Metrics(self.registry, self.drain, self.not_ready, self.rate_limiter)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -69,12 +71,13 @@ def build_services(settings: Settings) -> Services:
     _add_piper(settings, budget, registry)
     encoder = SpeakerEncoder(budget)  # resemblyzer, shared by voice matching and the embedded diarizer
     _add_diarization(settings, budget, registry, encoder)
+    store = build_store(settings)
     return Services(
         settings=settings,
         budget=budget,
         registry=registry,
         decoder=Decoder(),
-        store=build_store(settings),
+        store=store,
         consent_phrases=_consent_phrases(settings),
         voice_matcher=VoiceMatcher(
             encoder,
@@ -83,6 +86,7 @@ def build_services(settings: Settings) -> Services:
             max_speakers_per_model=settings.custom_voices.max_speakers_per_model,
         ),
         voice_queue=WorkQueue("speaker-encoder", max_parallel=1, max_queue=16),
+        rate_limiter=build_rate_limiter(settings.limits.rate_limit, store),
     )
 
 

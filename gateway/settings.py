@@ -137,13 +137,19 @@ class ServerSettings(BaseModel):
 
 
 class RateLimitSettings(BaseModel):
-    """Per API key token buckets (per replica: a key may use this rate on each replica)."""
+    """Per API key token buckets, shared by every replica through the database or kept per replica."""
 
     requests_per_minute: float = Field(0, ge=0, description="Refill rate of each key's bucket; 0 turns limits off.")
     burst: int = Field(0, ge=0, description="Bucket size: requests one key may make at once; 0: a minute's worth.")
     per_key: dict[str, float] = Field(
         default_factory=dict,
         description="Requests per minute for particular keys: the API key itself or its tenant id (key_...).",
+    )
+    scope: Literal["shared", "replica"] = Field(
+        "shared",
+        description="shared: one bucket per key for all replicas, in the database (storage.url), one UPDATE per "
+        "request; while the database cannot be reached, each replica limits with its own buckets (fails open to "
+        "per-replica limits). replica: each replica its own buckets; N replicas allow a key N times its rate.",
     )
 
 

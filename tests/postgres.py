@@ -44,6 +44,7 @@ class PostgresCluster:
             info = pwd.getpwnam(self.user)
             os.chown(self.root, info.pw_uid, info.pw_gid)
         self.url_base = f"postgresql://postgres@127.0.0.1:{self.port}"
+        self.running = False
 
     def _run(self, *args: str) -> None:
         command = [str(self.bin_dir / args[0]), *args[1:]]
@@ -53,12 +54,21 @@ class PostgresCluster:
 
     def start(self) -> "PostgresCluster":
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
+        return self.resume()
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (an outage); `resume` brings it back on the same port."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        self.running = False
+
+    def resume(self) -> "PostgresCluster":
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "-t", "60", "start")
         deadline = time.monotonic() + 30
         while True:
             try:
                 self._admin("SELECT 1")
+                self.running = True
                 return self
             except Exception:
                 if time.monotonic() > deadline:
@@ -79,6 +89,7 @@ class PostgresCluster:
 
     def stop(self) -> None:
         try:
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+            if self.running:
+                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)

@@ -43,8 +43,22 @@ def redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def create_database_engine(url: str, *, pool_size: int = 5, connect_timeout_s: float = 10) -> Engine:
-    """An engine with the per-dialect settings this store relies on."""
+def create_database_engine(
+    url: str,
+    *,
+    pool_size: int = 5,
+    connect_timeout_s: float = 10,
+    pre_ping: bool = True,
+    answer_timeout_s: float | None = None,
+) -> Engine:
+    """An engine with the per-dialect settings this store relies on.
+
+    `pre_ping` (PostgreSQL) tests each connection as it leaves the pool: a restarted database
+    costs a ping, not a failed request, but every checkout one more round trip.
+    `answer_timeout_s` (PostgreSQL) bounds how long a statement may wait: the server cancels it
+    (`statement_timeout`, e.g. stuck behind a lock) and the client drops a connection whose data
+    goes unacknowledged (`tcp_user_timeout`, a network partition).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -56,10 +70,17 @@ def create_database_engine(url: str, *, pool_size: int = 5, connect_timeout_s: f
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,  # a restarted database server costs one failed ping, not a failed request
+        pool_pre_ping=pre_ping,
         pool_timeout=connect_timeout_s,
-        connect_args={"connect_timeout": max(1, int(connect_timeout_s))},
+        connect_args={"connect_timeout": max(1, int(connect_timeout_s)), **_answer_timeout(answer_timeout_s)},
     )
+
+
+def _answer_timeout(seconds: float | None) -> dict[str, Any]:
+    if not seconds:
+        return {}
+    ms = max(1, int(seconds * 1000))
+    return {"options": f"-c statement_timeout={ms}", "tcp_user_timeout": ms}
 
 
 def _sqlite_transactions(engine: Engine) -> None:

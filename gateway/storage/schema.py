@@ -77,3 +77,18 @@ class Voice(Base):
         Index("ix_voices_tenant_id", "tenant", "id"),
         Index("ix_voices_consent_id", "consent_id"),
     )
+
+
+class RateBucket(Base):
+    """One API key's token bucket, shared by every replica (`limits.rate_limit.scope: shared`).
+
+    `tokens` as of `updated` (Unix seconds); `allowed` is the outcome of the last take, written by
+    the same UPDATE that spent the token so that RETURNING can report it.
+    """
+
+    __tablename__ = "rate_buckets"
+
+    tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    updated: Mapped[float] = mapped_column(Float)
+    allowed: Mapped[bool] = mapped_column(Boolean)

@@ -131,6 +131,8 @@ class Store:
         self._writer = sessionmaker(self.engine.execution_options(sqlite_write=True), expire_on_commit=False)
         self._limiter: anyio.CapacityLimiter | None = None
         self._parallel = pool_size
+        self.pool_size = pool_size
+        self.connect_timeout_s = connect_timeout_s
         self.revision: str | None = None
         self.error: str | None = None
 

@@ -121,3 +121,25 @@ def test_client_leaving_a_plain_request_stops_its_work(limited, long_audio):
     assert worker.cancelled == before + 1
     # Counted as the client's doing (499), not as a timeout (504).
     assert metric(httpx.get(f"{limited.url}/metrics").text, "gateway_requests_total", **gone) == left_before + 1
+
+
+def test_shared_limits_fail_open_to_this_replica_when_the_database_is_down(start_server):
+    """PostgreSQL unreachable from the start: the key is still limited (by this replica), work is served."""
+    from tests.conftest import free_port
+
+    server = start_server(
+        api_keys=["offline"],
+        storage={"url": f"postgresql://nobody@127.0.0.1:{free_port()}/none", "connect_timeout_s": 1},
+        limits={"rate_limit": {"per_key": {"offline": 2}, "scope": "shared"}},
+        transcription={"models": {"base": {"preload": False}, "tiny.en": {"preload": False}}},
+        speech={"preload": False},
+    )
+    sdk = _sdk(server, "offline")
+    assert sdk.models.with_raw_response.list().headers["x-ratelimit-remaining-requests"] == "1"
+    sdk.models.list()
+    with pytest.raises(openai.RateLimitError):
+        sdk.models.list()
+    assert server.services.rate_limiter.database_down
+    assert metric(httpx.get(f"{server.url}/metrics").text, "gateway_rate_limit_fallbacks_total") == 3
+    ready = httpx.get(f"{server.url}/health/ready").json()  # the outage is visible where operators look
+    assert ready["status"] == "degraded" and ready["storage"]["error"]
