@@ -15,6 +15,7 @@ from models.options import VadParameters
 from models.types import SAMPLE_RATE
 
 PIECE_SECONDS = 300.0
+FIRST_PIECE_SECONDS = 60.0  # the first piece: its words stream out before a whole piece is read
 SEARCH_SECONDS = 10.0  # where to look for a quiet cut, before the piece's end
 FRAME = SAMPLE_RATE // 20  # 50 ms energy frames
 MAX_CHUNK_SECONDS = 30.0  # one Whisper window
@@ -31,20 +32,28 @@ def quietest_cut(samples: np.ndarray, start: int, end: int) -> int:
 
 
 def pieces(
-    blocks: Iterable[np.ndarray], piece_seconds: float = PIECE_SECONDS, search_seconds: float = SEARCH_SECONDS
+    blocks: Iterable[np.ndarray],
+    piece_seconds: float = PIECE_SECONDS,
+    search_seconds: float = SEARCH_SECONDS,
+    first_seconds: float | None = None,
 ) -> Iterator[tuple[float, np.ndarray]]:
-    """(offset in seconds, samples) for consecutive pieces of a stream of blocks."""
-    piece_len = int(piece_seconds * SAMPLE_RATE)
-    search_len = min(int(search_seconds * SAMPLE_RATE), piece_len // 2)
+    """(offset in seconds, samples) for consecutive pieces of a stream of blocks.
+
+    The first piece is about `first_seconds` long when given (shorter than the others, so
+    that the first words are decoded before a whole piece has been read), the others about
+    `piece_seconds`.
+    """
+    lengths = [int((first_seconds or piece_seconds) * SAMPLE_RATE), int(piece_seconds * SAMPLE_RATE)]
     buffer = np.zeros(0, np.float32)
     offset = 0
     for block in blocks:
         buffer = np.concatenate([buffer, np.asarray(block, np.float32)]) if len(buffer) else np.asarray(block, np.float32)
-        while len(buffer) >= piece_len + search_len:
-            cut = quietest_cut(buffer, piece_len - search_len, piece_len + search_len)
+        while len(buffer) >= lengths[0] + (search := min(int(search_seconds * SAMPLE_RATE), lengths[0] // 2)):
+            cut = quietest_cut(buffer, lengths[0] - search, lengths[0] + search)
             yield offset / SAMPLE_RATE, buffer[:cut]
             offset += cut
             buffer = buffer[cut:]
+            lengths = lengths[-1:]
     if len(buffer):
         yield offset / SAMPLE_RATE, buffer
 

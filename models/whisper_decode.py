@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from models.errors import Cancelled
-from models.longform import pieces
+from models.longform import FIRST_PIECE_SECONDS, pieces
 from models.options import SPEECH_GATE, TranscribeOptions
 from models.speech_windows import SpeechWindow, each_alone, pack, speech_regions
 from models.transcript_checks import bounded_by_words, cut_loop, drop_repeats, is_speech, split_at_pauses
@@ -66,7 +66,8 @@ class Transcription:
         pending: deque[tuple[float, SpeechWindow, Future[list[Segment]]]] = deque()
         pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix=f"{self.worker.name}-window")
         try:
-            for offset, piece in pieces(blocks, self.worker.source.piece_seconds):
+            first = min(FIRST_PIECE_SECONDS, self.worker.source.piece_seconds)
+            for offset, piece in pieces(blocks, self.worker.source.piece_seconds, first_seconds=first):
                 duration = offset + len(piece) / SAMPLE_RATE
                 for window in self._windows(piece):
                     self._check()

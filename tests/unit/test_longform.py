@@ -31,3 +31,12 @@ def test_pieces_cover_the_stream_in_order_without_loss():
 def test_short_audio_is_one_piece():
     audio = _speechy(3)
     assert [(o, len(p)) for o, p in pieces([audio], piece_seconds=300)] == [(0.0, len(audio))]
+
+
+def test_the_first_piece_is_shorter_so_words_stream_early():
+    blocks = [_speechy(7, i) for i in range(40)]  # 280 s
+    out = list(pieces(iter(blocks), piece_seconds=100, search_seconds=5, first_seconds=20))
+    lengths = [len(p) / RATE for _, p in out]
+    assert 15 <= lengths[0] <= 25
+    assert all(95 <= length <= 105 for length in lengths[1:-1])
+    assert np.array_equal(np.concatenate([p for _, p in out]), np.concatenate(blocks))
