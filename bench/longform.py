@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -126,6 +127,36 @@ def baseline(kind: str, audio: bytes, cache: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def abandoned(model: str, audio: bytes) -> tuple[float, float]:
+    """A client that hangs up after the first delta: (seconds until the server is idle, CPU seconds it spent meanwhile)."""
+    import httpx
+
+    with GatewayProcess(models=[model]) as gateway:
+        pid = gateway.process.pid
+        with httpx.Client(timeout=600) as client:
+            files = {"file": ("long.ogg", audio)}
+            data = {"model": model, "stream": "true"}
+            with client.stream("POST", f"{gateway.base_url}/audio/transcriptions", files=files, data=data) as response:
+                for line in response.iter_lines():
+                    if "transcript.text.delta" in line:
+                        break
+        gone, spent = time.perf_counter(), cpu_seconds(pid)
+        last, last_change = spent, gone
+        while time.perf_counter() - last_change < 1.0:  # idle: no CPU time for a whole second
+            time.sleep(0.1)
+            now = cpu_seconds(pid)
+            if now - last > 0.02:
+                last, last_change = now, time.perf_counter()
+        return last_change - gone, last - spent
+
+
 def run(minutes: list[float]) -> str:
     from openai import OpenAI
 
@@ -159,6 +190,10 @@ def run(minutes: list[float]) -> str:
                  f"{result['total'] / (length * 60):.3f}", f"{total / result['total']:.2f}", "", "", "",
                  f"{result['peak_mb']:.0f}"]
             )  # fmt: skip
+    stops = []
+    for model in ("tiny.en", "base"):
+        seconds, cpu = abandoned(model, long_recording(10))
+        stops.append([model, f"{seconds:.2f}", f"{cpu:.2f}"])
     return (
         "## Long audio in one request\n\n"
         "Recordings streamed (`stream=true`) through `tiny.en` in a fresh server each; audio is decoded block by "
@@ -174,6 +209,11 @@ def run(minutes: list[float]) -> str:
              "gateway / it", "idle MiB", "first quarter MiB", "last quarter MiB", "peak MiB"],
             rows,
         )  # fmt: skip
+        + "\n\n**A client that hangs up.** A 10-minute recording streamed, the connection closed after the first "
+        "delta: how long the server keeps computing (until its CPU time stops growing for a second, that second "
+        "not counted) and the CPU seconds it spends meanwhile. Every window of the request stops at its next model "
+        "call (an encode, a decoding step of one window, or an alignment), not at the end of its window.\n\n"
+        + table(["model", "computing after the hang-up s", "CPU s after the hang-up"], stops)
     )
 
 
