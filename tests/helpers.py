@@ -122,6 +122,9 @@ def espeak_samples(text: str, voice: str = "en-us", speed: int = 160) -> tuple[n
     import tempfile
     import wave
 
+    from tests.speech import require_espeak
+
+    require_espeak()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "out.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True)

@@ -14,8 +14,6 @@ from openai.types.audio import TranscriptionDiarized, TranscriptionDiarizedSegme
 from tests import speech
 from tests.helpers import data_url, encode, read_audio
 
-pytestmark = pytest.mark.skipif(not speech.espeak_available(), reason="espeak-ng is not installed")
-
 MODEL = "gpt-4o-transcribe-diarize"
 REFERENCE_TEXT = "Please remember to lock the front door tonight, and leave the key with the neighbours."
 # joe (Piper), fiona (espeak en-us+f4) and a third voice (espeak en-us+m3), two turns each: 21 s

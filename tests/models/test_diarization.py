@@ -12,8 +12,6 @@ from models.options import DiarizeOptions, KnownSpeaker
 from models.speaker import SpeakerEncoder
 from tests import speech
 
-pytestmark = pytest.mark.skipif(not speech.espeak_available(), reason="espeak-ng is not installed")
-
 VOICES = ["piper:joe", "en-us+m3", "en-us+f4"]
 
 
