@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import encode, read_audio, word_error_rate
-from tests.system.support import open_playground, require_diarization, require_speech, screenshot
+from tests.system.support import open_playground, screenshot
 
 FOX = "The quick brown fox jumps over the lazy dog. Speech recognition works on my own computer."
 WEATHER = "Today the weather is sunny and warm. Tomorrow it will rain in the morning."
@@ -159,12 +159,11 @@ def test_a_refused_request_shows_the_servers_message(server, page, tmp_path):
     assert "(HTTP 400)" in page.inner_text("#stt-error")
 
 
-# -- speech and diarization: these run once the tts and diarization branches are merged ------
+# -- speech and diarization ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("fmt", "mode"), [("pcm", "Web Audio"), ("mp3", "MediaSource"), ("wav", "whole file")])
 def test_speech_streams_and_plays(server, page, fmt, mode, tmp_path):
-    require_speech(server)
     open_playground(page, server.url)
     assert page.locator("#tts-voice option").count() >= 13
     page.fill("#tts-input", "The quick brown fox jumps over the lazy dog.")
@@ -201,7 +200,6 @@ def two_voices(tmp_path_factory) -> Path:
 
 
 def test_diarized_speakers_on_the_timeline(server, page, two_voices):
-    require_diarization(server)
     open_playground(page, server.url)
     choose(page, two_voices, model="gpt-4o-transcribe-diarize", fmt="diarized_json", stream=True)
     transcribe(page)

@@ -13,9 +13,7 @@ import httpx
 import openai
 import pytest
 
-from tests.system.conftest import VOICE_STORE, Cluster, pid_gone, wait_until
-
-pytestmark = pytest.mark.skipif(not VOICE_STORE, reason="the voice store (gateway/storage) is not in this tree yet")
+from tests.system.conftest import Cluster, pid_gone, wait_until
 
 PHRASE = "I am the owner of this voice and I consent to OpenAI using this voice to create a synthetic voice model."
 
