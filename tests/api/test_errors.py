@@ -134,7 +134,10 @@ def test_chunked_body_over_the_limit_is_413(server):
         headers={"content-type": "multipart/form-data; boundary=rubyboundary"},
         timeout=120,
     )
-    assert response.status_code == 413
+    error = openai.APIStatusError("413", response=response, body=response.json())
+    _assert_envelope(error, 413, "invalid_request_error")
+    body = response.json()["error"]
+    assert body["code"] in ("request_too_large", "file_too_large") and "bytes" in body["message"], body
 
 
 def test_unknown_route_is_enveloped(server):
