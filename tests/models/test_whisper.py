@@ -6,6 +6,7 @@ import shutil
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from models import assets
@@ -71,17 +72,37 @@ def test_logprobs_match_the_tokens(tiny):
 
 
 def test_english_only_model_refuses(tiny):
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(InvalidRequest, match="tiny.en") as caught:
         tiny.check_options(TranscribeOptions(task="translate"))
-    with pytest.raises(InvalidRequest):
+    assert caught.value.param == "model"
+    with pytest.raises(InvalidRequest, match="tiny.en") as caught:
         tiny.check_options(TranscribeOptions(language="de"))
+    assert caught.value.param == "language"
+    tiny.check_options(TranscribeOptions(language="en"))  # English is what it knows
 
 
 def test_cancel_stops_between_segments(tiny):
+    """Cancelled while its first segment is handed over: no second segment is decoded."""
+    audio = read_audio(FIXTURES / "en_fox.flac")
+    whole = tiny.transcribe(np.concatenate([audio, np.zeros(16000, np.float32), audio]), TranscribeOptions())
+    assert len(whole.segments) >= 2
     cancel = threading.Event()
-    cancel.set()
+    seen = []
+
+    def first_then_cancel(segment):
+        seen.append(segment)
+        cancel.set()  # the client goes away once it has the first segment
+
+    before = tiny.cancelled
     with pytest.raises(Cancelled):
-        tiny.transcribe(read_audio(FIXTURES / "en_fox.flac"), TranscribeOptions(), cancel=cancel)
+        tiny.transcribe(
+            np.concatenate([audio, np.zeros(16000, np.float32), audio]),
+            TranscribeOptions(),
+            on_segment=first_then_cancel,
+            cancel=cancel,
+        )
+    assert [s.text for s in seen] == [whole.segments[0].text]
+    assert tiny.cancelled == before + 1
 
 
 def test_threads_of_decoding_and_encoding_calls(tmp_path):
