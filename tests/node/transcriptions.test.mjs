@@ -37,7 +37,20 @@ test("srt comes back as raw text", async () => {
     response_format: "srt",
   });
   assert.equal(typeof srt, "string");
-  assert.match(srt, /^1\n00:00:\d\d,\d{3} --> /);
+  const seconds = (stamp) => stamp.split(/[:,]/).map(Number).reduce((sum, part, i) => sum + part * [3600, 60, 1, 0.001][i], 0);
+  const cues = srt.trim().split("\n\n").map((block) => {
+    const match = block.match(/^(\d+)\n(\d\d:\d\d:\d\d,\d{3}) --> (\d\d:\d\d:\d\d,\d{3})\n(.+)$/s);
+    assert.ok(match, `not an SRT cue: ${JSON.stringify(block)}`);
+    return { index: Number(match[1]), start: seconds(match[2]), end: seconds(match[3]), text: match[4] };
+  });
+  assert.deepEqual(cues.map((c) => c.index), cues.map((_, i) => i + 1));
+  for (const [i, cue] of cues.entries()) {
+    assert.ok(cue.start < cue.end && cue.end < 6, `cue ${i + 1}: ${cue.start} --> ${cue.end}`);
+    if (i > 0) assert.ok(cue.start >= cues[i - 1].start);
+  }
+  const text = cues.map((c) => c.text).join(" ").toLowerCase();
+  assert.match(text, /weather/);
+  assert.match(text, /rain in the morning/);
 });
 
 test("streamed deltas and done", async () => {
@@ -55,13 +68,31 @@ test("streamed deltas and done", async () => {
   assert.match(done.text.toLowerCase(), /tomorrow/);
 });
 
-test("chunking_strategy as an object", async () => {
-  const result = await client.audio.transcriptions.create({
-    model: "tiny.en",
-    file: fs.createReadStream(fixture("en_weather.flac")),
-    chunking_strategy: { type: "server_vad", silence_duration_ms: 300 },
-  });
-  assert.match(result.text.toLowerCase(), /rain/);
+test("chunking_strategy as an object, its values applied", async () => {
+  // en_weather.flac starts with about half a second of silence. Chunked by voice activity, the
+  // first segment starts where speech does, less prefix_padding_ms; undivided, it starts at 0.
+  const firstStart = async (padding) => {
+    const result = await client.audio.transcriptions.create({
+      model: "tiny.en",
+      file: fs.createReadStream(fixture("en_weather.flac")),
+      response_format: "verbose_json",
+      chunking_strategy: { type: "server_vad", silence_duration_ms: 300, prefix_padding_ms: padding },
+    });
+    assert.match(result.text.toLowerCase(), /rain/);
+    return result.segments[0].start;
+  };
+  const tight = await firstStart(0);
+  const padded = await firstStart(400);
+  assert.ok(tight > 0.3, `first segment at ${tight} s: the audio was not chunked`);
+  assert.ok(Math.abs(tight - padded - 0.4) < 0.1, `padding of 400 ms moved the start from ${tight} to ${padded} s`);
+  await assert.rejects(
+    client.audio.transcriptions.create({
+      model: "tiny.en",
+      file: fs.createReadStream(fixture("en_weather.flac")),
+      chunking_strategy: { type: "server_vad", threshold: 1.5 },
+    }),
+    (err) => err instanceof OpenAI.BadRequestError && err.param === "chunking_strategy",
+  );
 });
 
 test("translation", async () => {
