@@ -2,9 +2,9 @@
 
 Tests about work in flight (time budgets, clients that leave, a busy model, streaming) must
 not depend on how fast this machine decodes or speaks. A hold wraps a worker's method on the
-instance (through pytest's monkeypatch): the real model runs, and stops at the chosen point
-until the test sets `release` or the request's own `cancel` event is set (its time budget ran
-out, its client went away). The real worker then goes on and its own cancellation check runs.
+instance (through pytest's monkeypatch): the call stops at the chosen point until the test
+sets `release` or the request's own `cancel` event is set (its time budget ran out, its client
+went away). The real worker then goes on, and its own cancellation check runs.
 """
 
 from __future__ import annotations
@@ -41,19 +41,18 @@ class Hold:
 
 
 def hold_transcription(monkeypatch: pytest.MonkeyPatch, worker: Any) -> Hold:
-    """Hold `worker.transcribe` (Whisper or diarizing) right after its first decoded segment."""
+    """Hold `worker.transcribe` (Whisper or diarizing) as it is called, before its first model call.
+
+    Released by the test, or by the request's `cancel`: the real worker then starts with its
+    `cancel` set and must stop by itself (raising Cancelled, counted in `worker.cancelled`).
+    """
     hold = Hold()
     original = worker.transcribe
 
-    def transcribe(*args: Any, on_segment: Any = None, cancel: threading.Event | None = None, **kwargs: Any) -> Any:
-        def segment(value: Any) -> None:
-            if on_segment is not None:
-                on_segment(value)
-            if not hold.reached.is_set():
-                hold.wait(cancel)
-
+    def transcribe(*args: Any, cancel: threading.Event | None = None, **kwargs: Any) -> Any:
+        hold.wait(cancel)
         try:
-            return original(*args, on_segment=segment, cancel=cancel, **kwargs)
+            return original(*args, cancel=cancel, **kwargs)
         finally:
             hold.finished.set()
 
