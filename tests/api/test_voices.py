@@ -184,7 +184,8 @@ def test_restart_keeps_voices_and_pins_apply(backend, start_server, alice, voice
     pinned = client.audio.speech.create(model="tts-1", voice={"id": voice.id}, input=SAMPLE, response_format="wav")
     nearest = alice.audio.speech.create(model="tts-1", voice={"id": voice.id}, input=SAMPLE, response_format="wav")
     assert len(read_audio(pinned.content)) < 0.85 * len(read_audio(nearest.content))
-    assert word_error_rate(SAMPLE, client.audio.transcriptions.create(model="whisper-1", file=("p.wav", pinned.content)).text) < 0.3
+    heard = client.audio.transcriptions.create(model="whisper-1", file=("pinned.wav", pinned.content)).text
+    assert word_error_rate(SAMPLE, heard) < 0.3, heard
 
 
 def test_deleting_the_voice_then_its_consent(backend, alice, consent, voice):

@@ -168,7 +168,8 @@ def test_speak_a_sentence_and_hear_it_back(server, url, tmp_path):
 
 def test_speak_from_stdin_in_each_format(url, tmp_path):
     said = "Good morning everyone, the train to the city leaves at eight."
-    for name, fmt, speed in (("a.mp3", None, "1.5"), ("b.audio", "flac", "1.5"), ("c.pcm", None, "1.5"), ("d.pcm", None, "1")):
+    runs = (("a.mp3", None, "1.5"), ("b.audio", "flac", "1.5"), ("c.pcm", None, "1.5"), ("d.pcm", None, "1"))
+    for name, fmt, speed in runs:
         options = ["--format", fmt] if fmt else []
         result = run_cli("speak", "-", "-o", str(tmp_path / name), *options, "--speed", speed, *url, stdin=said)
         assert result.returncode == 0, result.stderr
