@@ -3,6 +3,8 @@ espeak-ng and Piper voices with exact references."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,6 @@ from models.errors import ModelUnavailable
 from models.options import DiarizeOptions, KnownSpeaker
 from models.speaker import SpeakerEncoder
 from tests import speech
-from tests.conftest import FIXTURES
 from tests.helpers import read_audio
 
 VOICES = ["piper:joe", "en-us+m3", "en-us+f4"]
@@ -96,7 +97,7 @@ def test_one_voice_is_one_speaker(engine):
     "found by tests/system/test_cli.py's diarized_json check (issue 18)",
 )
 def test_a_short_clip_of_one_voice_is_one_speaker(engine):
-    turns = engine.diarize(read_audio(FIXTURES / "en_fox.flac"), DiarizeOptions())
+    turns = engine.diarize(read_audio(Path(__file__).parents[1] / "fixtures" / "en_fox.flac"), DiarizeOptions())
     assert turns and speakers(turns) == {"A"}
 
 
