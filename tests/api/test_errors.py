@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from tests.helpers import encode, read_audio
+from tests.holds import hold_transcription
 
 
 def _assert_envelope(error: openai.APIStatusError, status: int, type_: str, param: str | None = None) -> None:
@@ -134,7 +135,10 @@ def test_chunked_body_over_the_limit_is_413(server):
         headers={"content-type": "multipart/form-data; boundary=rubyboundary"},
         timeout=120,
     )
-    assert response.status_code == 413
+    error = openai.APIStatusError("413", response=response, body=response.json())
+    _assert_envelope(error, 413, "invalid_request_error")
+    body = response.json()["error"]
+    assert body["code"] in ("request_too_large", "file_too_large") and "bytes" in body["message"], body
 
 
 def test_unknown_route_is_enveloped(server):
@@ -173,28 +177,29 @@ def test_api_keys(start_server, fixture_audio):
     assert httpx.get(f"{server.url}/health").status_code == 200  # no key needed
 
 
-def test_full_queue_answers_429_with_retry_after(start_server, fixture_audio):
+def test_full_queue_answers_429_with_retry_after(start_server, fixture_audio, monkeypatch):
     server = start_server(transcription={"queue": {"max_parallel": 1, "max_queue": 0, "retry_after_s": 3}})
-    clip = read_audio(fixture_audio("en_fox.flac"))
-    long_audio = encode(np.tile(clip, 4), "flac")
+    clip = fixture_audio("en_fox.flac").read_bytes()
     sdk = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0, timeout=300)
-    outcomes: list[object] = []
-
-    def call() -> None:
-        try:
-            outcomes.append(sdk.audio.transcriptions.create(model="whisper-1", file=("a.flac", long_audio)))
-        except openai.APIStatusError as exc:
-            outcomes.append(exc)
-
-    threads = [threading.Thread(target=call) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    limited = [o for o in outcomes if isinstance(o, openai.RateLimitError)]
-    served = [o for o in outcomes if not isinstance(o, Exception)]
-    assert served and limited, outcomes
-    assert not [o for o in outcomes if isinstance(o, openai.APIStatusError) and o.status_code != 429]
-    _assert_envelope(limited[0], 429, "rate_limit_error")
-    assert limited[0].response.headers["retry-after"] == "3"
-    assert limited[0].response.headers["retry-after-ms"] == "3000"
+    entry = server.services.registry.entries[server.services.registry.served["whisper-1"].worker]
+    hold = hold_transcription(monkeypatch, entry.worker)  # the only place stays taken until released
+    served: list[object] = []
+    busy = threading.Thread(
+        target=lambda: served.append(sdk.audio.transcriptions.create(model="whisper-1", file=("a.flac", clip)))
+    )
+    busy.start()
+    limited = []
+    try:
+        hold.wait_reached()
+        for _ in range(2):
+            with pytest.raises(openai.RateLimitError) as caught:
+                sdk.audio.transcriptions.create(model="whisper-1", file=("a.flac", clip))
+            limited.append(caught.value)
+    finally:
+        hold.release.set()
+        busy.join()
+    assert len(served) == 1 and "quick brown fox" in served[0].text.lower()
+    for error in limited:
+        _assert_envelope(error, 429, "rate_limit_error")
+        assert error.response.headers["retry-after"] == "3"
+        assert error.response.headers["retry-after-ms"] == "3000"

@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from tests.helpers import metric
+from tests.holds import hold_transcription
 
 LAZY = {"models": {"base": {"preload": False}, "tiny.en": {"preload": False}}}
 
@@ -18,7 +19,7 @@ def _states(server) -> dict[str, str]:
     return {name: m["state"] for name, m in httpx.get(f"{server.url}/health/ready").json()["models"].items()}
 
 
-def test_memory_budget_unloads_idle_models_and_refuses_when_busy(start_server, fixture_audio):
+def test_memory_budget_unloads_idle_models_and_refuses_when_busy(start_server, fixture_audio, monkeypatch):
     # tiny.en (about 106 MiB) and base (about 170 MiB) each fit in 200 MiB, never both
     # (each loaded once: no second instance for encoding, which would double its weights).
     server = start_server(
@@ -37,16 +38,18 @@ def test_memory_budget_unloads_idle_models_and_refuses_when_busy(start_server, f
     assert metric(scraped, "gateway_model_unloads_total", model="base", reason="memory") == 1
     assert metric(scraped, "gateway_model_memory_used_bytes") <= metric(scraped, "gateway_model_memory_budget_bytes")
 
-    # While tiny.en is busy there is no room for base: 503, retry later.
-    entry = server.services.registry.entries["tiny.en"]
+    # While tiny.en is busy there is no room for base: 503, retry later. tiny.en is held after
+    # its first segment (tests/holds.py) until base has been refused, however fast it decodes.
+    hold = hold_transcription(monkeypatch, server.services.registry.entries["tiny.en"].worker)
     busy = threading.Thread(target=sdk.audio.transcriptions.create, kwargs={"model": "tiny.en", "file": clip})
     busy.start()
-    deadline = time.monotonic() + 60
-    while not entry.queue.admitted and time.monotonic() < deadline:
-        time.sleep(0.005)
-    with pytest.raises(openai.InternalServerError) as caught:
-        sdk.audio.transcriptions.create(model="whisper-1", file=clip)
-    busy.join()
+    try:
+        hold.wait_reached()
+        with pytest.raises(openai.InternalServerError) as caught:
+            sdk.audio.transcriptions.create(model="whisper-1", file=clip)
+    finally:
+        hold.release.set()
+        busy.join()
     error = caught.value
     assert error.status_code == 503
     body = error.response.json()["error"]
@@ -54,7 +57,8 @@ def test_memory_budget_unloads_idle_models_and_refuses_when_busy(start_server, f
     assert "tiny.en" in body["message"]
     assert error.response.headers["retry-after"] == "7"
     # Once tiny.en is idle again, base gets its room.
-    assert sdk.audio.transcriptions.create(model="whisper-1", file=clip).text
+    assert "weather" in sdk.audio.transcriptions.create(model="whisper-1", file=clip).text.lower()
+    assert _states(server) == {"base": "loaded", "tiny.en": "unloaded", "piper": "unloaded", "diarize": "unloaded"}
 
 
 def test_idle_models_are_unloaded_but_preloaded_ones_stay(start_server, fixture_audio):
@@ -70,7 +74,9 @@ def test_idle_models_are_unloaded_but_preloaded_ones_stay(start_server, fixture_
     assert metric(scraped, "gateway_model_unloads_total", model="tiny.en", reason="idle") == 1
     assert metric(scraped, "gateway_model_loaded", model="tiny.en") == 0
     # and it comes back on the next request
-    assert sdk.audio.transcriptions.create(model="tiny.en", file=fixture_audio("en_weather.flac")).text
+    heard = sdk.audio.transcriptions.create(model="tiny.en", file=fixture_audio("en_weather.flac")).text
+    assert "weather" in heard.lower()
+    assert _states(server)["tiny.en"] == "loaded"
 
 
 def test_a_draining_server_refuses_new_work_and_says_it_is_not_ready(start_server):

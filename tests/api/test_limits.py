@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 
 import httpx
@@ -11,24 +12,28 @@ import openai
 import pytest
 
 from tests.helpers import encode, metric, read_audio
+from tests.holds import hold_transcription
 
 
 @pytest.fixture(scope="module")
 def limited(start_server):
-    """Key `limited` may make 2 requests per minute, `free` any; 2 s per request; 60 s of audio."""
+    """Key `limited` may make 2 requests per minute, `free` any; 4 s per request; 60 s of audio.
+
+    The budget tests hold the worker as it starts (tests/holds.py): the budget only has to
+    cover reading and decoding the upload, and runs out while the work is in flight.
+    """
     return start_server(
         api_keys=["limited", "free"],
-        limits={"request_timeout_s": 2, "rate_limit": {"per_key": {"limited": 2}}},
+        limits={"request_timeout_s": 4, "rate_limit": {"per_key": {"limited": 2}}},
         transcription={"max_audio_seconds": 60, "models": {"base": {"preload": False}, "tiny.en": {"preload": True}}},
     )
 
 
 @pytest.fixture(scope="module")
-def long_audio(fixture_audio) -> bytes:
-    """About 55 s of speech: longer to decode than the 2 s budget, within the 60 s limit."""
+def two_sentences(fixture_audio) -> bytes:
+    """About 13 s of speech: two sentences, a second apart."""
     clip = read_audio(fixture_audio("en_fox.flac"))
-    pause = np.zeros(8000, np.float32)
-    return encode(np.concatenate([np.concatenate([clip, pause])] * 8), "flac")
+    return encode(np.concatenate([clip, np.zeros(16000, np.float32), clip]), "flac")
 
 
 def _sdk(server, key):
@@ -71,27 +76,30 @@ def _wait_idle(queue, seconds=90):
     return queue.admitted == 0 and queue.running == 0
 
 
-def test_request_over_its_time_budget_is_504_and_its_work_stops(limited, long_audio):
-    queue = limited.services.registry.entries["tiny.en"].queue
-    cancelled = queue.cancelled
-    started = time.monotonic()
+def test_request_over_its_time_budget_is_504_and_its_work_stops(limited, two_sentences, monkeypatch):
+    entry = limited.services.registry.entries["tiny.en"]
+    cancelled, stopped = entry.queue.cancelled, entry.worker.cancelled
+    hold = hold_transcription(monkeypatch, entry.worker)  # held until the budget cancels it
     with pytest.raises(openai.InternalServerError) as caught:
-        _sdk(limited, "free").audio.transcriptions.create(model="tiny.en", file=("long.flac", long_audio))
-    assert time.monotonic() - started < 30
+        _sdk(limited, "free").audio.transcriptions.create(model="tiny.en", file=("long.flac", two_sentences))
     error = caught.value
     assert error.status_code == 504
     assert error.response.json()["error"]["code"] == "request_timeout"
     assert error.response.headers["x-should-retry"] == "false"
-    assert _wait_idle(queue), "the timed-out transcription kept its worker"
-    assert queue.cancelled == cancelled + 1
+    assert _wait_idle(entry.queue), "the timed-out transcription kept its worker"
+    assert hold.cancelled, "the request's cancel event was never set"
+    assert entry.queue.cancelled == cancelled + 1
+    assert entry.worker.cancelled == stopped + 1  # Whisper itself saw the cancel and stopped
 
 
-def test_stream_over_its_time_budget_ends_with_an_error_event(limited, long_audio):
-    queue = limited.services.registry.entries["tiny.en"].queue
+def test_stream_over_its_time_budget_ends_with_an_error_event(limited, two_sentences, monkeypatch):
+    entry = limited.services.registry.entries["tiny.en"]
+    stopped = entry.worker.cancelled
+    hold = hold_transcription(monkeypatch, entry.worker)
     response = httpx.post(
         f"{limited.base_url}/audio/transcriptions",
         headers={"authorization": "Bearer free"},
-        files={"file": ("long.flac", long_audio)},
+        files={"file": ("long.flac", two_sentences)},
         data={"model": "tiny.en", "stream": "true"},
         timeout=120,
     )
@@ -100,27 +108,29 @@ def test_stream_over_its_time_budget_ends_with_an_error_event(limited, long_audi
     assert events and "error" in events[-1], events
     assert events[-1]["error"]["code"] == "request_timeout"
     assert not any(e.get("type") == "transcript.text.done" for e in events)
-    assert _wait_idle(queue)
+    assert _wait_idle(entry.queue)
+    assert hold.cancelled and entry.worker.cancelled == stopped + 1
 
 
-def test_client_leaving_a_plain_request_stops_its_work(limited, long_audio):
-    queue = limited.services.registry.entries["tiny.en"].queue
-    worker = limited.services.registry.entries["tiny.en"].worker
-    before = worker.cancelled
+def test_client_leaving_a_plain_request_stops_its_work(server, two_sentences, monkeypatch):
+    """On a server without a short budget: the client, not the clock, ends the request."""
+    entry = server.services.registry.entries["tiny.en"]
+    before = entry.worker.cancelled
     gone = {"endpoint": "/v1/audio/transcriptions", "status": "499"}
-    left_before = metric(httpx.get(f"{limited.url}/metrics").text, "gateway_requests_total", **gone)
-    with pytest.raises(httpx.ReadTimeout):
-        httpx.post(
-            f"{limited.base_url}/audio/transcriptions",
-            headers={"authorization": "Bearer free"},
-            files={"file": ("long.flac", long_audio)},
-            data={"model": "tiny.en"},
-            timeout=httpx.Timeout(120, read=0.8),  # gives up before the 2 s budget
-        )
-    assert _wait_idle(queue), "the worker kept decoding for a client that left"
-    assert worker.cancelled == before + 1
+    left_before = metric(httpx.get(f"{server.url}/metrics").text, "gateway_requests_total", **gone)
+    hold = hold_transcription(monkeypatch, entry.worker)
+    with socket.create_connection(("127.0.0.1", server.port)) as connection:
+        connection.sendall(_multipart_request("/v1/audio/transcriptions", {"model": "tiny.en"}, two_sentences))
+        hold.wait_reached()  # the worker is decoding this request: hang up
+    assert _wait_idle(entry.queue), "the worker kept decoding for a client that left"
+    assert hold.cancelled, "the client's leaving did not set the request's cancel event"
+    assert entry.worker.cancelled == before + 1
     # Counted as the client's doing (499), not as a timeout (504).
-    assert metric(httpx.get(f"{limited.url}/metrics").text, "gateway_requests_total", **gone) == left_before + 1
+    deadline = time.monotonic() + 30
+    while metric(httpx.get(f"{server.url}/metrics").text, "gateway_requests_total", **gone) == left_before:
+        assert time.monotonic() < deadline, "the request that lost its client was never counted as 499"
+        time.sleep(0.05)
+    assert metric(httpx.get(f"{server.url}/metrics").text, "gateway_requests_total", **gone) == left_before + 1
 
 
 def test_shared_limits_fail_open_to_this_replica_when_the_database_is_down(start_server):
@@ -143,3 +153,22 @@ def test_shared_limits_fail_open_to_this_replica_when_the_database_is_down(start
     assert metric(httpx.get(f"{server.url}/metrics").text, "gateway_rate_limit_fallbacks_total") == 3
     ready = httpx.get(f"{server.url}/health/ready").json()  # the outage is visible where operators look
     assert ready["status"] == "degraded" and ready["storage"]["error"]
+
+
+def _multipart_request(path: str, fields: dict[str, str], audio: bytes) -> bytes:
+    """A whole HTTP/1.1 multipart POST, as bytes to send on a raw socket."""
+    boundary = "holdboundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.flac"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode() + audio + b"\r\n"
+    )
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body

@@ -87,7 +87,15 @@ def test_verbose_json_words_only(client, fixture_audio):
         response_format="verbose_json",
         timestamp_granularities=["word"],
     )
-    assert result.words and result.segments is None
+    assert result.segments is None
+    assert word_error_rate(WEATHER, " ".join(w.word for w in result.words)) < 0.25
+    assert word_error_rate(WEATHER, result.text) < 0.25
+    assert all(0 <= w.start <= w.end <= result.duration + 0.5 for w in result.words)
+    ends = [w.end for w in result.words]
+    assert [w.start for w in result.words] == sorted(w.start for w in result.words) and ends == sorted(ends)
+    # "tomorrow" is said after "sunny", about halfway through
+    spoken = [w.word.lower().strip(".,") for w in result.words]
+    assert result.words[spoken.index("sunny")].end <= result.words[spoken.index("tomorrow")].start
 
 
 def test_logprobs(client, fixture_audio):

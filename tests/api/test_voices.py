@@ -13,22 +13,42 @@ import numpy as np
 import openai
 import pytest
 
-from tests.helpers import CONSENT_PHRASE, KEY_A, KEY_B, encode, espeak_speech, read_audio, sdk, word_error_rate
+from gateway.settings import SPEECH_VOICE_NAMES
+from tests.helpers import (
+    CONSENT_PHRASE,
+    KEY_A,
+    KEY_B,
+    encode,
+    espeak_speech,
+    pitched_joe_voice,
+    read_audio,
+    sdk,
+    word_error_rate,
+)
 
 SAMPLE = (
     "Hello, this is a sample of my voice. I like walking in the park in the morning, "
     "and in the evening I read a good book by the window."
 )
 SPOKEN = "Custom voices are spoken by the nearest Piper voice."
+JOE, HIGH = "en_US-joe-medium", "en_US-joehigh-medium"
 
 
 def speak(client: openai.OpenAI, text: str, voice: object = "alloy") -> bytes:
     return client.audio.speech.create(model="tts-1", voice=voice, input=text, response_format="wav").content
 
 
+@pytest.fixture(scope="module")
+def speech_settings(tmp_path_factory) -> dict:
+    """Two installed Piper voices that really differ: joe, and a higher one (`echo` speaks it)."""
+    folder = tmp_path_factory.mktemp("piper-voices")
+    pitched_joe_voice(folder, HIGH)
+    return {"voices_dir": str(folder), "voices": {**{name: JOE for name in SPEECH_VOICE_NAMES}, "echo": HIGH}}
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest, start_server, storage_settings):
-    overrides = storage_settings(request.param)
+def backend(request: pytest.FixtureRequest, start_server, storage_settings, speech_settings):
+    overrides = {**storage_settings(request.param), "speech": speech_settings}
     server = start_server(api_keys=[KEY_A, KEY_B], custom_voices={"max_per_tenant": 2}, **overrides)
     return request.param, server, overrides
 
@@ -61,7 +81,7 @@ def test_a_sample_of_the_consent_speaker_becomes_a_voice(alice, voice, backend):
     assert voice.id.startswith("voice_") and voice.name == "Joe's voice" and voice.created_at > 1_700_000_000
     listed = list_voices(backend[1], KEY_A)
     mine = [v for v in listed if v["id"] == voice.id]
-    assert mine and mine[0]["type"] == "audio_sample" and mine[0]["piper_voice"] == "en_US-joe-medium"
+    assert mine and mine[0]["type"] == "audio_sample" and mine[0]["piper_voice"] == JOE  # not HIGH
     assert {"alloy", "cedar"} <= {v["id"] for v in listed if v["type"] == "builtin"}
 
 
@@ -71,6 +91,17 @@ def test_a_custom_voice_speaks(alice, voice):
     assert len(samples) > 16000
     text = alice.audio.transcriptions.create(model="whisper-1", file=("spoken.wav", audio.content)).text
     assert word_error_rate(SPOKEN, text) < 0.35, text
+
+
+def test_a_voice_is_spoken_by_the_nearest_installed_voice(backend, bob):
+    """Consent and sample in the higher voice: the nearest of the two installed voices is that one."""
+    recording = speak(bob, CONSENT_PHRASE, voice="echo")
+    consent = bob.audio.voice_consents.create(name="High", language="en-US", recording=("consent.wav", recording))
+    sample = speak(bob, SAMPLE, voice="echo")
+    high = bob.audio.voices.create(name="High voice", audio_sample=("sample.wav", sample), consent=consent.id)
+    assert [v["piper_voice"] for v in list_voices(backend[1], KEY_B) if v["id"] == high.id] == [HIGH]
+    bob.audio.voices.delete(high.id)
+    bob.audio.voice_consents.delete(consent.id)
 
 
 def test_another_speaker_is_refused(alice, consent):
@@ -145,16 +176,28 @@ def test_limit_then_delete(alice, consent, voice, sample):
 
 def test_restart_keeps_voices_and_pins_apply(backend, start_server, alice, voice):
     _, _, overrides = backend
-    replica = start_server(
-        api_keys=[KEY_A, KEY_B], custom_voices={"pins": {voice.id: "en_US-joe-medium:0"}}, **overrides
-    )
+    replica = start_server(api_keys=[KEY_A, KEY_B], custom_voices={"pins": {voice.id: HIGH}}, **overrides)
     client = sdk(replica)
     listed = list_voices(replica, KEY_A)
-    assert [v["piper_voice"] for v in listed if v["id"] == voice.id] == ["en_US-joe-medium:0"]
-    replica.services.settings.custom_voices.pins.clear()
-    assert client.audio.speech.create(model="tts-1", voice={"id": voice.id}, input="Still here.").content
+    assert [v["piper_voice"] for v in listed if v["id"] == voice.id] == [HIGH]  # the voice survived the restart
+    # the pin is what speaks: the higher voice is quicker than the nearest one, joe, for the same text
+    pinned = client.audio.speech.create(model="tts-1", voice={"id": voice.id}, input=SAMPLE, response_format="wav")
+    nearest = alice.audio.speech.create(model="tts-1", voice={"id": voice.id}, input=SAMPLE, response_format="wav")
+    assert len(read_audio(pinned.content)) < 0.85 * len(read_audio(nearest.content))
+    heard = client.audio.transcriptions.create(model="whisper-1", file=("pinned.wav", pinned.content)).text
+    assert word_error_rate(SAMPLE, heard) < 0.3, heard
 
 
-def test_deleting_the_voice_then_its_consent(alice, consent, voice):
-    alice.audio.voices.delete(voice.id)
-    assert alice.audio.voice_consents.delete(consent.id).deleted is True
+def test_deleting_the_voice_then_its_consent(backend, alice, consent, voice):
+    deleted = alice.audio.voices.delete(voice.id)
+    assert deleted.id == voice.id and deleted.deleted is True
+    assert voice.id not in [v["id"] for v in list_voices(backend[1], KEY_A)]
+    with pytest.raises(openai.NotFoundError) as caught:
+        alice.audio.speech.create(model="tts-1", voice={"id": voice.id}, input="hello")
+    assert caught.value.response.json()["error"]["param"] == "voice"
+    gone = alice.audio.voice_consents.delete(consent.id)
+    assert gone.id == consent.id and gone.deleted is True
+    with pytest.raises(openai.NotFoundError):
+        alice.audio.voice_consents.retrieve(consent.id)
+    with pytest.raises(openai.NotFoundError):
+        alice.audio.voices.delete(voice.id)

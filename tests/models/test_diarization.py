@@ -3,6 +3,8 @@ espeak-ng and Piper voices with exact references."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,8 +13,7 @@ from models.errors import ModelUnavailable
 from models.options import DiarizeOptions, KnownSpeaker
 from models.speaker import SpeakerEncoder
 from tests import speech
-
-pytestmark = pytest.mark.skipif(not speech.espeak_available(), reason="espeak-ng is not installed")
+from tests.helpers import read_audio
 
 VOICES = ["piper:joe", "en-us+m3", "en-us+f4"]
 
@@ -88,6 +89,16 @@ def test_one_voice_is_one_speaker(engine):
     monologue = speech.round_robin(["piper:joe"], 5, seed=3)
     turns = engine.diarize(monologue.samples, DiarizeOptions())
     assert speakers(turns) == {"A"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug: the embedded diarizer splits a short single-voice clip (en_fox, 6.4 s) into A and B; "
+    "found by tests/system/test_cli.py's diarized_json check (issue 18)",
+)
+def test_a_short_clip_of_one_voice_is_one_speaker(engine):
+    turns = engine.diarize(read_audio(Path(__file__).parents[1] / "fixtures" / "en_fox.flac"), DiarizeOptions())
+    assert turns and speakers(turns) == {"A"}
 
 
 def test_silence_has_no_turns(engine):

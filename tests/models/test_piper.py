@@ -133,7 +133,11 @@ def test_voices_dir_adds_voices(tmp_path):
     worker.load()
     assert [v.name for v in worker.voices()] == [EMBEDDED_VOICE, "en_US-copy-medium"]
     assert worker.resolve("en_US-copy-medium") == ("en_US-copy-medium", None)
-    assert speak(worker, "Hello.", voice="en_US-copy-medium")
+    # the copy is joe's model: without sampling noise it says the text exactly as joe does
+    exact = {"noise_scale": 0.0, "noise_w": 0.0}
+    copy = b"".join(c.pcm for c in speak(worker, TEXT, voice="en_US-copy-medium", **exact))
+    joe = b"".join(c.pcm for c in speak(worker, TEXT, **exact))
+    assert copy == joe and 3.0 < len(copy) / 2 / 24_000 < 8.0
 
 
 def test_a_model_that_does_not_match_its_config_is_named(tmp_path):

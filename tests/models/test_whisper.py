@@ -6,6 +6,7 @@ import shutil
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from models import assets
@@ -71,17 +72,36 @@ def test_logprobs_match_the_tokens(tiny):
 
 
 def test_english_only_model_refuses(tiny):
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(InvalidRequest, match="tiny.en") as caught:
         tiny.check_options(TranscribeOptions(task="translate"))
-    with pytest.raises(InvalidRequest):
+    assert caught.value.param == "model"
+    with pytest.raises(InvalidRequest, match="tiny.en") as caught:
         tiny.check_options(TranscribeOptions(language="de"))
+    assert caught.value.param == "language"
+    tiny.check_options(TranscribeOptions(language="en"))  # English is what it knows
 
 
-def test_cancel_stops_between_segments(tiny):
+def test_cancel_stops_between_segments(tmp_path):
+    """Cancelled once its first segment is handed over, 74 s of speech stop long before their end.
+
+    One window decoded at a time (max_batch=1), so what follows the cancel is not yet decoded.
+    """
+    worker = WhisperWorker("tiny.en", WhisperSource(embedded="whisper-tiny.en", max_batch=1), CpuBudget(), tmp_path)
+    audio = read_audio(FIXTURES / "en_fox.flac")
+    long = np.tile(np.concatenate([audio, np.zeros(16000, np.float32)]), 10)
     cancel = threading.Event()
-    cancel.set()
+    seen = []
+
+    def first_then_cancel(segment):
+        seen.append(segment)
+        cancel.set()  # the client goes away once it has the first segment
+
+    worker.load()
     with pytest.raises(Cancelled):
-        tiny.transcribe(read_audio(FIXTURES / "en_fox.flac"), TranscribeOptions(), cancel=cancel)
+        worker.transcribe(long, TranscribeOptions(), on_segment=first_then_cancel, cancel=cancel)
+    assert worker.cancelled == 1
+    assert "quick brown fox" in seen[0].text.lower() and seen[0].start < 3
+    assert seen[-1].end < len(long) / 16000 / 2, "decoding went on after the cancel"
 
 
 def test_threads_of_decoding_and_encoding_calls(tmp_path):

@@ -37,7 +37,20 @@ test("srt comes back as raw text", async () => {
     response_format: "srt",
   });
   assert.equal(typeof srt, "string");
-  assert.match(srt, /^1\n00:00:\d\d,\d{3} --> /);
+  const seconds = (stamp) => stamp.split(/[:,]/).map(Number).reduce((sum, part, i) => sum + part * [3600, 60, 1, 0.001][i], 0);
+  const cues = srt.trim().split("\n\n").map((block) => {
+    const match = block.match(/^(\d+)\n(\d\d:\d\d:\d\d,\d{3}) --> (\d\d:\d\d:\d\d,\d{3})\n(.+)$/s);
+    assert.ok(match, `not an SRT cue: ${JSON.stringify(block)}`);
+    return { index: Number(match[1]), start: seconds(match[2]), end: seconds(match[3]), text: match[4] };
+  });
+  assert.deepEqual(cues.map((c) => c.index), cues.map((_, i) => i + 1));
+  for (const [i, cue] of cues.entries()) {
+    assert.ok(cue.start < cue.end && cue.end < 6, `cue ${i + 1}: ${cue.start} --> ${cue.end}`);
+    if (i > 0) assert.ok(cue.start >= cues[i - 1].start);
+  }
+  const text = cues.map((c) => c.text).join(" ").toLowerCase();
+  assert.match(text, /weather/);
+  assert.match(text, /rain in the morning/);
 });
 
 test("streamed deltas and done", async () => {
@@ -55,13 +68,24 @@ test("streamed deltas and done", async () => {
   assert.match(done.text.toLowerCase(), /tomorrow/);
 });
 
-test("chunking_strategy as an object", async () => {
-  const result = await client.audio.transcriptions.create({
-    model: "tiny.en",
-    file: fs.createReadStream(fixture("en_weather.flac")),
-    chunking_strategy: { type: "server_vad", silence_duration_ms: 300 },
-  });
-  assert.match(result.text.toLowerCase(), /rain/);
+test("chunking_strategy as an object, its values applied", async () => {
+  // Chunked by voice activity, only what the VAD calls speech is decoded: at a threshold of
+  // 0.999 nothing in en_weather.flac is, so the text is empty; a server that ignored the field
+  // would transcribe it all.
+  const transcribe = (chunking_strategy) =>
+    client.audio.transcriptions.create({
+      model: "tiny.en",
+      file: fs.createReadStream(fixture("en_weather.flac")),
+      chunking_strategy,
+    });
+  const heard = await transcribe({ type: "server_vad", threshold: 0.5, silence_duration_ms: 300 });
+  assert.match(heard.text.toLowerCase(), /rain in the morning/);
+  const strict = await transcribe({ type: "server_vad", threshold: 0.999, silence_duration_ms: 300 });
+  assert.equal(strict.text.trim(), "");
+  await assert.rejects(
+    transcribe({ type: "server_vad", threshold: 1.5 }),
+    (err) => err instanceof OpenAI.BadRequestError && err.param === "chunking_strategy",
+  );
 });
 
 test("translation", async () => {

@@ -99,8 +99,6 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 REPO = Path(__file__).resolve().parents[2]
-VOICE_STORE = (REPO / "gateway" / "storage" / "store.py").is_file()
-"""With the voice store, the cluster runs PostgreSQL and the voice tests run."""
 CLUSTER = REPO / "scripts" / "cluster"
 NGINX_FAIL_TIMEOUT_S = 5  # deploy/nginx/audio-gateway.conf: a failed replica is skipped this long
 
@@ -124,9 +122,9 @@ def cluster_config(tmp: Path) -> Path:
         "speech": {"queue": {"max_parallel": 2, "max_queue": 4, "retry_after_s": 1}},
         "server": {"shutdown_grace_s": 30},
     }
-    if VOICE_STORE:  # consents are heard by tiny.en; a database outage is noticed within 2 s
-        config["consents"] = {"transcription_model": "whisper-1"}
-        config["storage"] = {"connect_timeout_s": 2}
+    # consents are heard by tiny.en; a database outage is noticed within 2 s
+    config["consents"] = {"transcription_model": "whisper-1"}
+    config["storage"] = {"connect_timeout_s": 2}
     path = tmp / "cluster.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
@@ -157,7 +155,7 @@ class Cluster:
         before = self.state().get("replicas", []) if (self.root / "cluster.json").exists() else []
         done = self._script(
             "start", "--python", sys.executable, "--config", str(self.config), "--cache-dir", str(self.cache_dir),
-            "--timeout", "300", *([] if VOICE_STORE else ["--no-postgres"]),
+            "--timeout", "300",
         )  # fmt: skip
         assert done.returncode == 0, f"cluster start failed:\n{done.stdout}\n{done.stderr}"
         restarted = bool(before) and [r.get("pid") for r in before] != [r.get("pid") for r in self.replicas()]

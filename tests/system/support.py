@@ -1,4 +1,4 @@
-"""Helpers for the system tests: the CLI run as a process, the playground page, what is served yet."""
+"""Helpers for the system tests: the CLI run as a process, the playground page."""
 
 from __future__ import annotations
 
@@ -8,23 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / ".artifacts"
-DIARIZE_MODEL = "gpt-4o-transcribe-diarize"
-
-
-def require_speech(server: Any) -> None:
-    """Skip until the server serves speech (the tts branch); these tests run once it lands."""
-    if not any(s.kind == "speech" for s in server.services.registry.served.values()):
-        pytest.skip("POST /v1/audio/speech is not served yet (tts branch)")
-
-
-def require_diarization(server: Any) -> None:
-    """Skip until the server serves the diarize model (the diarization branch)."""
-    if DIARIZE_MODEL not in server.services.registry.served:
-        pytest.skip(f"{DIARIZE_MODEL} is not served yet (diarization branch)")
 
 
 def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 300):

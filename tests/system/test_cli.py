@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.helpers import read_audio, word_error_rate
-from tests.system.support import REPO, one_line, require_diarization, require_speech, run_cli
+from tests.system.support import REPO, one_line, run_cli
 
 FOX = "The quick brown fox jumps over the lazy dog. Speech recognition works on my own computer."
 WEATHER = "Today the weather is sunny and warm. Tomorrow it will rain in the morning."
@@ -154,11 +154,10 @@ def test_in_process_models_and_a_bad_config(config, tmp_path):
     assert one_line(refused.stderr).startswith("audio-gateway: invalid configuration: compute.cores")
 
 
-# -- speech and diarization: these run once the tts and diarization branches are merged ------
+# -- speech and diarization ----------------------------------------------------------------
 
 
 def test_speak_a_sentence_and_hear_it_back(server, url, tmp_path):
-    require_speech(server)
     target = tmp_path / "hello.wav"
     result = run_cli("speak", "The weather is sunny and warm today.", "-o", str(target), "--voice", "nova", *url)
     assert result.returncode == 0, result.stderr
@@ -167,20 +166,24 @@ def test_speak_a_sentence_and_hear_it_back(server, url, tmp_path):
     assert word_error_rate("The weather is sunny and warm today.", heard.stdout) < 0.3
 
 
-def test_speak_from_stdin_in_each_format(server, url, tmp_path):
-    require_speech(server)
-    for name, fmt in (("a.mp3", None), ("b.audio", "flac"), ("c.pcm", None)):
+def test_speak_from_stdin_in_each_format(url, tmp_path):
+    said = "Good morning everyone, the train to the city leaves at eight."
+    runs = (("a.mp3", None, "1.5"), ("b.audio", "flac", "1.5"), ("c.pcm", None, "1.5"), ("d.pcm", None, "1"))
+    for name, fmt, speed in runs:
         options = ["--format", fmt] if fmt else []
-        result = run_cli("speak", "-", "-o", str(tmp_path / name), *options, "--speed", "1.5", *url,
-                         stdin="Good morning everyone.")
+        result = run_cli("speak", "-", "-o", str(tmp_path / name), *options, "--speed", speed, *url, stdin=said)
         assert result.returncode == 0, result.stderr
-    assert len(read_audio(tmp_path / "a.mp3")) > 16000 * 0.5
     assert (tmp_path / "b.audio").read_bytes()[:4] == b"fLaC"
-    assert len((tmp_path / "c.pcm").read_bytes()) % 2 == 0
+    for name in ("a.mp3", "b.audio"):  # each file holds the text, spoken
+        heard = run_cli("transcribe", str(tmp_path / name), "--model", "tiny.en", *url)
+        assert word_error_rate(said, heard.stdout) < 0.3, (name, heard.stdout)
+    # --speed reaches the server: 1.5 times as fast is about two thirds as long (24 kHz int16 pcm)
+    fast, normal = ((tmp_path / name).read_bytes() for name in ("c.pcm", "d.pcm"))
+    assert len(fast) % 2 == 0 and 0.5 < len(fast) / len(normal) < 0.82
+    assert len(read_audio(tmp_path / "a.mp3")) / 16000 == pytest.approx(len(fast) / 2 / 24000, rel=0.2)
 
 
 def test_speak_refused_leaves_no_file(server, url, tmp_path):
-    require_speech(server)
     target = tmp_path / "x.mp3"
     result = run_cli("speak", "Hello.", "-o", str(target), "--voice", "nobody", *url)
     assert result.returncode == 1
@@ -190,21 +193,23 @@ def test_speak_refused_leaves_no_file(server, url, tmp_path):
     assert empty.returncode == 2 and one_line(empty.stderr) == "audio-gateway: nothing to say: the text is empty"
 
 
-def test_voices(server, url):
+def test_voices(url):
     result = run_cli("voices", *url)
-    if not any(s.kind == "speech" for s in server.services.registry.served.values()):
-        assert result.returncode == 1
-        assert one_line(result.stderr).startswith("audio-gateway: this server lists no voices")
-        return
     assert result.returncode == 0, result.stderr
     ids = [line.split()[0] for line in result.stdout.splitlines()[1:]]
     assert {"alloy", "nova", "cedar"} <= set(ids)
 
 
-def test_transcribe_diarized_json(server, url, fixture_audio, tmp_path):
-    require_diarization(server)
+def test_transcribe_diarized_json(url, fixture_audio, tmp_path):
     fox = str(fixture_audio("en_fox.flac"))
     result = run_cli("transcribe", fox, "--format", "diarized_json", "--out", str(tmp_path), *url)
     assert result.returncode == 0, result.stderr
     body = json.loads((tmp_path / "en_fox.json").read_text())
-    assert body["segments"][0]["type"] == "transcript.text.segment" and body["segments"][0]["speaker"] == "A"
+    assert word_error_rate(FOX, body["text"]) < 0.3
+    segments = body["segments"]
+    assert {s["type"] for s in segments} == {"transcript.text.segment"}
+    # speakers are letters in order of appearance (one voice should be "A" alone: see the xfail
+    # test_a_short_clip_of_one_voice_is_one_speaker in tests/models/test_diarization.py)
+    assert segments[0]["speaker"] == "A" and {s["speaker"] for s in segments} <= {"A", "B"}
+    assert all(0 <= s["start"] < s["end"] <= body["duration"] + 0.5 for s in segments)
+    assert word_error_rate(FOX, " ".join(s["text"] for s in segments)) < 0.3

@@ -11,7 +11,7 @@ import openai
 import pytest
 import yaml
 
-from tests.system.conftest import CLUSTER, VOICE_STORE, Cluster
+from tests.system.conftest import CLUSTER, Cluster
 
 
 def test_a_broken_model_is_503_for_that_model_only(healthy: Cluster, fixture_audio):
@@ -43,10 +43,9 @@ def test_a_broken_preloaded_model_is_a_clear_error_at_start(tmp_path: Path, data
                 "large": {"path": str(tmp_path / "models" / "whisper-large"), "preload": True},
             },
             "aliases": {"whisper-1": "tiny.en"},
-        }
+        },
+        "consents": {"transcription_model": "whisper-1"},
     }
-    if VOICE_STORE:
-        config["consents"] = {"transcription_model": "whisper-1"}
     (tmp_path / "broken.yaml").write_text(yaml.safe_dump(config))
     root = tmp_path / "run"
     command = [sys.executable, str(CLUSTER), "--dir", str(root)]

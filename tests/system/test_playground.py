@@ -9,11 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
-from tests.helpers import encode, read_audio, word_error_rate
-from tests.system.support import open_playground, require_diarization, require_speech, screenshot
+from tests.helpers import encode, read_audio, sdk, word_error_rate
+from tests.system.support import open_playground, screenshot
 
 FOX = "The quick brown fox jumps over the lazy dog. Speech recognition works on my own computer."
 WEATHER = "Today the weather is sunny and warm. Tomorrow it will rain in the morning."
@@ -86,18 +87,38 @@ def test_timeline_segment_plays_that_moment(server, page, two_sentences):
     screenshot(page, "playground-timeline.png")
 
 
+# Injected for the test: counts the chunks the page's MediaRecorder delivers (one per 250 ms of
+# recording, the timeslice transcribe.js asks for), so that the test waits on what was recorded.
+COUNT_RECORDED_CHUNKS = """
+(() => {
+  const Recorder = window.MediaRecorder;
+  if (!Recorder) return;
+  window.recordedChunks = 0;
+  window.MediaRecorder = class extends Recorder {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("dataavailable", (e) => { if (e.data.size) window.recordedChunks += 1; });
+    }
+  };
+})();
+"""
+
+
 def test_record_from_the_microphone(server, page):
+    page.add_init_script(COUNT_RECORDED_CHUNKS)
     open_playground(page, server.url)
     page.click("#record")
     page.wait_for_selector("#record[aria-pressed=true]")
-    page.wait_for_timeout(8000)  # the fake microphone plays en_fox (6.4 s) and a second of silence, looped
+    # The fake microphone loops en_fox (6.4 s) and a second of silence: 15 s of recording hold one
+    # whole sentence wherever the loop was when recording began.
+    page.wait_for_function("window.recordedChunks >= 60")
     page.click("#record")
     page.wait_for_selector("#transcribe:enabled")
     assert page.inner_text("#source-name").startswith("recording.webm")
     page.select_option("#stt-model", "tiny.en")
     transcribe(page)
     heard = page.inner_text("#transcript").lower()
-    assert "brown fox" in heard, heard
+    assert "quick brown fox" in heard, heard
 
 
 def run_snippet(kind: str, code: str, cwd: Path, env: dict[str, str] | None = None) -> str:
@@ -156,15 +177,21 @@ def test_a_refused_request_shows_the_servers_message(server, page, tmp_path):
     choose(page, notes, stream=False)
     page.click("#transcribe")
     page.wait_for_selector("#stt-error:visible")
-    assert "(HTTP 400)" in page.inner_text("#stt-error")
+    # the server's own words, as the API gives them for the same upload
+    refused = httpx.post(
+        f"{server.base_url}/audio/transcriptions", files={"file": ("notes.flac", notes.read_bytes())},
+        data={"model": "tiny.en"}, timeout=60,
+    )  # fmt: skip
+    assert refused.status_code == 400
+    shown = page.inner_text("#stt-error")
+    assert refused.json()["error"]["message"] in shown and "(HTTP 400)" in shown
 
 
-# -- speech and diarization: these run once the tts and diarization branches are merged ------
+# -- speech and diarization ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("fmt", "mode"), [("pcm", "Web Audio"), ("mp3", "MediaSource"), ("wav", "whole file")])
 def test_speech_streams_and_plays(server, page, fmt, mode, tmp_path):
-    require_speech(server)
     open_playground(page, server.url)
     assert page.locator("#tts-voice option").count() >= 13
     page.fill("#tts-input", "The quick brown fox jumps over the lazy dog.")
@@ -176,7 +203,14 @@ def test_speech_streams_and_plays(server, page, fmt, mode, tmp_path):
     assert heard["format"] == fmt and heard["mode"].startswith(mode)
     assert heard["bytes"] > 10_000 and heard["chunks"] >= 1 and heard["done"]
     assert 1.0 < heard["playedSeconds"] < 10
-    assert page.is_visible("#tts-download")
+    # what the page offers for download is the sentence, spoken (heard by the server's own Whisper)
+    with page.expect_download() as download:
+        page.click("#tts-download")
+    data = Path(download.value.path()).read_bytes()
+    if fmt == "pcm":
+        data = encode(np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768, "wav", rate=24_000)
+    heard = sdk(server).audio.transcriptions.create(model="whisper-1", file=(f"speech.{fmt}", data)).text
+    assert word_error_rate("The quick brown fox jumps over the lazy dog.", heard) < 0.25, heard
     if fmt == "mp3":
         screenshot(page, "playground-speech.png")
         run_snippet("curl", copy(page, "tts", "curl"), tmp_path)
@@ -201,7 +235,6 @@ def two_voices(tmp_path_factory) -> Path:
 
 
 def test_diarized_speakers_on_the_timeline(server, page, two_voices):
-    require_diarization(server)
     open_playground(page, server.url)
     choose(page, two_voices, model="gpt-4o-transcribe-diarize", fmt="diarized_json", stream=True)
     transcribe(page)
@@ -211,4 +244,9 @@ def test_diarized_speakers_on_the_timeline(server, page, two_voices):
     assert speakers[0] == "A" and "B" in speakers
     page.locator("#segments li[data-speaker=B] button").first.click()
     page.wait_for_function("!document.getElementById('source-audio').paused")
+    position = page.evaluate("document.getElementById('source-audio').currentTime")
+    # the seek lands in the espeak-ng sentence: after joe's first sentence, before his second
+    fox = len(read_audio(FIXTURES / "en_fox.flac")) / 16000
+    other = len(read_audio(two_voices)) / 16000 - 2 * fox - 2.0
+    assert fox + 1.0 - 0.6 <= position <= fox + 1.0 + other, (position, fox, other)
     screenshot(page, "playground-diarization.png")

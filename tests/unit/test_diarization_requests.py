@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import numpy as np
 import pytest
 
 from gateway.protocol.forms import validate
-from gateway.protocol.transcriptions import TranscriptionRequest
+from gateway.protocol.transcriptions import TranscriptionFormat, TranscriptionRequest
 from gateway.services import build_services
 from gateway.settings import DEFAULT_CONFIG, Settings
 from gateway.uploads import decode_reference
@@ -83,9 +85,17 @@ def test_what_the_diarizing_model_refuses(fields, param):
     assert caught.value.param == param
 
 
-@pytest.mark.parametrize("fmt", ["diarized_json", "json", "text", "srt", "vtt"])
+@pytest.mark.parametrize("fmt", get_args(TranscriptionFormat))
 def test_what_the_diarizing_model_answers_in(fmt):
-    _request(response_format=fmt).check_diarizing()
+    """Exactly OpenAI's five formats; every other one is refused naming `response_format`."""
+    request = _request(response_format=fmt)
+    if fmt in ("diarized_json", "json", "text", "srt", "vtt"):
+        request.check_diarizing()
+        return
+    with pytest.raises(InvalidRequest) as caught:
+        request.check_diarizing()
+    assert caught.value.param == "response_format" and caught.value.code == "unsupported_value"
+    assert fmt in caught.value.message and "diarized_json" in caught.value.message
 
 
 def test_chunking_strategy_is_needed_above_the_limit():

@@ -6,6 +6,7 @@ from gateway.protocol.forms import as_list, form_fields, json_object, validate
 from gateway.protocol.transcriptions import TranscriptionRequest
 from gateway.settings import DEFAULT_CONFIG, Settings
 from models.errors import InvalidRequest
+from models.options import VadParameters
 from models.tokens import token_bytes
 
 
@@ -41,9 +42,16 @@ def test_validation_names_the_param():
 
 def test_chunking_strategy_auto_and_vad():
     auto = validate(TranscriptionRequest, {"model": "m", "chunking_strategy": "auto"})
-    assert auto.vad() is not None
+    assert auto.vad() == VadParameters(threshold=0.5, prefix_padding_ms=400, silence_duration_ms=1000)
     vad = validate(TranscriptionRequest, {"model": "m", "chunking_strategy": {"type": "server_vad", "silence_duration_ms": "500"}})
-    assert vad.vad().silence_duration_ms == 500 and vad.vad().prefix_padding_ms == 300
+    assert vad.vad() == VadParameters(threshold=0.5, prefix_padding_ms=300, silence_duration_ms=500)
+    tuned = {"type": "server_vad", "threshold": "0.3", "prefix_padding_ms": "100", "silence_duration_ms": "800"}
+    assert validate(TranscriptionRequest, {"model": "m", "chunking_strategy": tuned}).vad() == VadParameters(
+        threshold=0.3, prefix_padding_ms=100, silence_duration_ms=800
+    )
+    with pytest.raises(InvalidRequest) as caught:
+        validate(TranscriptionRequest, {"model": "m", "chunking_strategy": {"type": "server_vad", "threshold": "1.5"}})
+    assert caught.value.param == "chunking_strategy"
     assert validate(TranscriptionRequest, {"model": "m"}).vad() is None
 
 
@@ -68,10 +76,10 @@ def test_environment_overrides_config(monkeypatch):
 
 
 def test_bad_alias_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="alias 'whisper-1' points at 'missing', which is not a configured model"):
         Settings.load(None, transcription={"aliases": {"whisper-1": "missing"}})
 
 
 def test_missing_config_file():
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(FileNotFoundError, match="/nonexistent/config.yaml"):
         Settings.load("/nonexistent/config.yaml")
