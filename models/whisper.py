@@ -31,6 +31,8 @@ from models.assets import (
 from models.batching import Batcher
 from models.compute import CpuBudget
 from models.errors import Cancelled, InvalidRequest, ModelUnavailable
+from models.keywords import check_keywords, hotwords
+from models.languages import LanguageGuess, detect_language, from_info, reported
 from models.longform import PIECE_SECONDS, pieces, speech_chunks
 from models.memory import files_size
 from models.options import TranscribeOptions
@@ -177,6 +179,8 @@ class WhisperWorker:
 
     def check_options(self, options: TranscribeOptions) -> None:
         """Refuse what this model cannot do, before any work starts."""
+        if self.model is not None:
+            check_keywords(options.keywords, self.model.hf_tokenizer)
         if self.multilingual:
             return
         if options.task == "translate":
@@ -188,6 +192,12 @@ class WhisperWorker:
             raise InvalidRequest(
                 f"Model `{self.name}` is English-only; language `{options.language}` is not supported.",
                 param="language",
+            )
+        if set(options.languages) - {"en"}:
+            raise InvalidRequest(
+                f"Model `{self.name}` is English-only; `languages[]` may only name `en`.",
+                param="languages",
+                code="invalid_value",
             )
 
     def transcribe(
@@ -208,7 +218,9 @@ class WhisperWorker:
         self.check_options(options)
         blocks = [audio] if isinstance(audio, np.ndarray) else audio
         collected: list[Segment] = []
-        language, duration = options.language, 0.0
+        duration = 0.0
+        given = options.language or (None if self.multilingual else "en")
+        guess = LanguageGuess(given) if given else None
 
         def emit(segment: Segment, offset: float) -> None:
             segment = _shifted(segment, len(collected), offset)
@@ -219,15 +231,21 @@ class WhisperWorker:
         for offset, piece in pieces(blocks, self.source.piece_seconds):
             duration = offset + len(piece) / SAMPLE_RATE
             if options.vad is not None:
-                language = self._decode_chunks(piece, offset, options, language, emit, cancel)
+                guess = self._decode_chunks(piece, offset, options, guess, emit, cancel)
                 continue
+            if guess is None and options.languages and self.multilingual:
+                guess = detect_language(self.model, piece, options.languages)  # restricted: before decoding
             context = options.prompt if not collected else _context_tokens(collected, self._eot)
-            decoded = self._decode(piece, replace(options, language=language), context, cancel)
+            decoded = self._decode(piece, replace(options, language=guess.code if guess else None), context, cancel)
             for segment in decoded:
                 emit(segment, offset)
-            language = language or decoded.language
+            guess = guess or decoded.guess
         return Transcript(
-            task=options.task, language=language or "en", duration=duration, segments=tuple(collected)
+            task=options.task,
+            language=guess.code if guess else "en",
+            duration=duration,
+            segments=tuple(collected),
+            languages=reported(guess) if collected else (),
         )
 
     def _decode_chunks(
@@ -235,19 +253,19 @@ class WhisperWorker:
         piece: np.ndarray,
         offset: float,
         options: TranscribeOptions,
-        language: str | None,
+        guess: LanguageGuess | None,
         emit: Callable[[Segment, float], None],
         cancel: threading.Event | None,
-    ) -> str | None:
+    ) -> LanguageGuess | None:
         with self.budget.compute(1):  # the Silero VAD session runs one thread
             chunks = speech_chunks(piece, options.vad)
         if not chunks:
-            return language
-        if language is None and self.multilingual:
+            return guess
+        if guess is None and self.multilingual:
             first = piece[chunks[0][0] : chunks[0][1]]
-            language = self.model.detect_language(audio=first)[0]
+            guess = detect_language(self.model, first, options.languages)
             self._capture.reset()
-        chunk_options = replace(options, vad=None, language=language)
+        chunk_options = replace(options, vad=None, language=guess.code if guess else None)
         with ThreadPoolExecutor(max_workers=self.source.max_batch, thread_name_prefix=f"{self.name}-chunk") as pool:
             futures = [
                 pool.submit(lambda c: list(self._decode(piece[c[0] : c[1]], chunk_options, options.prompt, cancel)), chunk)
@@ -261,7 +279,7 @@ class WhisperWorker:
                 for future in futures:
                     future.cancel()
                 raise
-        return language
+        return guess
 
     def _decode(
         self, samples: np.ndarray, options: TranscribeOptions, context: Any, cancel: threading.Event | None
@@ -281,6 +299,7 @@ class WhisperWorker:
             temperature=list(options.temperatures),
             initial_prompt=context or None,
             word_timestamps=options.word_timestamps,
+            hotwords=hotwords(options.keywords),
         )
 
     def _segment(self, index: int, raw: Any, options: TranscribeOptions) -> Segment:
@@ -350,12 +369,12 @@ class _Decoded:
 
     Iterating runs faster-whisper's loop in the calling thread, inside a batching session,
     with this thread's logprob capture switched on when asked; `language` is known once
-    the first segment has been decoded.
+    the first segment has been decoded (`guess`).
     """
 
     def __init__(self, worker: WhisperWorker, samples: np.ndarray, options: TranscribeOptions, context: Any, cancel: threading.Event | None):
         self.worker, self.samples, self.options, self.context, self.cancel = worker, samples, options, context, cancel
-        self.language = options.language
+        self.guess: LanguageGuess | None = LanguageGuess(options.language) if options.language else None
 
     def __iter__(self) -> Iterator[Segment]:
         worker, options = self.worker, self.options
@@ -364,7 +383,7 @@ class _Decoded:
         try:
             with worker.batcher.session() if worker.batcher else nullcontext():
                 raw_segments, info = worker.model.transcribe(self.samples, **worker._decode_kwargs(options, self.context))
-                self.language = options.language or info.language
+                self.guess = self.guess or from_info(info, options.languages)
                 iterator = iter(raw_segments)
                 index = 0
                 while True:
