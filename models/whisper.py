@@ -245,7 +245,7 @@ class WhisperWorker:
             language=guess.code if guess else "en",
             duration=duration,
             segments=tuple(collected),
-            languages=reported(guess) if collected else (),
+            languages=reported(guess, (s.no_speech_prob for s in collected)),
         )
 
     def _decode_chunks(
