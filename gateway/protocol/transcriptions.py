@@ -237,8 +237,8 @@ def check_file_model(model: str) -> None:
     """A clear 400 for a Realtime-only transcription model sent to a file endpoint."""
     if model in REALTIME_ONLY_MODELS:
         raise InvalidRequest(
-            f"The model `{model}` transcribes Realtime sessions only; this server has no Realtime API. "
-            "For files use `gpt-transcribe`, `whisper-1` or another served transcription model.",
+            f"The model `{model}` is a Realtime transcription model: it transcribes live sessions, not files. "
+            "For a file use `gpt-transcribe`, `whisper-1` or another served transcription model.",
             param="model",
             code="unsupported_value",
         )
