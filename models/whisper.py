@@ -368,8 +368,8 @@ class _Decoded:
     """The segments of one piece as faster-whisper decodes them: local times, ids from 0.
 
     Iterating runs faster-whisper's loop in the calling thread, inside a batching session,
-    with this thread's logprob capture switched on when asked; `language` is known once
-    the first segment has been decoded (`guess`).
+    with this thread's logprob capture switched on when asked; the language (`guess`) is
+    known once the first segment has been decoded.
     """
 
     def __init__(self, worker: WhisperWorker, samples: np.ndarray, options: TranscribeOptions, context: Any, cancel: threading.Event | None):
