@@ -10,8 +10,10 @@ SUITES = [
     "bench.overhead",
     "bench.throughput",
     "bench.longform",
+    "bench.accuracy",
     "bench.tts",
     "bench.diarization",
+    "bench.keywords",
     "bench.ratelimit",
     "bench.replica_memory",
 ]

@@ -36,9 +36,9 @@ IMPOSTORS = {
     ],
     "de": [
         "Guten Morgen. Heute ist das Wetter sehr schön, und wir gehen in den Park.",
-        "Ich bin nicht der Inhaber dieser Stimme und ich willige nicht ein.",
-        "Ich bin der Inhaber dieses Hauses und ich zahle jeden Monat die Miete.",
-        "Ich bin der Inhaber dieser Stimme und ich willige ein, dass Google diese Stimme verwendet, um ein synthetisches Stimmmodell zu erstellen.",
+        "Ich bin nicht der Eigentümer dieser Stimme und bin nicht damit einverstanden.",
+        "Ich bin der Eigentümer dieses Hauses und ich zahle jeden Monat die Miete.",
+        "Ich bin der Eigentümer dieser Stimme und bin damit einverstanden, dass Google diese Stimme zur Erstellung eines synthetischen Stimmmodells verwendet.",
     ],
     "es": [
         "Buenos días. Hoy hace muy buen tiempo y vamos al parque.",
@@ -52,6 +52,16 @@ IMPOSTORS = {
     ],
     "it": ["Buongiorno. Oggi il tempo è bellissimo e andiamo al parco.", "Non sono il proprietario di questa voce."],
     "pt": ["Bom dia. Hoje o tempo está muito bom e vamos ao parque.", "Não sou o proprietário desta voz e não autorizo."],
+    "hi": ["आज मौसम बहुत अच्छा है और हम पार्क जा रहे हैं।", "मैं इस आवाज का मालिक नहीं हूं और मैं सहमति नहीं देता हूं"],
+    "id": ["Selamat pagi. Hari ini cuacanya sangat cerah dan kami pergi ke taman.", "Saya bukan pemilik suara ini dan saya tidak memberikan persetujuan."],
+    "ja": ["今日はとても良い天気なので、公園に行きます。", "私はこの音声の所有者ではなく、承認しません。"],
+    "ko": ["오늘은 날씨가 아주 좋아서 공원에 갑니다.", "나는 이 음성의 소유자가 아니며 허용하지 않습니다."],
+    "nl": ["Goedemorgen. Vandaag is het mooi weer en we gaan naar het park.", "Ik ben niet de eigenaar van deze stem en ik geef geen toestemming."],
+    "pl": ["Dzień dobry. Dzisiaj jest piękna pogoda i idziemy do parku.", "Nie jestem właścicielem tego głosu i nie wyrażam zgody."],
+    "ru": ["Доброе утро. Сегодня прекрасная погода, и мы идём в парк.", "Я не являюсь владельцем этого голоса и не даю согласия."],
+    "uk": ["Доброго ранку. Сьогодні чудова погода, і ми йдемо до парку.", "Я не є власником цього голосу і не даю згоди."],
+    "vi": ["Chào buổi sáng. Hôm nay trời rất đẹp và chúng tôi đi công viên.", "Tôi không phải là chủ sở hữu giọng nói này và tôi không đồng ý."],
+    "zh": ["今天天气很好，我们去公园散步。", "我不是此声音的拥有者，我不授权使用此声音。"],
 }
 
 ESPEAK_VOICES = {
@@ -60,7 +70,17 @@ ESPEAK_VOICES = {
     "es": ["es", "es-419+f2"],
     "fr": ["fr-fr", "fr-fr+f3"],
     "it": ["it"],
-    "pt": ["pt-br"],
+    "pt": ["pt-br", "pt"],
+    "hi": ["hi"],
+    "id": ["id"],
+    "ja": ["ja"],
+    "ko": ["ko"],
+    "nl": ["nl"],
+    "pl": ["pl"],
+    "ru": ["ru"],
+    "uk": ["uk"],
+    "vi": ["vi"],
+    "zh": ["cmn"],
 }
 
 

@@ -44,6 +44,11 @@ def logprobs_json(logprobs: tuple[TokenLogprob, ...]) -> list[dict[str, Any]]:
     return [{"token": lp.token, "logprob": lp.logprob, "bytes": list(lp.bytes)} for lp in logprobs]
 
 
+def languages_json(transcript: Transcript) -> list[dict[str, str]]:
+    """`languages`: the reliably detected (or given) languages; empty when none was (models/languages.py)."""
+    return [{"code": code} for code in transcript.languages]
+
+
 def render_json(transcript: Transcript, usage: dict[str, Any] | None, logprobs: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {"text": transcript.text}
     if logprobs:

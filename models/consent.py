@@ -19,61 +19,74 @@ Everything here is pure text processing; the caller transcribes.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass, field
 
-ORGANIZATION = "{organization}"
-"""The placeholder in a phrase template for the organisation's name."""
+from models.consent_phrases import DEFAULT_NEGATIONS, DEFAULT_PHRASES, ORGANIZATION
 
-DEFAULT_PHRASES: dict[str, tuple[str, ...]] = {
-    # OpenAI's published English wording.
-    "en": ("I am the owner of this voice and I consent to {organization} using this voice to create a synthetic voice model.",),
-    # Our translations of the English sentence (OpenAI's own wording for these languages is not
-    # published in a form we could verify); operators can replace them in the config.
-    "de": (
-        "Ich bin der Inhaber dieser Stimme und ich willige ein, dass {organization} diese Stimme verwendet, "
-        "um ein synthetisches Stimmmodell zu erstellen.",
-    ),
-    "es": (
-        "Soy el propietario de esta voz y doy mi consentimiento para que {organization} utilice esta voz "
-        "para crear un modelo de voz sintética.",
-    ),
-    "fr": (
-        "Je suis le propriétaire de cette voix et je consens à ce que {organization} utilise cette voix "
-        "pour créer un modèle de voix synthétique.",
-    ),
-    "it": (
-        "Sono il proprietario di questa voce e acconsento che {organization} utilizzi questa voce "
-        "per creare un modello vocale sintetico.",
-    ),
-    "pt": (
-        "Sou o proprietário desta voz e autorizo que {organization} utilize esta voz "
-        "para criar um modelo de voz sintética.",
-    ),
-}
-
-DEFAULT_NEGATIONS: dict[str, tuple[str, ...]] = {
-    # `t` is what is left of "don't", "can't" once apostrophes split words.
-    "en": ("not", "no", "never", "nor", "neither", "cannot", "t", "refuse", "withdraw"),
-    "de": ("nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "niemals", "nein", "weder"),
-    "es": ("no", "nunca", "jamás", "ni", "tampoco"),
-    "fr": ("ne", "n", "pas", "jamais", "non", "ni", "aucun", "aucune"),
-    "it": ("non", "mai", "né", "nessun", "nessuno"),
-    "pt": ("não", "nunca", "nem", "jamais", "nenhum"),
-}
+__all__ = ["DEFAULT_NEGATIONS", "DEFAULT_PHRASES", "ORGANIZATION", "ConsentPhrases", "Verdict", "tokens"]
 
 CHARACTER_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "yue"})
 """Languages written without spaces between words: compared character by character."""
 
 
 def tokens(text: str, language: str = "en") -> list[str]:
-    """Lower-case words (letters and digits only); characters for languages without spaces."""
+    """Lower-case words of letters, their marks and digits, in any script.
+
+    A vowel sign or accent (Unicode marks: Devanagari's ा ं, combining accents) stays with its
+    letter; a word also ends where Latin letters meet another script (`OpenAI가` is `openai`,
+    `가`). For languages written without spaces (ja, zh) every character of a non-Latin script
+    is a token of its own, while a Latin name among them (`OpenAI`) stays one word.
+    """
     text = unicodedata.normalize("NFKC", text).casefold()
-    cleaned = "".join(ch if unicodedata.category(ch)[0] in "LN" else " " for ch in text)
+    by_character = language in CHARACTER_LANGUAGES
+    out: list[str] = []
+    current, current_latin = "", False
+    for ch in text:
+        kind = unicodedata.category(ch)[0]
+        if kind == "M" and current:
+            current += ch
+            continue
+        if kind not in "LN":
+            out.append(current)
+            current = ""
+            continue
+        latin = _latin(ch)
+        if (by_character and not latin) or (current and latin != current_latin):
+            out.append(current)
+            current = ""
+        if by_character and not latin:
+            out.append(ch)
+            continue
+        current, current_latin = current + ch, latin
+    out.append(current)
+    return [token for token in out if token]
+
+
+def _latin(ch: str) -> bool:
+    """Latin letters (with any accent) and digits: the script of names such as `OpenAI`."""
+    return ch.isdigit() or unicodedata.name(ch, "").startswith("LATIN")
+
+
+def negations_heard(heard: list[str], expected: list[str], negations: tuple[str, ...], language: str) -> list[str]:
+    """The negations in `heard` that the phrase itself lacks.
+
+    Whole words, or word beginnings for entries ending in `-`; for languages compared by
+    characters, character sequences anywhere in the transcript.
+    """
     if language in CHARACTER_LANGUAGES:
-        return [ch for ch in cleaned if not ch.isspace()]
-    return cleaned.split()
+        heard_text, phrase_text = "".join(heard), "".join(expected)
+        return [n for n in negations if n in heard_text and n not in phrase_text]
+    phrase_words = set(expected)
+    found = []
+    for word in heard:
+        if word in phrase_words:
+            continue
+        for negation in negations:
+            if word == negation or (negation.endswith("-") and word.startswith(negation[:-1])):
+                found.append(word)
+                break
+    return found
 
 
 NEAR_MISS = 0.5
@@ -241,8 +254,7 @@ class ConsentPhrases:
             return refuse(f"it differs from the approved phrase in {result.error_rate:.0%} of its words")
         if names and name_distance(result, expected, heard, names) > self.max_name_distance:
             return refuse("it names another organisation than the one this consent is for")
-        phrase_words = set(expected)
-        negated = [w for w in heard if w in set(self.negations.get(language, ())) and w not in phrase_words]
+        negated = negations_heard(heard, expected, tuple(self.negations.get(language, ())), language)
         if negated:
             return refuse(f"it contains a negation ({negated[0]!r})")
         extra = len(heard) - (result.end - result.start)

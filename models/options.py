@@ -36,6 +36,8 @@ class TranscribeOptions:
     logprobs: bool = False
     vad: VadParameters | None = None  # None: the audio is decoded as one block
     beam_size: int = 5
+    keywords: tuple[str, ...] = ()  # words or phrases to spell right: Whisper's hotwords, every window
+    languages: tuple[str, ...] = ()  # ISO-639-1 codes detection may choose from; () = any
 
     @property
     def temperatures(self) -> tuple[float, ...]:

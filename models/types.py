@@ -55,6 +55,7 @@ class Transcript:
     language: str  # ISO-639-1 code as detected or given
     duration: float  # seconds of input audio
     segments: tuple[Segment, ...]
+    languages: tuple[str, ...] = ()  # reliably detected (or given) ISO-639-1 codes; () when none (models/languages.py)
 
     @property
     def text(self) -> str:

@@ -30,6 +30,7 @@ from models.assets import (
 from models.batching import Batcher
 from models.compute import CpuBudget
 from models.errors import InvalidRequest, ModelUnavailable
+from models.keywords import check_keywords, hotwords
 from models.longform import PIECE_SECONDS
 from models.memory import files_size
 from models.options import TranscribeOptions
@@ -174,6 +175,8 @@ class WhisperWorker:
 
     def check_options(self, options: TranscribeOptions) -> None:
         """Refuse what this model cannot do, before any work starts."""
+        if self.model is not None:
+            check_keywords(options.keywords, self.model.hf_tokenizer)
         if self.multilingual:
             return
         if options.task == "translate":
@@ -185,6 +188,12 @@ class WhisperWorker:
             raise InvalidRequest(
                 f"Model `{self.name}` is English-only; language `{options.language}` is not supported.",
                 param="language",
+            )
+        if set(options.languages) - {"en"}:
+            raise InvalidRequest(
+                f"Model `{self.name}` is English-only; `languages[]` may only name `en`.",
+                param="languages",
+                code="invalid_value",
             )
 
     def transcribe(
@@ -235,6 +244,7 @@ class WhisperWorker:
             temperature=list(options.temperatures),
             initial_prompt=context or None,
             word_timestamps=options.word_timestamps,
+            hotwords=hotwords(options.keywords),
         )
 
     def segment(self, index: int, raw: Any, options: TranscribeOptions) -> Segment:

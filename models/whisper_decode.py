@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from models.errors import Cancelled
+from models.languages import LanguageGuess, detect_language, from_info, reported
 from models.longform import FIRST_PIECE_SECONDS, pieces
 from models.options import SPEECH_GATE, TranscribeOptions
 from models.speech_windows import SpeechWindow, each_alone, pack, speech_regions
@@ -51,11 +52,13 @@ class Transcription:
         self.failed = threading.Event()  # a window failed: the others stop at their next model call
         self.segments: list[Segment] = []
         # Known at once, or detected by the first window's own decode (its encoder output is
-        # then used for both); the other windows wait for it in their threads.
-        self.language: Future[str | None] = Future()
+        # then used for both; with `languages[]`, detected among them before decoding); the
+        # other windows wait for it in their threads.
+        self.language: Future[LanguageGuess | None] = Future()
         self.detect = options.language is None and worker.multilingual
         if not self.detect:
-            self.language.set_result(options.language)
+            given = options.language or (None if worker.multilingual else "en")
+            self.language.set_result(LanguageGuess(given) if given else None)
 
     def stopped(self) -> bool:
         return self.failed.is_set() or (self.cancel is not None and self.cancel.is_set())
@@ -88,8 +91,14 @@ class Transcription:
             raise
         finally:
             pool.shutdown(wait=True)
-        language = self.language.result() if self.language.done() else self.options.language
-        return Transcript(task=self.options.task, language=language or "en", duration=duration, segments=tuple(self.segments))
+        guess = self.language.result() if self.language.done() else None
+        return Transcript(
+            task=self.options.task,
+            language=guess.code if guess else self.options.language or "en",
+            duration=duration,
+            segments=tuple(self.segments),
+            languages=reported(guess, (s.no_speech_prob for s in self.segments)),
+        )
 
     def _check(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -108,11 +117,15 @@ class Transcription:
         With `detect`, this window's decode detects the language for every window.
         """
         options = replace(self.options, vad=None, word_timestamps=True)
-        if detect:
-            on_language = self.language.set_result
-        else:
-            options, on_language = replace(options, language=self.language.result()), None
+        on_language: Callable[[Any], None] | None = None
         try:
+            if detect and options.languages:  # restricted: chosen among them before decoding
+                self.language.set_result(detect_language(self.worker.model, samples, options.languages))
+                self.worker.capture.reset()
+            elif detect:
+                on_language = lambda info: self.language.set_result(from_info(info))  # noqa: E731
+            guess = None if on_language else self.language.result()
+            options = replace(options, language=guess.code if guess else None)
             decoded = list(decode(self.worker, samples, options, options.prompt, self.stopped, on_language))
         except BaseException as exc:
             if not self.language.done():
@@ -143,14 +156,15 @@ def decode(
     options: TranscribeOptions,
     context: Any,
     stopped: Stopped | None,
-    on_language: Callable[[str], None] | None = None,
+    on_language: Callable[[Any], None] | None = None,
 ) -> Iterator[Segment]:
     """faster-whisper's own loop over `samples`, consumed lazily in the calling thread.
 
     Segments have the window's local times and ids from 0. The loop runs inside a batching
     session, with this thread's logprob capture on when asked; `stopped` is asked before
-    every model call, which then raises `Cancelled`. `on_language` hears the language
-    faster-whisper detected (or was given) before the first segment is decoded.
+    every model call, which then raises `Cancelled`. `on_language` hears faster-whisper's
+    `TranscriptionInfo` (the language it detected, with every language's probability)
+    before the first segment is decoded.
     """
     capture = worker.capture
     capture.reset(options.logprobs, stopped)
@@ -158,7 +172,7 @@ def decode(
         with worker.batcher.session() if worker.batcher else nullcontext():
             raw_segments, info = worker.model.transcribe(samples, **worker.decode_kwargs(options, context))
             if on_language is not None:
-                on_language(options.language or info.language)
+                on_language(info)
             for index, raw in enumerate(raw_segments):  # decodes the next window when needed
                 yield worker.segment(index, raw, options)
     finally:

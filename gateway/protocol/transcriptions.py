@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway.languages import normalize_language
 from models.errors import InvalidRequest
+from models.keywords import MAX_KEYWORD_CHARS, MAX_KEYWORD_TOKENS, MAX_KEYWORDS, check_keyword_list
 from models.options import VadParameters
 
 TranscriptionFormat = Literal["json", "text", "srt", "vtt", "verbose_json", "diarized_json"]
@@ -72,6 +73,17 @@ class TranscriptionRequest(_AudioRequest):
         description="Data URLs (`data:audio/wav;base64,...`, any supported container) of 2-10 s clips, "
         "one per name, in the order of `known_speaker_names`.",
     )
+    keywords: list[str] = Field(
+        default_factory=list,
+        description=f"Words or phrases to spell right (names, product words): Whisper's hotwords, for every "
+        f"window. At most {MAX_KEYWORDS}, each at most {MAX_KEYWORD_CHARS} characters, together at most "
+        f"{MAX_KEYWORD_TOKENS} Whisper tokens.",
+    )
+    languages: list[str] = Field(
+        default_factory=list,
+        description="ISO-639-1 codes of the possible languages: detection chooses among them. The response's "
+        "`languages` lists the language when it was reliably detected.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "TranscriptionRequest":
@@ -80,6 +92,8 @@ class TranscriptionRequest(_AudioRequest):
             if code is None:
                 raise InvalidRequest(f"Unsupported language: `{self.language}`.", param="language", code="invalid_value")
             self.language = code
+        self.keywords = list(check_keyword_list(self.keywords))
+        self.languages = _language_codes(self.languages)
         if self.timestamp_granularities and self.response_format != "verbose_json":
             raise InvalidRequest(
                 "`timestamp_granularities[]` is only supported with `response_format` `verbose_json`.",
@@ -197,6 +211,37 @@ class TranscriptionRequest(_AudioRequest):
         if isinstance(self.chunking_strategy, ServerVad):
             return self.chunking_strategy.parameters()
         return None
+
+
+def _language_codes(values: list[str]) -> list[str]:
+    """`languages[]` as Whisper's ISO-639-1 codes, each once; 400 naming `languages` for an unknown one."""
+    codes: list[str] = []
+    for index, value in enumerate(values):
+        code = normalize_language(value)
+        if code is None:
+            raise InvalidRequest(
+                f"Unsupported language in `languages[{index}]`: `{value}` (use ISO-639-1 codes such as `en`).",
+                param="languages",
+                code="invalid_value",
+            )
+        if code not in codes:
+            codes.append(code)
+    return codes
+
+
+REALTIME_ONLY_MODELS = ("gpt-live-transcribe", "gpt-realtime-whisper")
+"""Speech-to-text ids the SDKs list that exist only for Realtime transcription sessions."""
+
+
+def check_file_model(model: str) -> None:
+    """A clear 400 for a Realtime-only transcription model sent to a file endpoint."""
+    if model in REALTIME_ONLY_MODELS:
+        raise InvalidRequest(
+            f"The model `{model}` is a Realtime transcription model: it transcribes live sessions, not files. "
+            "For a file use `gpt-transcribe`, `whisper-1` or another served transcription model.",
+            param="model",
+            code="unsupported_value",
+        )
 
 
 class TranslationRequest(_AudioRequest):

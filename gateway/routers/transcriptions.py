@@ -16,6 +16,7 @@ from gateway.protocol.forms import as_list, form_fields, json_object, read_form,
 from gateway.protocol.transcriptions import (
     TranscriptionRequest,
     TranslationRequest,
+    check_file_model,
     multipart_openapi,
 )
 from gateway.services import Services
@@ -28,7 +29,14 @@ from models.types import SAMPLE_RATE, Segment, Transcript
 
 router = APIRouter(tags=["audio"])
 
-_LIST_FIELDS = ("include", "timestamp_granularities", "known_speaker_names", "known_speaker_references")
+_LIST_FIELDS = (
+    "include",
+    "timestamp_granularities",
+    "known_speaker_names",
+    "known_speaker_references",
+    "keywords",
+    "languages",
+)
 TRANSCRIBING_KINDS = ("transcription", "diarization")
 MAX_FIELD_BYTES = 8 * 1024 * 1024
 """A form field may be this long: a speaker reference is a base64 data URL of up to 10 s of audio."""
@@ -49,6 +57,7 @@ async def create_transcription(request: Request) -> Response:
     json_object(values, "chunking_strategy")
     body: TranscriptionRequest = validate(TranscriptionRequest, values)
     upload = require_upload(uploads, "file", services.max_upload_bytes)
+    check_file_model(body.model)
     entry = services.registry.resolve(body.model, TRANSCRIBING_KINDS)
     if entry.kind == "diarization":
         return await _diarize(request, services, entry, body, upload)
@@ -62,6 +71,8 @@ async def create_transcription(request: Request) -> Response:
         logprobs=body.logprobs,
         vad=body.vad(),
         beam_size=services.settings.transcription.beam_size,
+        keywords=tuple(body.keywords),
+        languages=tuple(body.languages),
     )
     return await _run(request, services, entry, body, options, upload)
 
@@ -78,6 +89,7 @@ async def create_translation(request: Request) -> Response:
     values, uploads = form_fields(form, files=("file",))
     body: TranslationRequest = validate(TranslationRequest, values)
     upload = require_upload(uploads, "file", services.max_upload_bytes)
+    check_file_model(body.model)
     entry = services.registry.resolve(body.model, "transcription")
     options = TranscribeOptions(
         task="translate",
@@ -127,6 +139,8 @@ async def _diarize(
         temperature=body.temperature,
         vad=body.vad(),
         beam_size=services.settings.transcription.beam_size,
+        keywords=tuple(body.keywords),
+        languages=tuple(body.languages),
     )
     note(request, model=entry.name)
     ticket = await services.registry.admit(entry)  # 429 at once when the queue is full
@@ -165,8 +179,12 @@ def render(transcript: Transcript, body: Any) -> Response:
     if fmt == "verbose_json":
         words = getattr(body, "words", False)
         segments = getattr(body, "segments", True)
-        return JSONResponse(formats.render_verbose(transcript, usage, segments=segments, words=words))
-    return JSONResponse(formats.render_json(transcript, usage, logprobs=getattr(body, "logprobs", False)))
+        body_json = formats.render_verbose(transcript, usage, segments=segments, words=words)
+    else:
+        body_json = formats.render_json(transcript, usage, logprobs=getattr(body, "logprobs", False))
+    if isinstance(body, TranscriptionRequest):  # translations detect nothing to report
+        body_json["languages"] = formats.languages_json(transcript)
+    return JSONResponse(body_json)
 
 
 async def _events(
@@ -204,6 +222,8 @@ async def _events(
                 transcript: Transcript = value
                 note(request, audio_seconds=transcript.duration)
                 done: dict[str, Any] = {"type": "transcript.text.done", "text": transcript.text}
+                if isinstance(body, TranscriptionRequest):
+                    done["languages"] = formats.languages_json(transcript)
                 if logprobs:
                     done["logprobs"] = formats.logprobs_json(transcript.logprobs)
                 done["usage"] = formats.token_usage(transcript)

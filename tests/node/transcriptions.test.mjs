@@ -156,3 +156,47 @@ test("diarization refusals name the param", async () => {
     (err) => err instanceof OpenAI.BadRequestError && err.param === "response_format",
   );
 });
+
+// SPOKEN (set by pytest): drugs.flac (Piper: "The drug Xarelto interacts with Brilinta and Eliquis."), es.flac (espeak-ng Spanish)
+const spoken = (name) => path.join(process.env.SPOKEN, name);
+
+test("keywords spell rare names right", async () => {
+  const plain = await client.audio.transcriptions.create({ model: "gpt-transcribe", file: fs.createReadStream(spoken("drugs.flac")) });
+  const guided = await client.audio.transcriptions.create({
+    model: "gpt-transcribe",
+    file: fs.createReadStream(spoken("drugs.flac")),
+    keywords: ["Xarelto", "Brilinta", "Eliquis"],
+  });
+  assert.doesNotMatch(plain.text, /Xarelto/);
+  for (const name of ["Xarelto", "Brilinta", "Eliquis"]) assert.match(guided.text, new RegExp(name));
+  await assert.rejects(
+    client.audio.transcriptions.create({
+      model: "gpt-transcribe",
+      file: fs.createReadStream(spoken("drugs.flac")),
+      keywords: ["x".repeat(101)],
+    }),
+    (err) => err instanceof OpenAI.BadRequestError && err.param === "keywords",
+  );
+});
+
+test("languages narrow detection and are reported", async () => {
+  const result = await client.audio.transcriptions.create({
+    model: "gpt-transcribe",
+    file: fs.createReadStream(spoken("es.flac")),
+    languages: ["it", "es"],
+  });
+  assert.deepEqual(result.languages, [{ code: "es" }]);
+  const stream = await client.audio.transcriptions.create({
+    model: "gpt-transcribe",
+    file: fs.createReadStream(spoken("es.flac")),
+    languages: ["es"],
+    stream: true,
+  });
+  let done;
+  for await (const event of stream) if (event.type === "transcript.text.done") done = event;
+  assert.deepEqual(done.languages, [{ code: "es" }]);
+  await assert.rejects(
+    client.audio.transcriptions.create({ model: "gpt-transcribe", file: fs.createReadStream(spoken("es.flac")), languages: ["xx"] }),
+    (err) => err instanceof OpenAI.BadRequestError && err.param === "languages",
+  );
+});

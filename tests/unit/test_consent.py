@@ -35,7 +35,8 @@ def test_best_window_ignores_words_around_the_phrase():
         "Hello, my name is Jo. I am the owner of this voice and I consent to Acme Studios using this voice to create a synthetic voice model.",
         "I am the owner of this voice, and I consent to our studio using this voice to create a synthetic voice model.",
         "I am the owner of this voice and I consent to hack this studio using this voice to create a synthetic voice model.",
-        "Soy el propietario de esa voz y moi mi consentimiento para quedar Me estudios utilicé esa voz para quedar un modelo de voz simpética.",
+        "Soy el propietario de esta voz y voy mi consentimiento para que open a ir a un dirice para crear un modelo de voz sintética.",
+        "Soy el propietario de esa voz y voy mi consentimiento para que acme su Dios la te dice para crear un modelo de voz sintética.",
     ],
 )
 def test_accepts_the_phrase_with_recognition_noise(heard):
@@ -74,8 +75,50 @@ def test_every_default_phrase_matches_itself_for_both_organisations(language):
 
 def test_german_gender_form_and_foreign_negation():
     phrase = DEFAULT_PHRASES["de"][0].replace("{organization}", "OpenAI")
-    assert CHECK.verify(phrase.replace("der Inhaber", "die Inhaberin"), "de").accepted
-    assert not CHECK.verify(phrase.replace("ich willige ein", "ich willige nicht ein"), "de").accepted
+    assert CHECK.verify(phrase.replace("der Eigentümer", "die Eigentümerin"), "de").accepted
+    assert not CHECK.verify(phrase.replace("bin damit", "bin nicht damit"), "de").accepted
+
+
+def test_the_published_phrases_of_all_16_languages():
+    assert sorted(DEFAULT_PHRASES) == sorted("de en es fr hi id it ja ko nl pl pt ru uk vi zh".split())
+    assert DEFAULT_PHRASES["ja"][0].startswith("私はこの音声の所有者であり、{organization}が")
+    assert DEFAULT_PHRASES["zh"][0] == "我是此声音的拥有者并授权{organization}使用此声音创建语音合成模型"
+
+
+def test_other_scripts_are_tokenised_by_their_words_and_marks():
+    # Devanagari vowel signs and the anusvara stay in their word
+    assert tokens("मैं इस आवाज का मालिक हूं", "hi") == ["मैं", "इस", "आवाज", "का", "मालिक", "हूं"]
+    assert tokens("Я являюсь владельцем", "ru") == ["я", "являюсь", "владельцем"]
+    # a Latin name glued to a Korean particle is a word of its own
+    assert tokens("OpenAI가 이 음성을", "ko") == ["openai", "가", "이", "음성을"]
+    # languages without spaces: characters, with a Latin name kept whole
+    assert tokens("授权OpenAI使用", "zh") == ["授", "权", "openai", "使", "用"]
+    assert tokens("所有者であり、OpenAIが", "ja") == ["所", "有", "者", "で", "あ", "り", "openai", "が"]
+
+
+@pytest.mark.parametrize(
+    ("language", "heard", "accepted"),
+    [
+        # Whisper-like variations: punctuation, spaces between characters, one character misheard
+        ("zh", "我是此声音的拥有者，并授权 OpenAI 使用此声音创建语音合成模型。", True),
+        ("zh", "我是此声音的拥有者并授权OpenAI使用此声音创建语音和成模型", True),
+        ("zh", "我不是此声音的拥有者并授权OpenAI使用此声音创建语音合成模型", False),  # 不: negation
+        ("zh", "我是此声音的拥有者并授权Google使用此声音创建语音合成模型", False),
+        ("zh", "今天天气很好，我们去公园散步。", False),
+        ("ja", "私はこの音声の所有者であり、OpenAIがこの音声を使用して音声合成モデルを作成することを承認します。", True),
+        ("ja", "私はこの音声の所有者であり、OpenAIがこの音声を使用して音声合成モデルを作成することを承認しません。", False),
+        ("ko", "나는 이 음성의 소유자이며 OpenAI가 이 음성을 사용하여 음성 합성 모델을 생성할 것을 허용합니다.", True),
+        ("ko", "나는 이 음성의 소유자이며 OpenAI가 이 음성을 사용하여 음성 합성 모델을 생성할 것을 허용하지 않습니다.", False),
+        ("ru", "Я являюсь владельцем этого голоса и даю согласие OpenAI на использование этого голоса для создания модели синтетического голоса.", True),
+        ("ru", "Я не являюсь владельцем этого голоса и не даю согласие OpenAI на использование этого голоса.", False),
+        ("uk", "Я є власником цього голосу і не даю згоду OpenAI використовувати цей голос для створення синтетичної голосової моделі.", False),
+        ("hi", "मैं इस आवाज का मालिक हूं और मैं सिंथेटिक आवाज मॉडल बनाने के लिए OpenAI को इस आवाज का उपयोग करने की सहमति देता हूं।", True),
+        ("hi", "मैं इस आवाज का मालिक नहीं हूं और मैं सिंथेटिक आवाज मॉडल बनाने के लिए OpenAI को इस आवाज का उपयोग करने की सहमति देता हूं", False),
+        ("vi", "Tôi là chủ sở hữu giọng nói này và tôi không đồng ý cho OpenAI sử dụng giọng nói này để tạo mô hình giọng nói tổng hợp.", False),
+    ],
+)
+def test_phrases_in_other_scripts(language, heard, accepted):
+    assert CHECK.verify(heard, language).accepted is accepted
 
 
 def test_unknown_language_is_a_key_error():
