@@ -99,7 +99,13 @@ _STATUS_TYPES: dict[int, tuple[str, str]] = {
 }
 
 
+MAX_MESSAGE_CHARS = 2000
+"""Messages quote what the client sent (a model id, a language); a long quote is cut, never echoed whole."""
+
+
 def envelope(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[: MAX_MESSAGE_CHARS - 1] + "…"
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
@@ -147,8 +153,8 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc.__cause__, GatewayError):  # e.g. the body limit, hit while FastAPI read a JSON body
             return error_response(exc.__cause__)
-        server_side = ("server_error", SERVER_ERROR_CODE) if exc.status_code >= 500 else ("invalid_request_error", "invalid_request")
-        type_, code = _STATUS_TYPES.get(exc.status_code, server_side)
+        fallback = ("server_error", SERVER_ERROR_CODE) if exc.status_code >= 500 else _STATUS_TYPES[400]
+        type_, code = _STATUS_TYPES.get(exc.status_code, fallback)
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404:
             message = f"Unknown request URL: {request.method} {request.url.path}."
@@ -162,9 +168,11 @@ def validation_envelope(errors: Any) -> dict[str, Any]:
     first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
     param = validation_param(tuple(first.get("loc", ())))
     if first.get("type") == "missing":
-        return envelope(f"Missing required parameter: '{param}'.", "invalid_request_error", param, "missing_required_parameter")
+        message = f"Missing required parameter: '{param}'."
+        return envelope(message, "invalid_request_error", param, "missing_required_parameter")
     if first.get("type") == "json_invalid":
-        return envelope(f"The request body is not valid JSON: {first.get('msg')}.", "invalid_request_error", None, "invalid_json")
+        message = f"The request body is not valid JSON: {first.get('msg')}."
+        return envelope(message, "invalid_request_error", None, "invalid_json")
     message = f"Invalid value for '{param}': {first.get('msg')}" if param else str(first.get("msg"))
     return envelope(message, "invalid_request_error", param, "invalid_value")
 
@@ -208,6 +216,7 @@ class ServerErrorMiddleware:
                 response = error_response(exc)
             else:
                 log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-                body = envelope("The server had an error while processing your request.", "server_error", None, SERVER_ERROR_CODE)
+                message = "The server had an error while processing your request."
+                body = envelope(message, "server_error", None, SERVER_ERROR_CODE)
                 response = JSONResponse(body, status_code=500)
             await response(scope, receive, send)

@@ -20,6 +20,8 @@ _BRACKETS = re.compile(r"^(?P<name>[^\[\]]+)(?P<keys>(\[[^\[\]]*\])+)$")
 MAX_JSON_DEPTH = 8
 """How deeply an object field sent as a JSON string may nest (`chunking_strategy` needs 1)."""
 MAX_JSON_BYTES = 16 * 1024
+MAX_TEXT_FILE_PART = 1024 * 1024
+"""A text field sent as a file part (some clients do) may be this long, as a text part may."""
 
 
 def form_fields(
@@ -42,8 +44,13 @@ def form_fields(
             uploads[key] = value
             continue
         if isinstance(value, UploadFile):
-            # A text field sent as a file part (some clients do): read it as text.
-            value = value.file.read().decode("utf-8", errors="replace")
+            # A text field sent as a file part (some clients do): read it as text, as long as a text part.
+            raw = value.file.read(MAX_TEXT_FILE_PART + 1)
+            if len(raw) > MAX_TEXT_FILE_PART:
+                raise InvalidRequest(
+                    f"`{key}` is a text field; at most {MAX_TEXT_FILE_PART} bytes.", param=key, code="invalid_value"
+                )
+            value = raw.decode("utf-8", errors="replace")
         match = _BRACKETS.match(key)
         name = key if match is None else match.group("name")
         keys = [] if match is None else re.findall(r"\[([^\[\]]*)\]", match.group("keys"))
@@ -67,7 +74,8 @@ def form_fields(
                 break
             target = target.setdefault(sub, {})
         if not isinstance(target, dict):
-            raise InvalidRequest(f"`{name}` is given both as a value and as an object.", param=name, code="invalid_value")
+            message = f"`{name}` is given both as a value and as an object."
+            raise InvalidRequest(message, param=name, code="invalid_value")
         if keys[-1] in target:
             raise _duplicate(key, param=name)
         target[keys[-1]] = value

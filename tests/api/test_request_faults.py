@@ -284,3 +284,30 @@ def test_every_4xx_has_a_code(server, fox):
         assert 400 <= response.status_code < 500, (response.request.url, response.text)
         error = response.json()["error"]
         assert isinstance(error["code"], str) and error["code"], (response.request.url, error)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        ("/audio/speech", b'{"model": "tts-1", "voice": "alloy", "input": "Hi.", "speed": 1, "speed": true}', "speed"),
+        ("/audio/speech", b'{"model": "tts-1", "model": "tts-1-hd", "voice": "alloy", "input": "Hi."}', "model"),
+        ("/audio/speech", b'{"model": "tts-1", "voice": {"id": "a", "id": "b"}, "input": "Hi."}', "id"),
+        ("/audio/voice_consents/cons_x", b'{"name": "a", "name": "b"}', "name"),
+    ],
+)
+def test_json_keys_given_twice_are_400(server, path, body, param):
+    response = httpx.post(f"{server.base_url}{path}", content=body, headers={"content-type": "application/json"})
+    _error(response, 400, param, "duplicate_parameter")
+
+
+def test_long_values_are_not_echoed_whole(server, fox):
+    model = "m" * 500_000
+    for response in (
+        _transcribe(server, [("model", model)], [("file", fox)]),
+        httpx.post(f"{server.base_url}/audio/speech", json={"model": model, "voice": "alloy", "input": "Hi."}),
+        _transcribe(server, [("model", "tiny.en"), ("language", "x" * 500_000)], [("file", fox)]),
+    ):
+        assert 400 <= response.status_code < 500
+        assert len(response.json()["error"]["message"]) <= 2000
+    as_file = ("model.txt", b"m" * (2 * 1024 * 1024), "text/plain")
+    _error(_transcribe(server, [], [("model", as_file), ("file", fox)]), 400, "model", "invalid_value")
