@@ -151,7 +151,8 @@ def encode_unsized(samples: np.ndarray, container: str, rate: int = 8000) -> byt
         return wav_header(rate, 0xFFFFFFFF) + pcm
     fmt, codec = CONTAINERS[container]
     out_rate = 48000 if codec == "libopus" else (44100 if codec in ("mp2", "libmp3lame", "aac") else rate)
-    options = {"mp3": {"write_xing": "0"}, "mp4": {"movflags": "empty_moov+frag_keyframe+default_base_moof", "frag_duration": "1000000"}}
+    fragmented = {"movflags": "empty_moov+frag_keyframe+default_base_moof", "frag_duration": "1000000"}
+    options = {"mp3": {"write_xing": "0"}, "mp4": fragmented}
     options["ipod"] = options["mp4"]
     parts: list[bytes] = []
 

@@ -68,7 +68,9 @@ def test_a_single_valued_field_sent_twice_is_400(items, param):
 
 
 def test_list_fields_may_repeat_with_or_without_brackets():
-    form = FormData([("include", "logprobs"), ("timestamp_granularities[]", "word"), ("timestamp_granularities", "segment")])
+    form = FormData(
+        [("include", "logprobs"), ("timestamp_granularities[]", "word"), ("timestamp_granularities", "segment")]
+    )
     values, _ = form_fields(form, files=(), lists=LISTS)
     assert values == {"include": ["logprobs"], "timestamp_granularities": ["word", "segment"]}
 
@@ -88,7 +90,8 @@ def test_shape_conflicts_are_400_naming_the_field(items, param):
 
 
 def test_empty_optional_fields_count_as_absent():
-    form = FormData([("model", "tiny.en"), ("language", ""), ("temperature", ""), ("prompt", ""), ("response_format", "")])
+    empty = [("language", ""), ("temperature", ""), ("prompt", ""), ("response_format", "")]
+    form = FormData([("model", "tiny.en"), *empty])
     values, _ = form_fields(form, files=(), lists=LISTS)
     body = validate(TranscriptionRequest, values)
     assert body.language is None and body.temperature == 0.0 and body.prompt is None and body.response_format == "json"
@@ -109,5 +112,6 @@ def test_booleans_are_not_numbers(value):
 
 
 def test_numeric_form_strings_still_parse():
-    body = validate(TranscriptionRequest, {"model": "m", "temperature": "0.4", "chunking_strategy": {"type": "server_vad", "silence_duration_ms": "500"}})
+    vad = {"type": "server_vad", "silence_duration_ms": "500"}
+    body = validate(TranscriptionRequest, {"model": "m", "temperature": "0.4", "chunking_strategy": vad})
     assert body.temperature == 0.4 and body.vad().silence_duration_ms == 500
