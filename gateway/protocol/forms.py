@@ -59,9 +59,9 @@ def form_fields(
                 raise InvalidRequest(f"`{name}` is a list, not an object.", param=name, code="invalid_value")
             values.setdefault(name, []).append(value)
             continue
+        if value == "":
+            continue  # an empty optional field (or part of an object) means "not set"
         if not keys:
-            if value == "":
-                continue  # an empty optional field means "not set"
             if name in values:
                 raise _duplicate(name)
             values[name] = value

@@ -95,6 +95,9 @@ def test_empty_optional_fields_count_as_absent():
     values, _ = form_fields(form, files=(), lists=LISTS)
     body = validate(TranscriptionRequest, values)
     assert body.language is None and body.temperature == 0.0 and body.prompt is None and body.response_format == "json"
+    vad = [("chunking_strategy[type]", "server_vad"), ("chunking_strategy[threshold]", "")]
+    values, _ = form_fields(FormData([("model", "m"), *vad]), files=(), lists=LISTS)
+    assert validate(TranscriptionRequest, values).vad().threshold == 0.5
     empty_model, _ = form_fields(FormData([("model", "")]), files=(), lists=LISTS)
     _refused(lambda: validate(TranscriptionRequest, empty_model), "model", "missing_required_parameter")
 
