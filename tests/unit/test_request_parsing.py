@@ -107,6 +107,7 @@ def test_booleans_are_not_numbers(value):
     speech = {"model": "tts-1", "voice": "alloy", "input": "Hello."}
     _refused(lambda: validate(SpeechRequest, {**speech, "speed": value}), "speed")
     assert validate(SpeechRequest, {**speech, "speed": 1}).speed == 1.0  # a JSON integer is a number
+    _refused(lambda: validate(SpeechRequest, {**speech, "speed": "1.0"}), "speed")  # a JSON string is not
     vad = {"type": "server_vad", "threshold": value}
     _refused(lambda: validate(TranscriptionRequest, {"model": "m", "chunking_strategy": vad}), "chunking_strategy")
     vad = {"type": "server_vad", "silence_duration_ms": value}
