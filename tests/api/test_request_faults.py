@@ -314,3 +314,37 @@ def test_long_values_are_not_echoed_whole(server, fox):
         assert len(response.json()["error"]["message"]) <= 2000
     as_file = ("model.txt", b"m" * (2 * 1024 * 1024), "text/plain")
     _error(_transcribe(server, [], [("model", as_file), ("file", fox)]), 400, "model", "invalid_value")
+
+
+def test_a_stream_broken_after_its_start_is_cut_and_logged_with_its_id(server):
+    """An audio stream cannot be made whole once it has begun: the connection is closed under it (a
+    client sees a broken response, never a short one that looks complete), and every line logged about
+    it, uvicorn's included, carries its id."""
+    from fastapi.responses import StreamingResponse
+
+    async def chunks():
+        yield b"first chunk"
+        raise RuntimeError("injected fault mid-stream")
+
+    async def broken():  # the injected fault: a stream whose producer fails after its first chunk
+        return StreamingResponse(chunks(), media_type="audio/mpeg")
+
+    path = "/v1/test-fault/broken-stream"
+    server.app.add_api_route(path, broken, methods=["GET"])
+    handler = _Records()
+    loggers = [logging.getLogger(), logging.getLogger("uvicorn")]  # the test server's uvicorn does not propagate
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.get(f"{server.url}{path}", headers={"x-request-id": "broken-stream-1"}, timeout=30)
+        deadline = time.monotonic() + 10
+        while not [r for r in handler.records if r.name.startswith("uvicorn")] and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+        server.app.router.routes[:] = [r for r in server.app.router.routes if getattr(r, "path", None) != path]
+    errors = [r for r in handler.records if r.levelno >= logging.ERROR]
+    assert errors and {r.request_id for r in errors} == {"broken-stream-1"}, [(r.name, r.getMessage()) for r in errors]
+    assert httpx.get(f"{server.base_url}/models").status_code == 200
