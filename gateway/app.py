@@ -64,12 +64,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     if settings.playground:
         app.include_router(playground.router)
-    # Outermost last: request id -> telemetry -> drain -> body limit -> API key -> rate limit -> deadline -> routes.
+    # Outermost last: request id -> telemetry -> server errors -> drain -> body limit -> API key -> rate limit -> deadline -> routes.
     app.add_middleware(DeadlineMiddleware, timeout_s=settings.limits.request_timeout_s)
     app.add_middleware(RateLimitMiddleware, limiter=services.rate_limiter)
     app.add_middleware(ApiKeyMiddleware, api_keys=settings.api_keys)
     app.add_middleware(BodyLimitMiddleware, limit=settings.transcription.max_upload_bytes + BODY_SLACK_BYTES)
     app.add_middleware(DrainMiddleware, drain=services.drain)
+    app.add_middleware(errors.ServerErrorMiddleware)
     app.add_middleware(TelemetryMiddleware, metrics=services.metrics if settings.metrics else None)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -29,32 +29,102 @@ SUPPORTED_INPUTS = "flac, mp3, mp4, mpeg, mpga, m4a, ogg, wav, webm"
 MIN_DURATION_S = 0.1
 
 
+INPUT_FORMATS = "wav,flac,mp3,ogg,matroska,webm,mov,mp4,m4a,aac,mpeg"
+"""FFmpeg demuxers an upload may be read with (sniffed from the bytes); nothing else is probed open."""
+MAX_STREAMS = 8
+"""Streams one upload may declare: each costs the demuxer a context (500 tracks of an mp4 took 257 MiB)."""
+PROBE_BYTES = 2_000_000
+"""Bytes FFmpeg may read to recognise the container and its streams (FFmpeg's default: 5 MB)."""
+ANALYZE_MICROSECONDS = 2_000_000
+"""Audio FFmpeg may decode to learn the streams' parameters (FFmpeg's default: 5 s)."""
+_OPEN_OPTIONS = {
+    "format_whitelist": INPUT_FORMATS,
+    "max_streams": str(MAX_STREAMS),
+    "probesize": str(PROBE_BYTES),
+    "analyzeduration": str(ANALYZE_MICROSECONDS),
+}
+
+
+def _open(source: BinaryIO, param: str) -> av.container.InputContainer:
+    """Open an upload for reading within the bounds above; a refused open is a 400 naming `param`."""
+    source.seek(0)
+    try:
+        container = av.open(source, mode="r", options=dict(_OPEN_OPTIONS), metadata_errors="ignore")
+    except MemoryError as exc:  # FFmpeg's answer to a container over `max_streams`
+        raise AudioDecodeError(
+            f"The `{param}` upload has too many streams (at most {MAX_STREAMS}) or cannot be opened within "
+            "the decoder's memory bounds.",
+            param=param,
+            code="too_many_streams",
+        ) from exc
+    if not container.streams.audio:
+        container.close()
+        raise AudioDecodeError(
+            f"The `{param}` upload has no audio stream. Supported formats: {SUPPORTED_INPUTS}.",
+            param=param,
+            code="invalid_value",
+        )
+    return container
+
+
+def demuxed_seconds(source: BinaryIO | bytes, *, param: str = "file", stop_after: float | None = None) -> float:
+    """The length of the first audio stream from its packets' timestamps, without decoding a sample.
+
+    What the container's header declares is not trusted (a FLAC or WAV header may leave it blank
+    or wrong, an mp3 without a Xing frame has only an estimate, a streamed WebM or fragmented MP4
+    has none): the packets are read and their durations added up, which costs a moment even for
+    hours of audio. Packets that carry no duration are measured by their timestamps' span.
+    With `stop_after`, reading stops once the length passes it.
+    """
+    if isinstance(source, (bytes, bytearray)):
+        source = io.BytesIO(source)
+    try:
+        with _open(source, param) as container:
+            stream = container.streams.audio[0]
+            time_base = float(stream.time_base or 0)
+            summed = 0
+            first = last = None
+            every_packet_timed = True
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue  # the flush packet at the end
+                duration = packet.duration or 0
+                every_packet_timed = every_packet_timed and duration > 0
+                summed += duration
+                if packet.pts is not None:
+                    first = packet.pts if first is None else min(first, packet.pts)
+                    last = packet.pts + duration if last is None else max(last, packet.pts + duration)
+                seconds = summed * time_base if every_packet_timed else ((last or 0) - (first or 0)) * time_base
+                if stop_after is not None and seconds > stop_after:
+                    return seconds
+            return summed * time_base if every_packet_timed else ((last or 0) - (first or 0)) * time_base
+    except AudioDecodeError:
+        raise
+    except Exception as exc:  # whatever FFmpeg/PyAV raise on bytes that are not audio
+        raise _undecodable(param) from exc
+
+
 def iter_audio(
     source: BinaryIO | bytes, *, param: str = "file", block_seconds: float = 30.0, max_seconds: float | None = None
 ) -> Iterator[np.ndarray]:
     """Decode to float32 mono 16 kHz blocks of about `block_seconds`, lazily.
 
     Memory stays at one block whatever the recording's length. Raises AudioDecodeError
-    naming `param` when the bytes are not audio (also midway, for a truncated file).
+    naming `param` when the bytes are not audio (also midway, for a truncated file). With
+    `max_seconds`, the length is measured from the packets before a sample is decoded
+    (`demuxed_seconds`), so a longer upload is refused at once, whatever its header says;
+    decoding still stops at the limit should the packets' timestamps understate it.
     """
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
-    source.seek(0)
+    if max_seconds and demuxed_seconds(source, param=param, stop_after=max_seconds + 1) > max_seconds + 1:
+        raise _too_long(param, max_seconds)
     block_len = int(block_seconds * SAMPLE_RATE)
     limit = int(max_seconds * SAMPLE_RATE) if max_seconds else None
     pending: list[np.ndarray] = []
     pending_len = total = 0
     try:
-        with av.open(source, mode="r", metadata_errors="ignore") as container:
-            if not container.streams.audio:
-                raise AudioDecodeError(
-                    f"The `{param}` upload has no audio stream. Supported formats: {SUPPORTED_INPUTS}.",
-                    param=param,
-                    code="invalid_value",
-                )
-            declared = container.duration / av.time_base if container.duration else None
-            if max_seconds and declared and declared > max_seconds + 1:  # refused before any decoding
-                raise _too_long(param, max_seconds)
+        with _open(source, param) as container:
             resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
             frames = container.decode(container.streams.audio[0])
             for frame in itertools.chain(frames, [None]):
@@ -70,12 +140,16 @@ def iter_audio(
                     pending, pending_len = [], 0
     except AudioDecodeError:
         raise
-    except (av.error.FFmpegError, ValueError, IndexError, UnicodeDecodeError, EOFError) as exc:
-        raise AudioDecodeError(
-            f"Could not decode the `{param}` upload as audio. Supported formats: {SUPPORTED_INPUTS}.",
-            param=param,
-            code="invalid_value",
-        ) from exc
+    except Exception as exc:  # whatever FFmpeg/PyAV raise on bytes that are not audio (or stop being audio)
+        raise _undecodable(param) from exc
+
+
+def _undecodable(param: str) -> AudioDecodeError:
+    return AudioDecodeError(
+        f"Could not decode the `{param}` upload as audio. Supported formats: {SUPPORTED_INPUTS}.",
+        param=param,
+        code="invalid_value",
+    )
 
 
 def _too_long(param: str, max_seconds: float | None) -> AudioDecodeError:

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.errors import (
     AudioDecodeError,
@@ -63,47 +64,57 @@ class RequestTimeout(GatewayError):
     """The request took longer than its time budget; its work was stopped."""
 
 
-# (status, OpenAI type word), most specific class first.
-_MAPPING: tuple[tuple[type[GatewayError], int, str], ...] = (
-    (ModelNotFound, 404, "invalid_request_error"),
-    (NotFound, 404, "not_found_error"),
-    (AudioDecodeError, 400, "invalid_request_error"),
-    (InvalidRequest, 400, "invalid_request_error"),
-    (PayloadTooLarge, 413, "invalid_request_error"),
-    (Conflict, 409, "invalid_request_error"),
-    (QueueFull, 429, "rate_limit_error"),
-    (RateLimited, 429, "rate_limit_error"),
-    (RequestTimeout, 504, "server_error"),
-    (AuthenticationFailed, 401, "authentication_error"),
-    (PermissionDenied, 403, "permission_error"),
-    (ModelUnavailable, 503, "server_error"),
-    (ServiceUnavailable, 503, "server_error"),
-    (Cancelled, 499, "invalid_request_error"),
+# (class, status, OpenAI type word, code when the error names none), most specific class first.
+# Every class has a code, so no answer leaves with `code: null`.
+_MAPPING: tuple[tuple[type[GatewayError], int, str, str], ...] = (
+    (ModelNotFound, 404, "invalid_request_error", "model_not_found"),
+    (NotFound, 404, "not_found_error", "not_found"),
+    (AudioDecodeError, 400, "invalid_request_error", "invalid_value"),
+    (InvalidRequest, 400, "invalid_request_error", "invalid_value"),
+    (PayloadTooLarge, 413, "invalid_request_error", "request_too_large"),
+    (Conflict, 409, "invalid_request_error", "conflict"),
+    (QueueFull, 429, "rate_limit_error", "rate_limit_exceeded"),
+    (RateLimited, 429, "rate_limit_error", "rate_limit_exceeded"),
+    (RequestTimeout, 504, "server_error", "request_timeout"),
+    (AuthenticationFailed, 401, "authentication_error", "invalid_api_key"),
+    (PermissionDenied, 403, "permission_error", "permission_denied"),
+    (ModelUnavailable, 503, "server_error", "model_unavailable"),
+    (ServiceUnavailable, 503, "server_error", "service_unavailable"),
+    (Cancelled, 499, "invalid_request_error", "client_closed_request"),
 )
+SERVER_ERROR_CODE = "internal_error"
+"""The code of a 500 and of a domain error no row above maps."""
 
-_STATUS_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    405: "invalid_request_error",
-    409: "invalid_request_error",
-    413: "invalid_request_error",
-    415: "invalid_request_error",
-    429: "rate_limit_error",
+# Errors Starlette raises itself (no route, wrong method, a body FastAPI could not parse).
+_STATUS_TYPES: dict[int, tuple[str, str]] = {
+    400: ("invalid_request_error", "invalid_request"),
+    401: ("authentication_error", "invalid_api_key"),
+    403: ("permission_error", "permission_denied"),
+    404: ("not_found_error", "unknown_url"),
+    405: ("invalid_request_error", "method_not_allowed"),
+    409: ("invalid_request_error", "conflict"),
+    413: ("invalid_request_error", "request_too_large"),
+    415: ("invalid_request_error", "invalid_content_type"),
+    429: ("rate_limit_error", "rate_limit_exceeded"),
 }
 
 
+MAX_MESSAGE_CHARS = 2000
+"""Messages quote what the client sent (a model id, a language); a long quote is cut, never echoed whole."""
+
+
 def envelope(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[: MAX_MESSAGE_CHARS - 1] + "…"
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
 def describe(exc: GatewayError) -> tuple[int, dict[str, Any]]:
     """Status code and envelope for a domain error."""
-    for cls, status, type_ in _MAPPING:
+    for cls, status, type_, code in _MAPPING:
         if isinstance(exc, cls):
-            return status, envelope(exc.message, type_, exc.param, exc.code)
-    return 500, envelope(exc.message, "server_error", exc.param, exc.code)
+            return status, envelope(exc.message, type_, exc.param, exc.code or code)
+    return 500, envelope(exc.message, "server_error", exc.param, exc.code or SERVER_ERROR_CODE)
 
 
 def error_response(exc: GatewayError) -> JSONResponse:
@@ -136,25 +147,76 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        param = validation_param(tuple(first.get("loc", ())))
-        message = f"Invalid value for '{param}': {first.get('msg')}" if param else str(first.get("msg"))
-        return JSONResponse(envelope(message, "invalid_request_error", param, "invalid_value"), status_code=400)
+        return JSONResponse(validation_envelope(exc.errors()), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        type_ = _STATUS_TYPES.get(exc.status_code, "server_error" if exc.status_code >= 500 else "invalid_request_error")
+        if isinstance(exc.__cause__, GatewayError):  # e.g. the body limit, hit while FastAPI read a JSON body
+            return error_response(exc.__cause__)
+        fallback = ("server_error", SERVER_ERROR_CODE) if exc.status_code >= 500 else _STATUS_TYPES[400]
+        type_, code = _STATUS_TYPES.get(exc.status_code, fallback)
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404:
             message = f"Unknown request URL: {request.method} {request.url.path}."
-        return JSONResponse(envelope(message, type_), status_code=exc.status_code, headers=exc.headers)
+        elif exc.status_code == 400 and exc.__cause__ is not None:  # FastAPI could not parse a JSON body
+            message, code = "The request body is not valid JSON (or nests too deeply).", "invalid_json"
+        return JSONResponse(envelope(message, type_, None, code), status_code=exc.status_code, headers=exc.headers)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        request_id = request.scope.get("state", {}).get("request_id", "")
-        return JSONResponse(
-            envelope("The server had an error while processing your request.", "server_error"),
-            status_code=500,
-            headers={"x-request-id": request_id} if request_id else None,
-        )
+
+def validation_envelope(errors: Any) -> dict[str, Any]:
+    """The envelope of a pydantic/FastAPI validation failure: its first error, with the field as `param`."""
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    param = validation_param(tuple(first.get("loc", ())))
+    if first.get("type") == "missing":
+        message = f"Missing required parameter: '{param}'."
+        return envelope(message, "invalid_request_error", param, "missing_required_parameter")
+    if first.get("type") == "json_invalid":
+        message = f"The request body is not valid JSON: {first.get('msg')}."
+        return envelope(message, "invalid_request_error", None, "invalid_json")
+    message = f"Invalid value for '{param}': {first.get('msg')}" if param else str(first.get("msg"))
+    return envelope(message, "invalid_request_error", param, "invalid_value")
+
+
+class ServerErrorMiddleware:
+    """Turn any exception that escapes a route into a complete answer on a reusable connection.
+
+    Sits inside the request-id and telemetry middleware, so the traceback is logged with the
+    request's own id and the access line counts the 500. A domain error raised outside a route
+    (a middleware) gets its mapped status. Starlette's own ServerErrorMiddleware would answer
+    and then re-raise, and uvicorn closes a connection whose app raised: the client's next
+    request on it was reset.
+
+    Once a response has begun, nothing can make it whole: the error is logged and the
+    connection is closed under the half-sent body (uvicorn does that when the app returns
+    without finishing), so the client sees a broken response, never a truncated one that
+    looks complete.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                log.exception("error after the response began on %s %s", scope.get("method"), scope.get("path"))
+                return
+            if isinstance(exc, GatewayError):
+                response = error_response(exc)
+            else:
+                log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+                message = "The server had an error while processing your request."
+                body = envelope(message, "server_error", None, SERVER_ERROR_CODE)
+                response = JSONResponse(body, status_code=500)
+            await response(scope, receive, send)

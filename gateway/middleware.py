@@ -11,6 +11,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import AuthenticationFailed, error_response
+from gateway.logs import REQUEST_ID
 from models.errors import PayloadTooLarge
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,9 @@ class RequestIdMiddleware:
         incoming = _header(scope, b"x-request-id")
         request_id = incoming if incoming and _SAFE_ID.match(incoming) else f"req_{secrets.token_hex(16)}"
         scope.setdefault("state", {})["request_id"] = request_id
+        # Not reset: the server runs each request in a task of its own, whose context ends with it, so
+        # what uvicorn logs about this request after the app has returned carries its id too.
+        REQUEST_ID.set(request_id)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -158,3 +159,57 @@ def espeak_speech(text: str, voice: str = "en-us", speed: int = 160) -> bytes:
     """`text` spoken by espeak-ng, as FLAC bytes."""
     samples, rate = espeak_samples(text, voice, speed)
     return encode(samples, "flac", rate=rate)
+
+
+def encode_unsized(samples: np.ndarray, container: str, rate: int = 8000) -> bytes:
+    """Like `encode`, but muxed into an unseekable stream: the header never gets the length.
+
+    FLAC's STREAMINFO keeps `total samples = 0`, WebM has no duration, MP4 is fragmented, mp3
+    has no Xing frame; the wav header's sizes say 0xFFFFFFFF ("until the end").
+    """
+    if container == "wav":
+        from gateway.audio_io import wav_header
+
+        pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+        return wav_header(rate, 0xFFFFFFFF) + pcm
+    fmt, codec = CONTAINERS[container]
+    out_rate = 48000 if codec == "libopus" else (44100 if codec in ("mp2", "libmp3lame", "aac") else rate)
+    fragmented = {"movflags": "empty_moov+frag_keyframe+default_base_moof", "frag_duration": "1000000"}
+    options = {"mp3": {"write_xing": "0"}, "mp4": fragmented}
+    options["ipod"] = options["mp4"]
+    parts: list[bytes] = []
+
+    class Sink:
+        def write(self, data: bytes) -> int:
+            parts.append(bytes(data))
+            return len(data)
+
+    with av.open(Sink(), "w", format=fmt, container_options=options.get(fmt, {})) as out:
+        stream = out.add_stream(codec, rate=out_rate, layout="mono")
+        if codec == "libmp3lame":
+            stream.bit_rate = 8000
+        resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=out_rate)
+        step = rate * 30
+        for start in range(0, len(samples), step):
+            piece = (np.clip(samples[start : start + step], -1, 1) * 32767).astype(np.int16).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(piece, format="s16", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+            for chunk in resampler.resample(frame):
+                out.mux(stream.encode(chunk))
+        for chunk in resampler.resample(None):
+            out.mux(stream.encode(chunk))
+        out.mux(stream.encode(None))
+    return b"".join(parts)
+
+
+def many_tracks(count: int, fmt: str = "mp4", codec: str = "aac") -> bytes:
+    """A container of `count` short silent audio tracks (the shape of a decoder memory attack)."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format=fmt) as out:
+        streams = [out.add_stream(codec, rate=16000, layout="mono") for _ in range(count)]
+        for stream in streams:
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 16000, 0
+            out.mux(stream.encode(frame))
+            out.mux(stream.encode(None))
+    return buffer.getvalue()

@@ -17,59 +17,109 @@ from starlette.datastructures import FormData, UploadFile
 from models.errors import InvalidRequest, PayloadTooLarge
 
 _BRACKETS = re.compile(r"^(?P<name>[^\[\]]+)(?P<keys>(\[[^\[\]]*\])+)$")
+MAX_JSON_DEPTH = 8
+"""How deeply an object field sent as a JSON string may nest (`chunking_strategy` needs 1)."""
+MAX_JSON_BYTES = 16 * 1024
+MAX_TEXT_FILE_PART = 1024 * 1024
+"""A text field sent as a file part (some clients do) may be this long, as a text part may."""
 
 
-def form_fields(form: FormData, *, files: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, UploadFile]]:
-    """Split a form into scalar/array/object values and the named file uploads."""
+def form_fields(
+    form: FormData, *, files: tuple[str, ...], lists: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], dict[str, UploadFile]]:
+    """Split a form into scalar/array/object values and the named file uploads.
+
+    Only the fields in `lists` may repeat (`include[]=a&include[]=b`, or without brackets);
+    any other field sent twice is a 400 naming it, never a silent choice between the two.
+    An empty text field counts as absent, as clients that send every field mean it.
+    """
     values: dict[str, Any] = {}
     uploads: dict[str, UploadFile] = {}
     for key, value in form.multi_items():
         if key in files:
             if not isinstance(value, UploadFile):
                 raise InvalidRequest(f"`{key}` must be a file upload.", param=key, code="invalid_value")
+            if key in uploads:
+                raise _duplicate(key)
             uploads[key] = value
             continue
         if isinstance(value, UploadFile):
-            # A text field sent as a file part (some clients do): read it as text.
-            value = value.file.read().decode("utf-8", errors="replace")
+            # A text field sent as a file part (some clients do): read it as text, as long as a text part.
+            raw = value.file.read(MAX_TEXT_FILE_PART + 1)
+            if len(raw) > MAX_TEXT_FILE_PART:
+                raise InvalidRequest(
+                    f"`{key}` is a text field; at most {MAX_TEXT_FILE_PART} bytes.", param=key, code="invalid_value"
+                )
+            value = raw.decode("utf-8", errors="replace")
         match = _BRACKETS.match(key)
-        if match is None:
-            name = key
-            if name in values:
-                existing = values[name]
-                values[name] = [*existing, value] if isinstance(existing, list) else [existing, value]
-            else:
-                values[name] = value
+        name = key if match is None else match.group("name")
+        keys = [] if match is None else re.findall(r"\[([^\[\]]*)\]", match.group("keys"))
+        if name in lists:
+            if keys not in ([], [""]):
+                raise InvalidRequest(f"`{name}` is a list, not an object.", param=name, code="invalid_value")
+            values.setdefault(name, []).append(value)
             continue
-        name = match.group("name")
-        keys = re.findall(r"\[([^\[\]]*)\]", match.group("keys"))
-        if keys == [""]:
-            existing = values.get(name)
-            values[name] = [*existing, value] if isinstance(existing, list) else ([existing, value] if existing is not None else [value])
-        else:
-            target = values.setdefault(name, {})
+        if value == "":
+            continue  # an empty optional field (or part of an object) means "not set"
+        if not keys:
+            if name in values:
+                raise _duplicate(name)
+            values[name] = value
+            continue
+        if "" in keys:
+            raise InvalidRequest(f"`{name}` takes one value, not a list.", param=name, code="invalid_value")
+        target = values.setdefault(name, {})
+        for sub in keys[:-1]:
             if not isinstance(target, dict):
-                raise InvalidRequest(f"`{name}` is given both as a value and as an object.", param=name)
-            for sub in keys[:-1]:
-                target = target.setdefault(sub, {})
-            target[keys[-1]] = value
+                break
+            target = target.setdefault(sub, {})
+        if not isinstance(target, dict):
+            message = f"`{name}` is given both as a value and as an object."
+            raise InvalidRequest(message, param=name, code="invalid_value")
+        if keys[-1] in target:
+            raise _duplicate(key, param=name)
+        target[keys[-1]] = value
     return values, uploads
 
 
-def as_list(values: dict[str, Any], name: str) -> None:
-    """Make `name` a list even when a single value was sent without brackets."""
-    if name in values and not isinstance(values[name], list):
-        values[name] = [values[name]]
+def _duplicate(field: str, *, param: str | None = None) -> InvalidRequest:
+    return InvalidRequest(
+        f"`{field}` is given more than once; it takes one value.", param=param or field, code="duplicate_parameter"
+    )
 
 
 def json_object(values: dict[str, Any], name: str) -> None:
-    """Accept an object field sent as a JSON string (`{"type": "server_vad"}`)."""
+    """Accept an object field sent as a JSON string (`{"type": "server_vad"}`).
+
+    Whatever the parser makes of it (bad syntax, nesting too deep for its recursion, a number
+    too long to convert), a string that is not a small JSON object is a 400 naming the field.
+    """
     raw = values.get(name)
-    if isinstance(raw, str) and raw.strip().startswith("{"):
-        try:
-            values[name] = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise InvalidRequest(f"`{name}` is not valid JSON: {exc.msg}.", param=name) from exc
+    if not isinstance(raw, str) or not raw.strip().startswith(("{", "[")):
+        return
+    if len(raw) > MAX_JSON_BYTES or _depth(raw) > MAX_JSON_DEPTH:
+        raise InvalidRequest(
+            f"`{name}` is too large or nests too deeply (at most {MAX_JSON_DEPTH} levels).",
+            param=name,
+            code="invalid_value",
+        )
+    try:
+        values[name] = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not a JSON object"
+        raise InvalidRequest(f"`{name}` is not valid JSON: {reason}.", param=name, code="invalid_value") from exc
+
+
+def _depth(text: str) -> int:
+    """The deepest bracket nesting of a JSON text (brackets inside strings count too: an upper bound)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def validate(model: type[BaseModel], values: dict[str, Any]) -> Any:
@@ -77,7 +127,7 @@ def validate(model: type[BaseModel], values: dict[str, Any]) -> Any:
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        first = exc.errors(include_input=False, include_url=False)[0]
         loc = [str(p) for p in first.get("loc", ())]
         param = loc[0] if loc else None
         if first.get("type") == "missing":

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gateway.protocol.types import JsonNumber
+
 SpeechFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
 
 MAX_INPUT_CHARS = 4096
@@ -43,7 +45,7 @@ class SpeechRequest(BaseModel):
     response_format: SpeechFormat = Field(
         "mp3", description="`mp3` (default), `opus` (Ogg), `aac` (ADTS), `flac`, `wav` or `pcm` (24 kHz s16le mono)."
     )
-    speed: float = Field(1.0, ge=0.25, le=4.0, description="0.25 to 4.0; 1.0 is the voice's natural pace.")
+    speed: JsonNumber = Field(1.0, ge=0.25, le=4.0, description="0.25 to 4.0; 1.0 is the voice's natural pace.")
     stream_format: Literal["audio", "sse"] = Field(
         "audio",
         description="`audio`: the audio file, sent in chunks as it is synthesised. `sse`: server-sent events "

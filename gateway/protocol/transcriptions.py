@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway.languages import normalize_language
+from gateway.protocol.types import Integer, Number
 from models.errors import InvalidRequest
 from models.keywords import MAX_KEYWORD_CHARS, MAX_KEYWORD_TOKENS, MAX_KEYWORDS, check_keyword_list
 from models.options import VadParameters
@@ -24,9 +25,9 @@ class ServerVad(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["server_vad"]
-    prefix_padding_ms: int = Field(300, ge=0, le=10_000, description="Audio kept before detected speech.")
-    silence_duration_ms: int = Field(200, ge=0, le=10_000, description="Silence that ends a chunk.")
-    threshold: float = Field(0.5, gt=0.0, lt=1.0, description="Speech probability threshold.")
+    prefix_padding_ms: Integer = Field(300, ge=0, le=10_000, description="Audio kept before detected speech.")
+    silence_duration_ms: Integer = Field(200, ge=0, le=10_000, description="Silence that ends a chunk.")
+    threshold: Number = Field(0.5, gt=0.0, lt=1.0, description="Speech probability threshold.")
 
     def parameters(self) -> VadParameters:
         return VadParameters(
@@ -45,7 +46,7 @@ class _AudioRequest(BaseModel):
 
     model: str = Field(description="A served model id or alias, e.g. `whisper-1`.", examples=["whisper-1"])
     prompt: str | None = Field(None, description="Text to guide style or continue a previous segment.")
-    temperature: float = Field(0.0, ge=0.0, le=1.0, description="0 uses Whisper's temperature fallback.")
+    temperature: Number = Field(0.0, ge=0.0, le=1.0, description="0 uses Whisper's temperature fallback.")
 
     def vad(self) -> VadParameters | None:
         return None

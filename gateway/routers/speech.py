@@ -17,6 +17,7 @@ from gateway.audio_io import MIME_TYPES, open_encoder
 from gateway.custom_voices import custom_piper_voice, piper_voice_of
 from gateway.formats import AUDIO_TOKENS_PER_SECOND
 from gateway.middleware import request_tenant
+from gateway.protocol.json_body import StrictJsonRoute
 from gateway.protocol.speech import SpeechRequest, VoiceEntry, VoiceId, VoiceList, pace_from_instructions
 from gateway.services import Services
 from gateway.settings import SpeechModelSettings
@@ -28,7 +29,7 @@ from models.piper import MAX_SPEED, MIN_SPEED
 from models.registry import WorkerEntry
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["audio"])
+router = APIRouter(tags=["audio"], route_class=StrictJsonRoute)
 
 OUTPUT_RATE = 24_000
 """OpenAI's output rate, and what `pcm` players assume."""

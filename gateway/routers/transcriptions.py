@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from gateway import formats
-from gateway.protocol.forms import as_list, form_fields, json_object, read_form, validate
+from gateway.protocol.forms import form_fields, json_object, read_form, validate
 from gateway.protocol.transcriptions import (
     TranscriptionRequest,
     TranslationRequest,
@@ -51,9 +51,7 @@ MAX_FIELD_BYTES = 8 * 1024 * 1024
 async def create_transcription(request: Request) -> Response:
     services: Services = request.app.state.services
     form = await read_form(request, max_part_size=MAX_FIELD_BYTES)
-    values, uploads = form_fields(form, files=("file",))
-    for name in _LIST_FIELDS:
-        as_list(values, name)
+    values, uploads = form_fields(form, files=("file",), lists=_LIST_FIELDS)
     json_object(values, "chunking_strategy")
     body: TranscriptionRequest = validate(TranscriptionRequest, values)
     upload = require_upload(uploads, "file", services.max_upload_bytes)

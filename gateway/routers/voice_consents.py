@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 
 from gateway.languages import normalize_language
 from gateway.middleware import request_tenant
+from gateway.protocol.json_body import StrictJsonRoute
 from gateway.protocol.forms import form_fields, read_form, validate
 from gateway.protocol.transcriptions import multipart_openapi
 from gateway.protocol.voice_consents import (
@@ -29,7 +30,7 @@ from models.errors import InvalidRequest
 from models.options import TranscribeOptions
 from models.types import SAMPLE_RATE
 
-router = APIRouter(tags=["voice consents"])
+router = APIRouter(tags=["voice consents"], route_class=StrictJsonRoute)
 
 
 def render(record: ConsentRecord) -> VoiceConsent:

@@ -2,7 +2,7 @@ import pytest
 from starlette.datastructures import FormData
 
 from gateway.languages import language_name, normalize_language
-from gateway.protocol.forms import as_list, form_fields, json_object, validate
+from gateway.protocol.forms import form_fields, json_object, validate
 from gateway.protocol.transcriptions import TranscriptionRequest
 from gateway.settings import DEFAULT_CONFIG, Settings
 from models.errors import InvalidRequest
@@ -16,7 +16,7 @@ def test_brackets_arrays_and_objects():
         ("timestamp_granularities[]", "segment"), ("chunking_strategy[type]", "server_vad"),
         ("chunking_strategy[threshold]", "0.3"),
     ])
-    values, files = form_fields(form, files=("file",))
+    values, files = form_fields(form, files=("file",), lists=("include", "timestamp_granularities"))
     assert values == {
         "model": "whisper-1", "include": ["logprobs"], "timestamp_granularities": ["word", "segment"],
         "chunking_strategy": {"type": "server_vad", "threshold": "0.3"},
@@ -25,8 +25,8 @@ def test_brackets_arrays_and_objects():
 
 
 def test_plain_repeated_fields_and_json_objects():
-    values, _ = form_fields(FormData([("include", "logprobs"), ("chunking_strategy", '{"type": "server_vad"}')]), files=())
-    as_list(values, "include")
+    form = FormData([("include", "logprobs"), ("chunking_strategy", '{"type": "server_vad"}')])
+    values, _ = form_fields(form, files=(), lists=("include",))
     json_object(values, "chunking_strategy")
     assert values == {"include": ["logprobs"], "chunking_strategy": {"type": "server_vad"}}
 

@@ -1,0 +1,121 @@
+"""Whatever a client sends in a form or a JSON field, parsing ends in a value or a 400 naming the field."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.datastructures import FormData, Headers, UploadFile
+
+from gateway.protocol.forms import MAX_JSON_DEPTH, form_fields, json_object, validate
+from gateway.protocol.speech import SpeechRequest
+from gateway.protocol.transcriptions import TranscriptionRequest
+from models.errors import InvalidRequest
+
+LISTS = ("include", "timestamp_granularities", "known_speaker_names", "known_speaker_references")
+
+
+def _file(data: bytes = b"RIFF") -> UploadFile:
+    import io
+
+    return UploadFile(io.BytesIO(data), filename="a.wav", headers=Headers({"content-type": "audio/wav"}))
+
+
+def _refused(call, param: str, code: str = "invalid_value") -> InvalidRequest:
+    with pytest.raises(InvalidRequest) as caught:
+        call()
+    assert caught.value.param == param, caught.value.message
+    assert caught.value.code == code
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 2000 + "]" * 2000,  # the instance: RecursionError inside json.loads
+        '{"type": ' * 2000 + '"server_vad"' + "}" * 2000,
+        '{"a": [[[[[[[[[[[[1]]]]]]]]]]]]}',  # deeper than MAX_JSON_DEPTH
+        '{"type": "server_vad", "threshold": 1' + "0" * 5000 + "}",  # int too long for Python to convert
+        '{"type": "server_vad",',  # cut short
+        '{"type": "server_vad"}' + " " * 20_000,  # over the size bound
+        "{\x00}",
+    ],
+)
+def test_json_object_field_that_does_not_parse_is_400_naming_it(raw):
+    values = {"chunking_strategy": raw}
+    _refused(lambda: json_object(values, "chunking_strategy"), "chunking_strategy")
+
+
+def test_json_object_field_within_bounds_parses():
+    values = {"chunking_strategy": '{"type": "server_vad", "threshold": 0.3}'}
+    json_object(values, "chunking_strategy")
+    assert values["chunking_strategy"] == {"type": "server_vad", "threshold": 0.3}
+    nested = {"x": "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH}
+    json_object(nested, "x")
+    assert isinstance(nested["x"], list)
+
+
+@pytest.mark.parametrize(
+    ("items", "param"),
+    [
+        ([("file", _file()), ("file", _file())], "file"),  # the instance: one was silently dropped
+        ([("model", "whisper-1"), ("model", "tiny.en")], "model"),
+        ([("language", "en"), ("language", "de")], "language"),
+        ([("temperature", "0"), ("temperature", "0.5")], "temperature"),
+        ([("chunking_strategy[type]", "server_vad"), ("chunking_strategy[type]", "auto")], "chunking_strategy"),
+    ],
+)
+def test_a_single_valued_field_sent_twice_is_400(items, param):
+    _refused(lambda: form_fields(FormData(items), files=("file",), lists=LISTS), param, "duplicate_parameter")
+
+
+def test_list_fields_may_repeat_with_or_without_brackets():
+    form = FormData(
+        [("include", "logprobs"), ("timestamp_granularities[]", "word"), ("timestamp_granularities", "segment")]
+    )
+    values, _ = form_fields(form, files=(), lists=LISTS)
+    assert values == {"include": ["logprobs"], "timestamp_granularities": ["word", "segment"]}
+
+
+@pytest.mark.parametrize(
+    ("items", "param"),
+    [
+        ([("chunking_strategy", "auto"), ("chunking_strategy[type]", "server_vad")], "chunking_strategy"),
+        ([("a[b]", "1"), ("a[b][c]", "2")], "a"),  # was an AttributeError: a 500
+        ([("model[]", "x"), ("model[]", "y")], "model"),  # a list where one value is taken
+        ([("include[a]", "logprobs")], "include"),  # an object where a list is taken
+        ([("file", "not a file")], "file"),
+    ],
+)
+def test_shape_conflicts_are_400_naming_the_field(items, param):
+    _refused(lambda: form_fields(FormData(items), files=("file",), lists=LISTS), param)
+
+
+def test_empty_optional_fields_count_as_absent():
+    empty = [("language", ""), ("temperature", ""), ("prompt", ""), ("response_format", "")]
+    form = FormData([("model", "tiny.en"), *empty])
+    values, _ = form_fields(form, files=(), lists=LISTS)
+    body = validate(TranscriptionRequest, values)
+    assert body.language is None and body.temperature == 0.0 and body.prompt is None and body.response_format == "json"
+    vad = [("chunking_strategy[type]", "server_vad"), ("chunking_strategy[threshold]", "")]
+    values, _ = form_fields(FormData([("model", "m"), *vad]), files=(), lists=LISTS)
+    assert validate(TranscriptionRequest, values).vad().threshold == 0.5
+    empty_model, _ = form_fields(FormData([("model", "")]), files=(), lists=LISTS)
+    _refused(lambda: validate(TranscriptionRequest, empty_model), "model", "missing_required_parameter")
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_booleans_are_not_numbers(value):
+    speech = {"model": "tts-1", "voice": "alloy", "input": "Hello."}
+    _refused(lambda: validate(SpeechRequest, {**speech, "speed": value}), "speed")
+    assert validate(SpeechRequest, {**speech, "speed": 1}).speed == 1.0  # a JSON integer is a number
+    _refused(lambda: validate(SpeechRequest, {**speech, "speed": "1.0"}), "speed")  # a JSON string is not
+    vad = {"type": "server_vad", "threshold": value}
+    _refused(lambda: validate(TranscriptionRequest, {"model": "m", "chunking_strategy": vad}), "chunking_strategy")
+    vad = {"type": "server_vad", "silence_duration_ms": value}
+    _refused(lambda: validate(TranscriptionRequest, {"model": "m", "chunking_strategy": vad}), "chunking_strategy")
+    _refused(lambda: validate(TranscriptionRequest, {"model": "m", "temperature": value}), "temperature")
+
+
+def test_numeric_form_strings_still_parse():
+    vad = {"type": "server_vad", "silence_duration_ms": "500"}
+    body = validate(TranscriptionRequest, {"model": "m", "temperature": "0.4", "chunking_strategy": vad})
+    assert body.temperature == 0.4 and body.vad().silence_duration_ms == 500
