@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-SUITES = ["bench.calls", "bench.overhead", "bench.throughput", "bench.longform", "bench.tts", "bench.diarization"]
+SUITES = ["bench.calls", "bench.overhead", "bench.throughput", "bench.longform", "bench.tts", "bench.mixed", "bench.diarization"]
 
 
 def main() -> None:
