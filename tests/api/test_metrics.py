@@ -64,7 +64,7 @@ def test_waiting_times_are_kept_per_latency_class(client, server, fixture_audio)
     assert after["speech queue"] - before["speech queue"] == 1
     assert after["file queue"] - before["file queue"] == 1
     assert after["interactive steps"] - before["interactive steps"] >= 2  # one per piece of the text
-    assert after["bulk steps"] - before["bulk steps"] >= 2  # Whisper calls: encode, generate
+    assert after["bulk steps"] - before["bulk steps"] >= 1  # Whisper calls (a wide encode never waits: not counted)
 
 
 def test_errors_are_counted_by_status_and_unknown_paths_stay_unlabelled(client, server):
