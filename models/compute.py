@@ -79,8 +79,9 @@ class ClassLine(Generic[W]):
     """Waiters of both classes in the order they are to be served (not thread-safe: callers lock).
 
     Interactive waiters go first, each class in arrival order, except that after
-    `interactive_ahead` interactive grants made while a bulk waiter waited, that bulk
-    waiter is the head: a bulk waiter is overtaken by at most that many.
+    `interactive_ahead` interactive grants made while the oldest bulk waiter could have
+    been served instead, that bulk waiter is the head: a bulk waiter is passed over at
+    most that many times.
     """
 
     def __init__(self, policy: LatencyPolicy):
@@ -105,19 +106,26 @@ class ClassLine(Generic[W]):
             return first[0]
         return bulk[0] if bulk else None
 
-    def pop_head(self) -> W:
-        """Take the head out: it is being served."""
+    def oldest_bulk(self) -> W | None:
+        bulk = self._lines["bulk"]
+        return bulk[0] if bulk else None
+
+    def pop_head(self, passed_over: bool = True) -> W:
+        """Take the head out: it is being served.
+
+        `passed_over`: whether the oldest bulk waiter could have been served instead (an
+        interactive step beyond the CPU budget, while bulk steps hold every core, takes
+        nobody's turn).
+        """
         waiter = self.head()
         assert waiter is not None
         line = self._of.pop(id(waiter))
         self._lines[line].popleft()
-        if line == "bulk":
+        if line == "bulk" or not self._lines["bulk"]:
             self._ahead = 0
-        elif self._lines["bulk"]:
+        elif passed_over:
             self._ahead += 1
             self.most_ahead = max(self.most_ahead, self._ahead)
-        else:
-            self._ahead = 0
         return waiter
 
     def remove(self, waiter: W) -> None:
@@ -227,7 +235,8 @@ class CpuBudget:
             self._line.add(step, step.latency)
             while self._line.head() is not step or not self._fits(step):
                 self._cond.wait()
-            self._line.pop_head()
+            bulk = self._line.oldest_bulk()
+            self._line.pop_head(passed_over=bulk is not None and bulk.need <= self._free)
             self._free -= step.need
             self.waits[step.latency].add(time.monotonic() - step.since)
             self._cond.notify_all()  # the next in line may fit in what is left

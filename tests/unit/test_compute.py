@@ -155,6 +155,18 @@ def test_an_interactive_step_may_overcommit_beside_running_bulk_steps():
     assert budget.free == 2
 
 
+def test_an_overcommitted_step_takes_no_turn_of_a_bulk_step_that_could_not_start():
+    budget = CpuBudget(cores=2, policy=LatencyPolicy(interactive_ahead=1, interactive_overcommit=2))
+    steps = _Steps(budget)
+    with budget.compute(1), budget.compute(1):
+        steps.queue("window")  # waits: bulk steps hold both cores
+        for i in range(3):  # each runs at once beyond the budget, and has passed `window` over 0 times
+            with budget.compute(2, latency="interactive"):
+                steps.order.append(f"speech {i}")
+        assert budget.most_overtaken == 0
+    assert steps.join() == ["speech 0", "speech 1", "speech 2", "window"]
+
+
 def test_compute_if_free_never_waits():
     budget = CpuBudget(cores=2)
     with budget.compute_if_free(2) as wide:
