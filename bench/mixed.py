@@ -186,7 +186,8 @@ def render(results: dict[str, dict[str, Phase]], requests: int, idle: int, load:
         "Whisper steps already running, then goes before the waiting ones); classes on with the defaults (a speech "
         "step may also use 2 cores beyond the budget beside the running Whisper steps). "
         f"Load average of the machine before / after: {load[0]:.1f} / {load[1]:.1f} (it is shared with other "
-        "work: every figure may be larger than on a quiet machine, the configurations alike).\n\n"
+        "work: every figure may be larger than on a quiet machine, and its load changes during the run: compare "
+        "throughput across configurations only through *kept*, which sets two phases of one server side by side).\n\n"
         + table(
             ["configuration", "idle first byte ms (median)", "idle p95 ms", "under load median ms", "under load p95 ms",
              "replies", "load / idle", "alone audio s/s", "mixed audio s/s", "kept"],
@@ -196,6 +197,11 @@ def render(results: dict[str, dict[str, Phase]], requests: int, idle: int, load:
         "(from `gateway_compute_wait_seconds`; p95 as the histogram bucket that holds it). Bulk steps are never "
         "overtaken by more than `interactive_ahead` (4) interactive ones.\n\n"
         + table(["configuration", "class", "steps", "mean wait ms", "p95 wait ms"], wait_rows)
+        + "\n\nWhat the gateway does with this: latency classes on, with `interactive_overcommit: 2`. A Whisper "
+        "step is one model call on one window (about a second on an idle 2-core machine, several on a busy "
+        "one) and is not interrupted, so a speech step that only goes first still waits for the steps "
+        "already running; beside them, its short step (two Piper threads) shares the cores for a moment "
+        "instead, and bulk steps wait for it to end before they take its cores again."
     )
 
 
