@@ -12,6 +12,7 @@ SUITES = [
     "bench.longform",
     "bench.accuracy",
     "bench.tts",
+    "bench.mixed",
     "bench.diarization",
     "bench.keywords",
     "bench.ratelimit",

@@ -3,7 +3,8 @@
 Request metrics are recorded by `TelemetryMiddleware` as each request ends. Everything
 else is read from the live objects at scrape time by `_StateCollector`: queue depth and
 rejections per model, load state and memory, loads and unloads, batch sizes of the CPU
-batcher, drain state. The names below are the whole interface; README lists them.
+batcher, waiting times per latency class (for a place in a model's queue, for cores of the
+CPU budget), drain state. The names below are the whole interface; README lists them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from gateway.draining import Drain
-from models.registry import ModelRegistry
+from models.compute import WAIT_BUCKETS, CpuBudget, Waits
+from models.registry import ModelRegistry, WorkQueue
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32)
@@ -30,8 +32,15 @@ class Metrics:
     content_type = CONTENT_TYPE_LATEST
 
     def __init__(
-        self, models: ModelRegistry, drain: Drain, not_ready: Callable[[], list[str]], rate_limiter: Any = None
+        self,
+        models: ModelRegistry,
+        drain: Drain,
+        not_ready: Callable[[], list[str]],
+        rate_limiter: Any = None,
+        budget: CpuBudget | None = None,
+        queues: tuple[WorkQueue, ...] = (),
     ):
+        """`queues`: queues of workers that are not models of the registry (the speaker encoder's)."""
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "gateway_requests",
@@ -54,7 +63,7 @@ class Metrics:
         )
         self.in_flight = Gauge("gateway_requests_in_flight", "Requests being handled now.", registry=self.registry)
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes and friends
-        self.registry.register(_StateCollector(models, drain, not_ready, rate_limiter))
+        self.registry.register(_StateCollector(models, drain, not_ready, rate_limiter, budget, queues))
 
     def observe(self, endpoint: str, model: str, status: int, seconds: float, audio_seconds: float) -> None:
         self.requests.labels(endpoint, model, str(status)).inc()
@@ -69,11 +78,21 @@ class Metrics:
 class _StateCollector(Collector):
     """Reads queues, models and the drain state when scraped."""
 
-    def __init__(self, models: ModelRegistry, drain: Drain, not_ready: Callable[[], list[str]], rate_limiter: Any):
+    def __init__(
+        self,
+        models: ModelRegistry,
+        drain: Drain,
+        not_ready: Callable[[], list[str]],
+        rate_limiter: Any,
+        budget: CpuBudget | None,
+        queues: tuple[WorkQueue, ...],
+    ):
         self.models = models
         self.drain = drain
         self.not_ready = not_ready
         self.rate_limiter = rate_limiter
+        self.budget = budget
+        self.queues = queues
 
     def collect(self) -> Iterator[Any]:
         entries = list(self.models.entries.values())
@@ -130,6 +149,7 @@ class _StateCollector(Collector):
                 batches.add_metric([name], _buckets(batcher.sizes), sum_value=float(batcher.calls))
         yield from gauges.values()
         yield from (rejected, cancelled, loads, unloads, batches)
+        yield from self._waits(entries)
         yield GaugeMetricFamily(
             "gateway_model_memory_budget_bytes",
             "The models' memory budget (0: none).",
@@ -148,6 +168,34 @@ class _StateCollector(Collector):
         )
         ready = not self.not_ready()
         yield GaugeMetricFamily("gateway_ready", "1 while /health/ready answers 200.", value=float(ready))
+
+
+    def _waits(self, entries: list[Any]) -> Iterator[Any]:
+        queued = HistogramMetricFamily(
+            "gateway_queue_wait_seconds",
+            "Time an admitted request waited for a model to start its work, by latency class.",
+            labels=["model", "latency"],
+        )
+        for queue in [entry.queue for entry in entries] + list(self.queues):
+            for latency, waits in queue.waits.items():
+                queued.add_metric([queue.name, latency], _wait_buckets(waits), sum_value=waits.sum_s)
+        yield queued
+        if self.budget is not None:
+            cores = HistogramMetricFamily(
+                "gateway_compute_wait_seconds",
+                "Time a compute step (one model call) waited for its cores of the CPU budget, by latency class.",
+                labels=["latency"],
+            )
+            for latency, waits in self.budget.waits.items():
+                cores.add_metric([latency], _wait_buckets(waits), sum_value=waits.sum_s)
+            yield cores
+
+
+def _wait_buckets(waits: Waits) -> list[tuple[str, float]]:
+    """Cumulative Prometheus buckets of a waiting-time record."""
+    out = [(str(bound), float(n)) for bound, n in zip(WAIT_BUCKETS, waits.counts)]
+    out.append(("+Inf", float(waits.count)))
+    return out
 
 
 def _buckets(sizes: dict[int, int]) -> list[tuple[str, float]]:

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from gateway.draining import Drain
 from gateway.limits import RateLimiter, build_rate_limiter
 from gateway.metrics import Metrics
-from gateway.settings import Settings
+from gateway.settings import QueueSettings, Settings
 from gateway.storage import Store, build_store
 from gateway.uploads import Decoder
-from models.compute import CpuBudget
+from models.compute import CpuBudget, LatencyPolicy
 from models.consent import ConsentPhrases
 from models.diarization.base import DiarizationEngine
 from models.diarization.embedded import EmbeddedDiarizer, EmbeddedDiarizerConfig
@@ -41,7 +41,7 @@ class Services:
     metrics: Metrics = field(init=False)
 
     def __post_init__(self) -> None:
-        self.metrics = Metrics(self.registry, self.drain, self.not_ready, self.rate_limiter)
+        self.metrics = Metrics(self.registry, self.drain, self.not_ready, self.rate_limiter, self.budget, (self.voice_queue,))
 
     @property
     def max_upload_bytes(self) -> int:
@@ -60,17 +60,18 @@ class Services:
 
 def build_services(settings: Settings) -> Services:
     """Turn the configuration into workers. Nothing is loaded here (see `ModelRegistry.preload`)."""
-    budget = CpuBudget(cores=settings.compute.cores, threads=settings.compute.threads.model_dump())
+    policy = settings.compute.latency.policy()
+    budget = CpuBudget(cores=settings.compute.cores, threads=settings.compute.threads.model_dump(), policy=policy)
     lifecycle = settings.lifecycle
     registry = ModelRegistry(
         memory_budget_bytes=int(lifecycle.memory_budget_mb * 1024 * 1024),
         idle_unload_s=lifecycle.idle_unload_s,
         retry_after_s=lifecycle.retry_after_s,
     )
-    _add_whisper(settings, budget, registry)
-    _add_piper(settings, budget, registry)
+    _add_whisper(settings, budget, registry, policy)
+    _add_piper(settings, budget, registry, policy)
     encoder = SpeakerEncoder(budget)  # resemblyzer, shared by voice matching and the embedded diarizer
-    _add_diarization(settings, budget, registry, encoder)
+    _add_diarization(settings, budget, registry, encoder, policy)
     store = build_store(settings)
     return Services(
         settings=settings,
@@ -85,7 +86,8 @@ def build_services(settings: Settings) -> Services:
             cache_dir=settings.model_cache_dir,
             max_speakers_per_model=settings.custom_voices.max_speakers_per_model,
         ),
-        voice_queue=WorkQueue("speaker-encoder", max_parallel=1, max_queue=16),
+        # a person waits for a voice check
+        voice_queue=WorkQueue("speaker-encoder", max_parallel=1, max_queue=16, latency="interactive", policy=policy),
         rate_limiter=build_rate_limiter(settings.limits.rate_limit, store),
     )
 
@@ -102,7 +104,11 @@ def _consent_phrases(settings: Settings) -> ConsentPhrases:
     )
 
 
-def _add_whisper(settings: Settings, budget: CpuBudget, registry: ModelRegistry) -> None:
+def _queue(name: str, section: QueueSettings, policy: LatencyPolicy) -> WorkQueue:
+    return WorkQueue(name, section.max_parallel, section.max_queue, section.retry_after_s, section.latency, policy)
+
+
+def _add_whisper(settings: Settings, budget: CpuBudget, registry: ModelRegistry, policy: LatencyPolicy) -> None:
     section = settings.transcription
     for name, model in section.models.items():
         source = WhisperSource(
@@ -117,14 +123,14 @@ def _add_whisper(settings: Settings, budget: CpuBudget, registry: ModelRegistry)
             batch_wait_s=section.batch_wait_ms / 1000,
             piece_seconds=section.piece_seconds,
         )
-        queue = WorkQueue(name, section.queue.max_parallel, section.queue.max_queue, section.queue.retry_after_s)
+        queue = _queue(name, section.queue, policy)
         worker = WhisperWorker(name, source, budget, settings.model_cache_dir)
         registry.add(WorkerEntry(name=name, kind="transcription", worker=worker, queue=queue, preload=model.preload))
     for alias, target in section.aliases.items():
         registry.alias(alias, target)
 
 
-def _add_piper(settings: Settings, budget: CpuBudget, registry: ModelRegistry) -> None:
+def _add_piper(settings: Settings, budget: CpuBudget, registry: ModelRegistry, policy: LatencyPolicy) -> None:
     section = settings.speech
     worker = PiperWorker(
         "piper",
@@ -133,7 +139,7 @@ def _add_piper(settings: Settings, budget: CpuBudget, registry: ModelRegistry) -
         tuning=PiperTuning(first_chars=section.first_chars, max_chars=section.max_chars),
         required_voices=section.piper_voices(),
     )
-    queue = WorkQueue("piper", section.queue.max_parallel, section.queue.max_queue, section.queue.retry_after_s)
+    queue = _queue("piper", section.queue, policy)
     entry = WorkerEntry(name="piper", kind="speech", worker=worker, queue=queue, preload=section.preload)
     registry.add(entry, ids=tuple(section.models))
 
@@ -141,7 +147,9 @@ def _add_piper(settings: Settings, budget: CpuBudget, registry: ModelRegistry) -
 DIARIZE_WORKER = "diarize"
 
 
-def _add_diarization(settings: Settings, budget: CpuBudget, registry: ModelRegistry, encoder: SpeakerEncoder) -> None:
+def _add_diarization(
+    settings: Settings, budget: CpuBudget, registry: ModelRegistry, encoder: SpeakerEncoder, policy: LatencyPolicy
+) -> None:
     """The diarizing model: the configured engine plus the Whisper worker already registered."""
     section = settings.diarization
     if not section.enabled:
@@ -156,7 +164,7 @@ def _add_diarization(settings: Settings, budget: CpuBudget, registry: ModelRegis
         return
     whisper = registry.entries[whisper_name].worker
     worker = DiarizingTranscriber(DIARIZE_WORKER, whisper, _diarization_engine(settings, budget, encoder))
-    queue = WorkQueue(DIARIZE_WORKER, section.queue.max_parallel, section.queue.max_queue, section.queue.retry_after_s)
+    queue = _queue(DIARIZE_WORKER, section.queue, policy)
     entry = WorkerEntry(
         name=DIARIZE_WORKER,
         kind="diarization",

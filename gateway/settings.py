@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from models.compute import Latency, LatencyPolicy
 from models.consent import DEFAULT_NEGATIONS, DEFAULT_PHRASES, ORGANIZATION
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,11 +37,35 @@ class EngineThreads(BaseModel):
     pyannote: int = Field(0, ge=0, description="Per pyannote pipeline run.")
 
 
+class LatencySettings(BaseModel):
+    """Interactive work (speech, consent and voice checks, live turns) before bulk work (file transcription,
+    translation, diarization), in the CPU budget and in every model's queue."""
+
+    classes: bool = Field(True, description="Serve interactive work first; false: first come, first served.")
+    interactive_ahead: int = Field(
+        4, ge=1, description="Interactive steps (or requests) that may go ahead of a waiting bulk one: no starvation."
+    )
+    interactive_overcommit: int = Field(
+        2,
+        ge=0,
+        description="Cores an interactive compute step may use beyond the budget, beside running bulk steps, "
+        "instead of waiting for them to end (docs/benchmarks.md, mixed load); 0: it waits.",
+    )
+
+    def policy(self) -> LatencyPolicy:
+        return LatencyPolicy(
+            classes=self.classes,
+            interactive_ahead=self.interactive_ahead,
+            interactive_overcommit=self.interactive_overcommit,
+        )
+
+
 class ComputeSettings(BaseModel):
     """How the process shares its CPU cores between models."""
 
     cores: int = Field(0, ge=0, description="Cores to use; 0 takes what the process may run on.")
     threads: EngineThreads = Field(default_factory=EngineThreads)
+    latency: LatencySettings = Field(default_factory=LatencySettings)
 
 
 class WhisperModelSettings(BaseModel):
@@ -68,6 +93,9 @@ class QueueSettings(BaseModel):
     max_parallel: int = Field(4, ge=1, description="Requests one model works on at once (batched together on CPU).")
     max_queue: int = Field(16, ge=0, description="Requests that may wait; more get 429 at once.")
     retry_after_s: float = Field(2.0, gt=0)
+    latency: Latency = Field(
+        "bulk", description="Class of the model's requests: interactive ones wait and compute before bulk ones."
+    )
 
 
 class TranscriptionSettings(BaseModel):
@@ -257,7 +285,7 @@ class SpeechSettings(BaseModel):
     preload: bool = True
     first_chars: int = Field(30, ge=0, description="The first piece of text is at most this long; 0: a sentence.")
     max_chars: int = Field(300, ge=50, description="Longer sentences are cut at clause marks.")
-    queue: QueueSettings = Field(default_factory=lambda: QueueSettings(max_parallel=4))
+    queue: QueueSettings = Field(default_factory=lambda: QueueSettings(max_parallel=4, latency="interactive"))
     models: dict[str, SpeechModelSettings] = Field(
         default_factory=lambda: {
             "tts-1": SpeechModelSettings(instructions=False, sse=False),

@@ -7,7 +7,9 @@ one of the waiting threads, the leader, while it holds its cores of the CPU budg
 batch runs as soon as it is full, or as soon as every thread of the model is waiting here
 or running a batch (nobody else can join), or when the oldest call has waited `wait_s`: a lone request is
 never delayed. When more cores are free than the leader holds, the waiting calls are
-split so that the other free cores run the rest side by side.
+split so that the other free cores run the rest side by side. A batch waits for its cores
+in the most urgent latency class of its calls (models/compute.py): an interactive call
+(a live turn, a consent check) is not held back by the bulk calls it is batched with.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.compute import CpuBudget
+from models.compute import CpuBudget, Latency, current_latency
 
 RunBatch = Callable[[Sequence[Any]], Sequence[Any]]
 
@@ -32,6 +34,7 @@ class _Call:
     result: Any = None
     error: BaseException | None = None
     since: float = field(default_factory=time.monotonic)
+    latency: Latency = field(default_factory=current_latency)  # the class of the submitting thread
 
 
 class Batcher:
@@ -78,10 +81,11 @@ class Batcher:
                 if group and group[0] is call and self._ready(group):
                     # Lead: wait for the CPU first, and only then take the batch, so calls
                     # that arrive while the CPU is busy still join it.
+                    urgent: Latency = "interactive" if any(c.latency == "interactive" for c in group) else "bulk"
                     self._cond.release()
                     batch: list[_Call] = []
                     try:
-                        with self.budget.compute(self.cores):
+                        with self.budget.compute(self.cores, latency=urgent):
                             with self._cond:
                                 batch = self._take(key)
                             self._run(batch, run)

@@ -1,8 +1,8 @@
 """Model ids and aliases -> workers, with per-worker admission and lifecycle.
 
-Each worker has a `WorkQueue`: at most `max_parallel` calls run at once in worker
-threads (an own capacity limiter, not the shared default pool) and at most `max_queue`
-wait; one more is refused at once with QueueFull, which the gateway answers with 429.
+Each worker has a `WorkQueue` (models/queues.py): at most `max_parallel` calls run at
+once in worker threads and at most `max_queue` wait, interactive ones first; one more is
+refused at once with QueueFull, which the gateway answers with 429.
 
 The registry loads workers: those marked `preload` at start (and keeps them: they are
 pinned), others on first use. With a memory budget it never holds more models than fit:
@@ -14,20 +14,21 @@ InsufficientMemory when that cannot make room. Idle models are unloaded after
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
 
-from models.errors import GatewayError, InsufficientMemory, ModelNotFound, ModelUnavailable, QueueFull
+from models.compute import Latency
+from models.errors import GatewayError, InsufficientMemory, ModelNotFound, ModelUnavailable
 from models.memory import mib, release_free_memory, rss_bytes
+from models.queues import Ticket, WorkQueue
+
+__all__ = ["ModelRegistry", "ServedModel", "Ticket", "WorkQueue", "Worker", "WorkerEntry"]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 class Worker(Protocol):
@@ -41,106 +42,6 @@ class Worker(Protocol):
     def unload(self) -> None: ...
 
     # Optional: `footprint_estimate() -> int`, bytes the loaded model is expected to take.
-
-
-class Ticket:
-    """A place in a worker's queue, held from admission until the work ends."""
-
-    def __init__(self, queue: WorkQueue):
-        self._queue = queue
-        self._held = True
-
-    def release(self) -> None:
-        if self._held:
-            self._held = False
-            self._queue.admitted -= 1
-            self._queue.last_active = time.monotonic()
-
-
-class WorkQueue:
-    """Bounded admission and a private thread limiter for one worker."""
-
-    def __init__(self, name: str, max_parallel: int = 1, max_queue: int = 16, retry_after_s: float = 2.0):
-        self.name = name
-        self.max_parallel = max_parallel
-        self.max_queue = max_queue
-        self.retry_after_s = retry_after_s
-        self.admitted = 0
-        self.rejected = 0  # reservations refused with QueueFull
-        self.cancelled = 0  # runs whose caller stopped waiting (timeout, client gone)
-        self.last_active = time.monotonic()  # when a request last entered or left
-        self._limiter: anyio.CapacityLimiter | None = None
-        self._threads: anyio.CapacityLimiter | None = None
-
-    @property
-    def limiter(self) -> anyio.CapacityLimiter:
-        # Created lazily: a limiter belongs to the event loop that first uses it.
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.max_parallel)
-        return self._limiter
-
-    @property
-    def running(self) -> int:
-        return int(self._limiter.borrowed_tokens) if self._limiter else 0
-
-    @property
-    def waiting(self) -> int:
-        return self.admitted - self.running
-
-    @property
-    def capacity(self) -> int:
-        return self.max_parallel + self.max_queue
-
-    def reserve(self) -> Ticket:
-        """Take a place or raise QueueFull at once."""
-        if self.admitted >= self.capacity:
-            self.rejected += 1
-            raise QueueFull(
-                f"Model `{self.name}` is busy ({self.admitted} requests in progress or waiting); retry shortly.",
-                retry_after=self.retry_after_s,
-            )
-        self.admitted += 1
-        self.last_active = time.monotonic()
-        return Ticket(self)
-
-    async def run(
-        self, fn: Callable[..., T], *args: Any, ticket: Ticket | None = None, cancel: threading.Event | None = None
-    ) -> T:
-        """Run blocking `fn(*args)` in a worker thread under this queue's limits.
-
-        Waiting for a slot can be cancelled. Once `fn` runs, a cancelled caller (a timeout,
-        a client that went away, shutdown) sets `cancel`, which `fn` is expected to watch
-        and stop at its next step; the slot stays taken until the thread has really ended,
-        so cancelled work never lets more than `max_parallel` threads compute.
-        """
-        ticket = ticket or self.reserve()
-        try:
-            async with self.limiter:
-                return await self._in_thread(fn, args, cancel)
-        finally:
-            ticket.release()
-
-    async def _in_thread(self, fn: Callable[..., T], args: tuple[Any, ...], cancel: threading.Event | None) -> T:
-        if self._threads is None:
-            self._threads = anyio.CapacityLimiter(self.max_parallel)
-        finished = threading.Event()
-
-        def call() -> T:
-            try:
-                return fn(*args)
-            finally:
-                finished.set()
-
-        try:
-            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=self._threads)
-        except anyio.get_cancelled_exc_class():
-            self.cancelled += 1
-            if cancel is not None:
-                cancel.set()
-            with anyio.CancelScope(shield=True):
-                while not finished.is_set():
-                    await anyio.sleep(0.01)
-            raise
 
 
 @dataclass
@@ -223,12 +124,13 @@ class ModelRegistry:
             raise ModelNotFound(model_id)
         return self.served[model_id]
 
-    async def admit(self, entry: WorkerEntry) -> Ticket:
+    async def admit(self, entry: WorkerEntry, latency: Latency | None = None) -> Ticket:
         """A place in the worker's queue (or QueueFull at once), then the worker loaded.
 
-        Holding the ticket keeps the model, and the models it `uses`, from being unloaded until the work ends.
+        `latency`: the work's class (default: the queue's). Holding the ticket keeps the
+        model, and the models it `uses`, from being unloaded until the work ends.
         """
-        ticket = entry.queue.reserve()
+        ticket = entry.queue.reserve(latency)
         try:
             for name in entry.uses:  # loaded (and counted) as themselves first
                 await self.ensure_loaded(self.entries[name])

@@ -13,6 +13,7 @@ window and every earlier one are done.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -75,7 +76,10 @@ class Transcription:
                 for window in self._windows(piece):
                     self._check()
                     detect, self.detect = self.detect, False
-                    pending.append((offset, window, pool.submit(self._decode, window.samples(piece), window, detect)))
+                    # the request's latency class (models/compute.py) goes with its windows
+                    work = contextvars.copy_context().run
+                    future = pool.submit(work, self._decode, window.samples(piece), window, detect)
+                    pending.append((offset, window, future))
                     while pending and (pending[0][2].done() or len(pending) > in_flight):
                         self._hand_over(*pending.popleft())
             while pending:

@@ -138,7 +138,8 @@ def _phrase_language(services: Services, language: str) -> str:
 async def _verify(services: Services, samples: Any, language: str) -> Verdict:
     """Transcribe with the configured Whisper model in the declared language, then match the phrase."""
     entry = services.registry.resolve(services.settings.consents.transcription_model, "transcription")
-    ticket = await services.registry.admit(entry)  # 429 at once when the queue is full
+    # a person waits for the check: it goes before file transcriptions (429 at once when the queue is full)
+    ticket = await services.registry.admit(entry, latency="interactive")
     options = TranscribeOptions(language=language, beam_size=services.settings.transcription.beam_size)
     try:
         entry.worker.check_options(options)

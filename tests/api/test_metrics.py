@@ -48,6 +48,25 @@ def test_requests_latency_and_audio_seconds_are_counted(client, server, fixture_
     assert metric(after, "gateway_ready") == 1 and metric(after, "gateway_draining") == 0
 
 
+def test_waiting_times_are_kept_per_latency_class(client, server, fixture_audio):
+    def counts(text: str) -> dict[str, float]:
+        return {
+            "speech queue": metric(text, "gateway_queue_wait_seconds_count", model="piper", latency="interactive"),
+            "file queue": metric(text, "gateway_queue_wait_seconds_count", model="tiny.en", latency="bulk"),
+            "interactive steps": metric(text, "gateway_compute_wait_seconds_count", latency="interactive"),
+            "bulk steps": metric(text, "gateway_compute_wait_seconds_count", latency="bulk"),
+        }
+
+    before = counts(_scrape(server))
+    client.audio.transcriptions.create(model="tiny.en", file=fixture_audio("en_weather.flac"))
+    client.audio.speech.create(model="tts-1", voice="alloy", input="Two short sentences. Then the end.").read()
+    after = counts(_scrape(server))
+    assert after["speech queue"] - before["speech queue"] == 1
+    assert after["file queue"] - before["file queue"] == 1
+    assert after["interactive steps"] - before["interactive steps"] >= 2  # one per piece of the text
+    assert after["bulk steps"] - before["bulk steps"] >= 1  # Whisper calls (a wide encode never waits: not counted)
+
+
 def test_errors_are_counted_by_status_and_unknown_paths_stay_unlabelled(client, server):
     before = _scrape(server)
     httpx.get(f"{server.base_url}/no/such/path/{'x' * 20}")

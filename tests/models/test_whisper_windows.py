@@ -85,3 +85,14 @@ def test_speech_after_a_long_quiet_stretch_is_stamped_where_it_is_spoken(tiny):
     assert late and late[0].start >= second - 0.5
     reference = "the quick brown fox jumps over the lazy dog speech recognition works on my own computer"
     assert word_error_rate(reference, " ".join(s.text for s in late)) < 0.3
+
+
+def test_the_windows_of_a_request_compute_in_its_latency_class(tiny, long_recording):
+    from models.compute import latency_class
+
+    waits = tiny.budget.waits
+    before = {name: w.count for name, w in waits.items()}
+    with latency_class("interactive"):
+        tiny.transcribe(long_recording[: 90 * RATE], TranscribeOptions(beam_size=1))
+    assert waits["interactive"].count - before["interactive"] >= 3  # VAD and the windows' model calls
+    assert waits["bulk"].count == before["bulk"]

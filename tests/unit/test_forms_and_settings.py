@@ -83,3 +83,18 @@ def test_bad_alias_is_refused():
 def test_missing_config_file():
     with pytest.raises(FileNotFoundError, match="/nonexistent/config.yaml"):
         Settings.load("/nonexistent/config.yaml")
+
+
+def test_latency_classes_in_the_config_file_are_the_defaults(tmp_path):
+    from gateway.services import build_services
+
+    from_file, defaults = Settings.load(DEFAULT_CONFIG), Settings.load(None)
+    assert from_file.compute.latency == defaults.compute.latency
+    for section in ("transcription", "speech", "diarization"):
+        assert getattr(from_file, section).queue.latency == getattr(defaults, section).queue.latency
+    services = build_services(Settings.load(DEFAULT_CONFIG, data_dir=str(tmp_path)))
+    queues = {name: entry.queue.latency for name, entry in services.registry.entries.items()}
+    assert queues == {"base": "bulk", "tiny.en": "bulk", "piper": "interactive", "diarize": "bulk"}
+    assert services.voice_queue.latency == "interactive"
+    assert services.budget.policy == defaults.compute.latency.policy()
+    assert services.registry.entries["piper"].queue._line.policy is services.budget.policy

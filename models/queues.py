@@ -1,0 +1,185 @@
+"""Admission to one worker: a bounded queue, a private thread limiter, interactive work first.
+
+A `WorkQueue` lets at most `max_parallel` calls run at once in worker threads (its own
+thread limiter, not the shared default pool) and at most `max_queue` wait; one more is
+refused at once with QueueFull, which the gateway answers with 429. Waiting calls get a
+free place by latency class (models/compute.py, `ClassLine`): interactive calls (a
+consent check, a live turn) before bulk ones (file transcription), and no bulk call is
+overtaken by more than `LatencyPolicy.interactive_ahead` of them. The class a call runs
+under also orders its compute steps in the CPU budget.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from models.compute import LATENCIES, ClassLine, Latency, LatencyPolicy, Waits, latency_class
+from models.errors import QueueFull
+
+T = TypeVar("T")
+
+
+class Ticket:
+    """A place in a worker's queue, held from admission until the work ends."""
+
+    def __init__(self, queue: WorkQueue, latency: Latency):
+        self._queue = queue
+        self.latency = latency  # the class the work runs in
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._queue.admitted -= 1
+            self._queue.last_active = time.monotonic()
+
+
+@dataclass(eq=False)
+class _Waiter:
+    latency: Latency
+    since: float
+    event: anyio.Event
+    granted: bool = False  # handed a place by the call that left it
+
+
+class WorkQueue:
+    """Bounded admission and a private thread limiter for one worker."""
+
+    def __init__(
+        self,
+        name: str,
+        max_parallel: int = 1,
+        max_queue: int = 16,
+        retry_after_s: float = 2.0,
+        latency: Latency = "bulk",
+        policy: LatencyPolicy | None = None,
+    ):
+        self.name = name
+        self.max_parallel = max_parallel
+        self.max_queue = max_queue
+        self.retry_after_s = retry_after_s
+        self.latency = latency  # the class of work admitted without one
+        self.admitted = 0
+        self.rejected = 0  # reservations refused with QueueFull
+        self.cancelled = 0  # runs whose caller stopped waiting (timeout, client gone)
+        self.last_active = time.monotonic()  # when a request last entered or left
+        self.waits: dict[Latency, Waits] = {latency: Waits() for latency in LATENCIES}
+        """How long admitted calls waited for a place to run, per class."""
+        self._running = 0  # places taken: calls running, or handed a place and about to run
+        self._line: ClassLine[_Waiter] = ClassLine(policy or LatencyPolicy())
+        self._threads: anyio.CapacityLimiter | None = None
+
+    @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        """The worker's threads (runs and loads); created lazily: it belongs to the event loop that first uses it."""
+        if self._threads is None:
+            self._threads = anyio.CapacityLimiter(self.max_parallel)
+        return self._threads
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    @property
+    def waiting(self) -> int:
+        return self.admitted - self.running
+
+    @property
+    def capacity(self) -> int:
+        return self.max_parallel + self.max_queue
+
+    def reserve(self, latency: Latency | None = None) -> Ticket:
+        """Take a place for work of class `latency` (default: the queue's) or raise QueueFull at once."""
+        if self.admitted >= self.capacity:
+            self.rejected += 1
+            raise QueueFull(
+                f"Model `{self.name}` is busy ({self.admitted} requests in progress or waiting); retry shortly.",
+                retry_after=self.retry_after_s,
+            )
+        self.admitted += 1
+        self.last_active = time.monotonic()
+        return Ticket(self, latency or self.latency)
+
+    async def run(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        ticket: Ticket | None = None,
+        cancel: threading.Event | None = None,
+        latency: Latency | None = None,
+    ) -> T:
+        """Run blocking `fn(*args)` in a worker thread under this queue's limits.
+
+        The work runs in the ticket's class (or `latency`, or the queue's, when no ticket
+        is given): it waits for a place in that class's turn, and its compute steps wait
+        for the CPU in that class. Waiting for a place can be cancelled. Once `fn` runs, a
+        cancelled caller (a timeout, a client that went away, shutdown) sets `cancel`, which
+        `fn` is expected to watch and stop at its next step; the place stays taken until the
+        thread has really ended, so cancelled work never lets more than `max_parallel`
+        threads compute.
+        """
+        ticket = ticket or self.reserve(latency)
+        try:
+            await self._take_place(ticket.latency)
+            try:
+                return await self._in_thread(fn, args, cancel, ticket.latency)
+            finally:
+                self._leave_place()
+        finally:
+            ticket.release()
+
+    async def _take_place(self, latency: Latency) -> None:
+        if self._running < self.max_parallel and not self._line:
+            self._running += 1
+            self.waits[latency].add(0.0)
+            return
+        waiter = _Waiter(latency, time.monotonic(), anyio.Event())
+        self._line.add(waiter, latency)
+        try:
+            await waiter.event.wait()
+        except BaseException:
+            if waiter.granted:  # handed a place as the wait was cancelled: hand it on
+                self._leave_place()
+            else:
+                self._line.remove(waiter)
+            raise
+
+    def _leave_place(self) -> None:
+        """Hand the place to the next waiter in class order, or free it."""
+        if self._line:
+            waiter = self._line.pop_head()
+            waiter.granted = True
+            self.waits[waiter.latency].add(time.monotonic() - waiter.since)
+            waiter.event.set()
+        else:
+            self._running -= 1
+
+    async def _in_thread(
+        self, fn: Callable[..., T], args: tuple[Any, ...], cancel: threading.Event | None, latency: Latency
+    ) -> T:
+        finished = threading.Event()
+
+        def call() -> T:
+            try:
+                with latency_class(latency):
+                    return fn(*args)
+            finally:
+                finished.set()
+
+        try:
+            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True, limiter=self.limiter)
+        except anyio.get_cancelled_exc_class():
+            self.cancelled += 1
+            if cancel is not None:
+                cancel.set()
+            with anyio.CancelScope(shield=True):
+                while not finished.is_set():
+                    await anyio.sleep(0.01)
+            raise

@@ -1,0 +1,81 @@
+"""Model queues (models/queues.py): places go to interactive work first, bulk work is not starved."""
+
+from __future__ import annotations
+
+import threading
+
+import anyio
+
+from models.compute import LatencyPolicy, current_latency
+from models.queues import WorkQueue
+
+
+def _ordered(queue: WorkQueue, arrivals: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Run `arrivals` (name, class) through `queue` while a first call holds its only place.
+
+    Each call is admitted only once the one before it waits; returns the order in which
+    they ran, with the class each saw in its worker thread.
+    """
+    order: list[tuple[str, str]] = []
+    hold = threading.Event()
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(lambda: queue.run(hold.wait))
+            while queue.running < 1:
+                await anyio.sleep(0.001)
+            for name, latency in arrivals:
+                waiting = queue.waiting
+                group.start_soon(lambda n=name, c=latency: queue.run(lambda: order.append((n, current_latency())), latency=c))
+                while queue.waiting == waiting:  # admitted and in line
+                    await anyio.sleep(0.001)
+            assert order == []
+            hold.set()
+
+    anyio.run(main)
+    assert queue.admitted == 0 and queue.running == 0
+    return order
+
+
+def test_an_interactive_request_gets_the_next_place_and_runs_in_its_class():
+    queue = WorkQueue("base", max_parallel=1, max_queue=8)
+    order = _ordered(queue, [("file 0", "bulk"), ("file 1", "bulk"), ("consent", "interactive")])
+    assert order == [("consent", "interactive"), ("file 0", "bulk"), ("file 1", "bulk")]
+    assert queue.waits["interactive"].count == 1 and queue.waits["bulk"].count == 3
+
+
+def test_a_waiting_bulk_request_is_overtaken_at_most_interactive_ahead_times():
+    queue = WorkQueue("base", max_parallel=1, max_queue=8, policy=LatencyPolicy(interactive_ahead=2))
+    arrivals = [("file", "bulk")] + [(f"turn {i}", "interactive") for i in range(4)]
+    assert [name for name, _ in _ordered(queue, arrivals)] == ["turn 0", "turn 1", "file", "turn 2", "turn 3"]
+
+
+def test_without_classes_places_go_in_arrival_order():
+    queue = WorkQueue("base", max_parallel=1, max_queue=8, policy=LatencyPolicy(classes=False))
+    order = _ordered(queue, [("file", "bulk"), ("consent", "interactive")])
+    assert order == [("file", "bulk"), ("consent", "interactive")]  # each still computes in its own class
+
+
+def test_a_queue_admits_in_its_own_class_unless_told():
+    queue = WorkQueue("piper", latency="interactive")
+    assert queue.reserve().latency == "interactive" and queue.reserve("bulk").latency == "bulk"
+
+
+def test_a_caller_that_stops_waiting_leaves_the_line():
+    queue = WorkQueue("base", max_parallel=1, max_queue=8)
+    hold, ran = threading.Event(), []
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(lambda: queue.run(hold.wait))
+            while queue.running < 1:
+                await anyio.sleep(0.001)
+            with anyio.move_on_after(0.05):  # gives up while waiting for a place
+                await queue.run(lambda: ran.append("gone"), latency="interactive")
+            group.start_soon(lambda: queue.run(lambda: ran.append("file")))
+            while queue.waiting < 1:
+                await anyio.sleep(0.001)
+            hold.set()
+
+    anyio.run(main)
+    assert ran == ["file"] and queue.admitted == 0 and queue.running == 0
