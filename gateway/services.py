@@ -126,7 +126,9 @@ def _add_piper(settings: Settings, budget: CpuBudget, registry: ModelRegistry) -
         "piper",
         budget,
         voices_dir=section.voices_dir,
-        tuning=PiperTuning(first_chars=section.first_chars, max_chars=section.max_chars),
+        tuning=PiperTuning(
+            first_chars=section.first_chars, max_chars=section.max_chars, max_phonemes=section.max_phonemes
+        ),
         required_voices=section.piper_voices(),
     )
     queue = WorkQueue("piper", section.queue.max_parallel, section.queue.max_queue, section.queue.retry_after_s)
