@@ -321,9 +321,8 @@ class PiperWorker:
         finally:
             trim_heap()  # what the runs took goes back to the system, also after a failure
         if not spoken:
-            raise UnspeakableText(
-                "`input` has nothing the voice can say (no word it can pronounce).", param="input", code="invalid_value"
-            )
+            message = "`input` has nothing the voice can say (no word it can pronounce)."
+            raise UnspeakableText(message, param="input", code="invalid_value")
 
     @staticmethod
     def _shape(

@@ -13,7 +13,6 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import openai
 import pytest
 import soundfile
 
@@ -59,7 +58,21 @@ def ffprobe_duration(data: bytes, fmt: str, tmp_path: Path) -> float:
 
 
 def ffmpeg_samples(data: bytes, fmt: str) -> np.ndarray:
-    args = ["ffmpeg", "-v", "error", *(RAW if fmt == "pcm" else []), "-i", "-", "-f", "s16le", "-ac", "1", "-ar", str(RATE), "-"]
+    args = [
+        "ffmpeg",
+        "-v",
+        "error",
+        *(RAW if fmt == "pcm" else []),
+        "-i",
+        "-",
+        "-f",
+        "s16le",
+        "-ac",
+        "1",
+        "-ar",
+        str(RATE),
+        "-",
+    ]
     done = subprocess.run(args, input=data, capture_output=True, timeout=60, check=True)
     assert not done.stderr, done.stderr.decode()
     return np.frombuffer(done.stdout, "<i2")

@@ -101,13 +101,20 @@ def test_an_unpaired_surrogate_is_a_400_and_the_connection_stays_usable(server, 
     """A JSON `\\ud800` escape would decode to a lone surrogate, which UTF-8 cannot carry to
     espeak-ng (models.text refuses it too, for callers that do not come through JSON)."""
     with httpx.Client(base_url=server.base_url, timeout=300) as http:
-        body = {"model": "gpt-4o-mini-tts", "voice": "alloy", "input": "Good \ud800 morning.", "stream_format": stream_format}
+        body = {
+            "model": "gpt-4o-mini-tts",
+            "voice": "alloy",
+            "input": "Good \ud800 morning.",
+            "stream_format": stream_format,
+        }
         refused = http.post("/audio/speech", content=json.dumps(body), headers={"content-type": "application/json"})
         assert refused.status_code == 400, refused.text
         error = refused.json()["error"]
         assert (error["param"], error["code"]) == ("input", "invalid_value")
         assert "unicode" in error["message"].lower()  # pydantic's JSON parser refuses it first
-        ok = http.post("/audio/speech", json={**body, "input": CLEAN, "response_format": "pcm", "stream_format": "audio"})
+        ok = http.post(
+            "/audio/speech", json={**body, "input": CLEAN, "response_format": "pcm", "stream_format": "audio"}
+        )
         assert ok.status_code == 200 and pcm_seconds(ok.content) > 0.5
         assert http.get("/models").status_code == 200
 

@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from models.sentences import Joint, Piece, split_sentences, speech_pieces
+from models.sentences import Joint, Piece, speech_pieces, split_sentences
 
 
 @pytest.mark.parametrize(
