@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from models.errors import Cancelled, InvalidRequest, ModelUnavailable, NotFound
 from models.memory import files_size, trim_heap
 from models.options import SynthesizeOptions
 from models.sentences import Joint, speech_pieces
-from models.stretch import change_tempo
+from models.stretch import change_tempo, close_up, resample, speed_plan
 from models.text import UnspeakableText, speech_text
 from models.types import AudioChunk
 
@@ -65,9 +64,7 @@ MIN_SPEED, MAX_SPEED = 0.25, 4.0
 _GAIN = 1.6
 _MAX_PEAK = 0.97
 _DEFAULT_SCALABLE = 0.7  # typical of Piper voices; measured per voice at load
-_MIN_LENGTH_FACTOR = 0.3  # below this, Piper mumbles
 _CALIBRATION_TEXT = "The quick brown fox jumps over the lazy dog, then runs back home."
-_CLOSE_UP_S = 0.03  # silence kept on each side of a cut between two words
 
 
 @dataclass(frozen=True)
@@ -101,18 +98,6 @@ class _Model:
     # Share of the audio's duration that follows the length scale; the rest (one frame per
     # phoneme at least) does not. Measured by `calibrate`.
     scalable: float = _DEFAULT_SCALABLE
-
-
-def speed_plan(speed: float, scalable: float) -> tuple[float, float]:
-    """(length-scale factor, tempo change after synthesis) that make speech `speed` times faster.
-
-    Duration at length-scale factor f is about D * (scalable * f + 1 - scalable). The factor
-    does what it can (down to `_MIN_LENGTH_FACTOR`); WSOLA does the rest.
-    """
-    factor = (1.0 / speed - (1.0 - scalable)) / scalable
-    factor = max(factor, _MIN_LENGTH_FACTOR)
-    achieved = 1.0 / (scalable * factor + 1.0 - scalable)
-    return factor, speed / achieved
 
 
 class PiperWorker:
@@ -386,36 +371,6 @@ def _resolve(models: dict[str, _Model], voice: str) -> tuple[str, int | None]:
     if speaker.isdigit() and int(speaker) < model.num_speakers:
         return name, int(speaker)
     raise NotFound(f"The Piper voice `{name}` has no speaker `{speaker}`.", param="voice", code="voice_not_found")
-
-
-# -- audio helpers ---------------------------------------------------------------------------
-
-
-def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """Band-limited polyphase resampling (Kaiser-windowed FIR) of one piece of float audio."""
-    if rate_in == rate_out or audio.size == 0:
-        return audio.astype(np.float32, copy=False)
-    from scipy.signal import resample_poly
-
-    g = math.gcd(rate_in, rate_out)
-    return resample_poly(audio, rate_out // g, rate_in // g).astype(np.float32)
-
-
-def close_up(audio: np.ndarray, rate: int, *, start: bool, end: bool, threshold: float = 0.02) -> np.ndarray:
-    """Trim silence at the start and/or end of a piece down to `_CLOSE_UP_S`.
-
-    Used where text was cut between two words: Piper pads each piece with silence, which
-    would otherwise sound like a pause mid-phrase.
-    """
-    if not (start or end) or audio.size == 0:
-        return audio
-    loud = np.flatnonzero(np.abs(audio) > threshold * float(np.max(np.abs(audio))))
-    if loud.size == 0:
-        return audio
-    keep = int(_CLOSE_UP_S * rate)
-    first = max(0, loud[0] - keep) if start else 0
-    last = min(audio.size, loud[-1] + keep) if end else audio.size
-    return audio[first:last]
 
 
 # -- files -----------------------------------------------------------------------------------
