@@ -60,10 +60,10 @@ async def stream_from_thread(
     room = threading.Semaphore(max_pending) if max_pending > 0 else None
 
     def emit(item: Any) -> None:
-        if room is not None:
-            while not room.acquire(timeout=0.1):
-                if cancel.is_set():
-                    return
+        while room is not None and not cancel.is_set() and not room.acquire(timeout=0.1):
+            pass  # wait for the reader to take an item
+        if cancel.is_set():
+            return  # nobody will read it
         loop.call_soon_threadsafe(inbox.put_nowait, ("item", item))
 
     async def runner() -> None:
