@@ -5,7 +5,19 @@ float32 mono 16 kHz samples, the input of every listening worker. The container 
 sniffed from the bytes, never from the file name, which SDKs do not send reliably.
 
 Encoding turns int16 mono PCM into the response formats of /v1/audio/speech, a chunk at a
-time, so that speech can be sent while it is still being synthesised.
+time, so that speech can be sent while it is still being synthesised. Each format's header
+says only what is known when it is sent (libsndfile, FFmpeg and Chromium read every format
+as we send it, tests/api/test_speech_readers.py):
+
+- mp3 (no Xing/ID3), ADTS AAC and Ogg Opus need no length up front: streamed as encoded.
+- wav is streamed with RIFF and data sizes of 0xFFFFFFFF ("to the end of the stream"), as
+  OpenAI streams it; readers take the data to the end of the file.
+- FLAC's STREAMINFO carries the total sample count and the MD5 of the audio, and a stream
+  with them blank (as the muxer writes on a pipe) is refused by libsndfile and has no
+  duration in ffprobe: FLAC is encoded into a seekable buffer, whose header the muxer fills
+  in at the end, and sent once complete.
+- No audio at all still makes a decodable file: `EMPTY_SILENCE_S` of silence (Chromium
+  refuses a file without samples, and mp3 and ADTS have no header without a frame).
 """
 
 from __future__ import annotations
@@ -16,6 +28,7 @@ import io
 import itertools
 import re
 import struct
+import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO, Protocol
 
@@ -212,6 +225,9 @@ def decode_data_url(value: str, *, param: str) -> bytes:
 # ---------------------------------------------------------------------------------------------
 
 SPEECH_FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
+EMPTY_SILENCE_S = 0.02
+"""What an encoder given no audio at all encodes instead: the shortest file every reader takes."""
+_MEMORY_SPOOL_BYTES = 4 * 1024 * 1024  # a FLAC being built beyond this waits in a temporary file
 
 MIME_TYPES = {
     "mp3": "audio/mpeg",
@@ -231,6 +247,12 @@ _PYAV_FORMATS: dict[str, tuple[str, str, int | None, dict[str, str]]] = {
     "aac": ("adts", "aac", 64_000, {}),
     "flac": ("flac", "flac", None, {}),
 }
+_WHOLE_FORMATS = frozenset({"flac"})
+"""Formats whose header needs the length: built in a seekable buffer and sent once complete."""
+
+
+def _silence(sample_rate: int) -> bytes:
+    return bytes(2 * round(EMPTY_SILENCE_S * sample_rate))
 
 
 class StreamEncoder(Protocol):
@@ -242,16 +264,18 @@ class StreamEncoder(Protocol):
         """Feed PCM; return the encoded bytes that are ready (possibly none)."""
 
     def finish(self) -> bytes:
-        """Flush the encoder and return the last bytes; the encoder is unusable afterwards."""
+        """Flush the encoder and return the last bytes; the encoder is unusable afterwards
+        (`encode` raises ValueError, `finish` returns nothing)."""
 
     def close(self) -> None:
-        """Release resources without flushing (a stream given up half-way); idempotent."""
+        """Release resources without flushing (a stream given up half-way); idempotent.
+        Afterwards `encode` raises ValueError and `finish` returns nothing."""
 
 
 def open_encoder(response_format: str, sample_rate: int = 24_000) -> StreamEncoder:
     """A streaming encoder for one of `SPEECH_FORMATS`."""
     if response_format == "pcm":
-        return PcmEncoder()
+        return PcmEncoder(sample_rate)
     if response_format == "wav":
         return WavEncoder(sample_rate)
     if response_format in _PYAV_FORMATS:
@@ -264,37 +288,48 @@ class PcmEncoder:
 
     media_type = MIME_TYPES["pcm"]
 
+    def __init__(self, sample_rate: int = 24_000):
+        self._sample_rate = sample_rate
+        self._sent = False
+        self._closed = False
+
     def encode(self, pcm: bytes) -> bytes:
-        return pcm
+        if self._closed:
+            raise ValueError("the encoder is closed")
+        if not pcm:
+            return b""
+        head = b"" if self._sent else self._header(0xFFFFFFFF)
+        self._sent = True
+        return head + pcm
 
     def finish(self) -> bytes:
-        return b""
+        if self._closed:
+            return b""
+        self._closed = True
+        if self._sent:
+            return b""
+        silence = _silence(self._sample_rate)
+        return self._header(len(silence)) + silence
 
     def close(self) -> None:
-        pass
+        self._closed = True
+
+    def _header(self, data_size: int) -> bytes:
+        return b""
 
 
-class WavEncoder:
+class WavEncoder(PcmEncoder):
     """RIFF/WAVE with a header sent before the length is known.
 
     Like OpenAI's streamed wav, the RIFF and data sizes are 0xFFFFFFFF ("until the end of
-    the stream"); decoders that read to the end of the data take it as it is.
+    the stream"); libsndfile, FFmpeg and Chromium read the data to the end of the file. The
+    header goes out with the first audio; without any, `finish` sends a file with exact sizes.
     """
 
     media_type = MIME_TYPES["wav"]
 
-    def __init__(self, sample_rate: int):
-        self._header: bytes | None = wav_header(sample_rate, data_size=0xFFFFFFFF)
-
-    def encode(self, pcm: bytes) -> bytes:
-        header, self._header = self._header or b"", None
-        return header + pcm
-
-    def finish(self) -> bytes:
-        return self.encode(b"")
-
-    def close(self) -> None:
-        pass
+    def _header(self, data_size: int) -> bytes:
+        return wav_header(self._sample_rate, data_size)
 
 
 def wav_header(sample_rate: int, data_size: int, channels: int = 1, sample_width: int = 2) -> bytes:
@@ -336,19 +371,24 @@ class _Sink:
 
 
 class PyAVEncoder:
-    """mp3, Ogg Opus, ADTS AAC or FLAC, muxed by PyAV into an unseekable stream.
+    """mp3, Ogg Opus, ADTS AAC or FLAC, muxed by PyAV.
 
-    The muxer flushes its output after every packet (`flush_packets`), so each call to
-    `encode` returns whatever the codec has finished; only the codec's own look-ahead
-    (a few tens of milliseconds) waits for the next call or `finish`.
+    Streamed formats go into an unseekable sink whose muxer flushes its output after every
+    packet (`flush_packets`), so each call to `encode` returns whatever the codec has
+    finished; only the codec's own look-ahead (a few tens of milliseconds) waits for the next
+    call or `finish`. FLAC goes into a seekable buffer (memory, then a temporary file past
+    4 MiB) so that the muxer can fill in its header at the end; `finish` returns it all.
     """
 
     def __init__(self, response_format: str, sample_rate: int):
         self.media_type = MIME_TYPES[response_format]
         container_format, codec, bit_rate, options = _PYAV_FORMATS[response_format]
-        self._sink = _Sink()
+        self._whole = response_format in _WHOLE_FORMATS
+        self._sink: _Sink | None = None if self._whole else _Sink()
+        # closed by finish() or close()
+        self._buffer = tempfile.SpooledTemporaryFile(max_size=_MEMORY_SPOOL_BYTES) if self._whole else None  # noqa: SIM115
         self._container = av.open(
-            self._sink,
+            self._sink if self._sink is not None else self._buffer,
             mode="w",
             format=container_format,
             container_options={"flush_packets": "1", **options},
@@ -362,6 +402,8 @@ class PyAVEncoder:
         self._closed = False
 
     def encode(self, pcm: bytes) -> bytes:
+        if self._closed:  # the codec is freed: PyAV would crash the process
+            raise ValueError("the encoder is closed")
         samples = np.frombuffer(pcm, dtype="<i2")
         if samples.size:
             frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
@@ -369,17 +411,27 @@ class PyAVEncoder:
             frame.pts = self._samples
             self._samples += samples.size
             self._container.mux(self._stream.encode(frame))
-        return self._sink.take()
+        return self._sink.take() if self._sink is not None else b""
 
     def finish(self) -> bytes:
-        if not self._closed:
-            self._closed = True
-            self._container.mux(self._stream.encode(None))
-            self._container.close()
-        return self._sink.take()
+        if self._closed:
+            return b""
+        head = b"" if self._samples else self.encode(_silence(self._sample_rate))
+        self._closed = True
+        self._container.mux(self._stream.encode(None))
+        self._container.close()
+        if self._sink is not None:
+            return head + self._sink.take()
+        assert self._buffer is not None
+        self._buffer.seek(0)
+        data = self._buffer.read()
+        self._buffer.close()
+        return data
 
     def close(self) -> None:
         """Release the codec without flushing (a stream given up half-way)."""
         if not self._closed:
             self._closed = True
             self._container.close()
+        if self._buffer is not None:
+            self._buffer.close()

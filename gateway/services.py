@@ -136,7 +136,9 @@ def _add_piper(settings: Settings, budget: CpuBudget, registry: ModelRegistry, p
         "piper",
         budget,
         voices_dir=section.voices_dir,
-        tuning=PiperTuning(first_chars=section.first_chars, max_chars=section.max_chars),
+        tuning=PiperTuning(
+            first_chars=section.first_chars, max_chars=section.max_chars, max_phonemes=section.max_phonemes
+        ),
         required_voices=section.piper_voices(),
     )
     queue = _queue("piper", section.queue, policy)

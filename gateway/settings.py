@@ -284,7 +284,12 @@ class SpeechSettings(BaseModel):
     voices_dir: Path | None = Field(None, description="Piper voices (.onnx + .onnx.json) added to the embedded one.")
     preload: bool = True
     first_chars: int = Field(30, ge=0, description="The first piece of text is at most this long; 0: a sentence.")
-    max_chars: int = Field(300, ge=50, description="Longer sentences are cut at clause marks.")
+    max_chars: int = Field(
+        300, ge=50, description="Every piece of text is at most this long: cut at a clause mark, a space, else in a word."
+    )
+    max_phonemes: int = Field(
+        400, ge=50, description="One Piper run is at most this many phonemes (about 20 s of speech): bounds its memory."
+    )
     queue: QueueSettings = Field(default_factory=lambda: QueueSettings(max_parallel=4, latency="interactive"))
     models: dict[str, SpeechModelSettings] = Field(
         default_factory=lambda: {

@@ -39,6 +39,8 @@ async def stream_from_thread(
     queue: WorkQueue,
     ticket: Ticket,
     work: Callable[[Emit, threading.Event], Any],
+    *,
+    max_pending: int = 0,
 ) -> AsyncIterator[tuple[str, Any]]:
     """Run `work(emit, cancel)` in the queue's worker thread.
 
@@ -46,12 +48,22 @@ async def stream_from_thread(
     what `work` returned. A worker error is raised here. When the consumer stops early
     (the client went away), `cancel` is set so the worker stops at its next step; its
     place in the queue is released once the thread has really finished.
+
+    `max_pending` > 0 bounds the items emitted but not yet taken by the consumer: `emit`
+    waits for room (a client that reads slowly slows the worker down instead of the
+    server buffering its whole answer); once `cancel` is set it drops the item at once.
+    Emit outside compute steps: the waiting holds the thread, not a core.
     """
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     cancel = threading.Event()
+    room = threading.Semaphore(max_pending) if max_pending > 0 else None
 
     def emit(item: Any) -> None:
+        while room is not None and not cancel.is_set() and not room.acquire(timeout=0.1):
+            pass  # wait for the reader to take an item
+        if cancel.is_set():
+            return  # nobody will read it
         loop.call_soon_threadsafe(inbox.put_nowait, ("item", item))
 
     async def runner() -> None:
@@ -69,6 +81,8 @@ async def stream_from_thread(
             kind, value = await inbox.get()
             if kind == "error":
                 raise value
+            if kind == "item" and room is not None:
+                room.release()
             yield kind, value
             if kind == "result":
                 return

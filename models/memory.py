@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
 import os
 from collections.abc import Iterable
@@ -51,8 +52,25 @@ def release_free_memory() -> None:
     budget's promise would be kept on paper only.
     """
     gc.collect()
+    trim_heap()
+
+
+def trim_heap() -> None:
+    """Hand the heap's free pages back to the system (glibc's malloc_trim; nothing elsewhere).
+
+    Cheap (well under a millisecond on the server's heap, measured), so it can follow every
+    request whose work allocated a lot and freed it again.
+    """
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
+        libc.malloc_trim  # noqa: B018 - not glibc: AttributeError
+    except (OSError, AttributeError):
+        return None
+    return libc

@@ -10,13 +10,19 @@ Synthesis goes piece by piece (see `models.sentences`): each piece is phonemised
 through the model inside one `CpuBudget.compute()` step, then resampled to the caller's rate
 and yielded as an `AudioChunk` of int16 PCM, so that the caller can encode and send it while
 the next piece is computed.
+
+Memory: a model run's memory grows with the audio it makes, faster than linearly (300
+phonemes, 15 s of speech: +320 MiB at the peak; 900 phonemes: +1.5 GiB), so each run is
+bounded twice: pieces of text by `max_chars` and, since some text says far more than its
+length (a CJK character is "Chinese letter" to an English voice, 7 phonemes), the phonemes
+of one run by `max_phonemes`. onnxruntime's memory arena is off, so what a run took goes
+back to the allocator, and the heap is trimmed after every request.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,10 +34,11 @@ import numpy as np
 from models.assets import PackagedFile, package_dir, packaged
 from models.compute import CpuBudget
 from models.errors import Cancelled, InvalidRequest, ModelUnavailable, NotFound
-from models.memory import files_size
+from models.memory import files_size, trim_heap
 from models.options import SynthesizeOptions
 from models.sentences import Joint, speech_pieces
-from models.stretch import change_tempo
+from models.stretch import change_tempo, close_up, resample, speed_plan
+from models.text import UnspeakableText, speech_text
 from models.types import AudioChunk
 
 log = logging.getLogger(__name__)
@@ -57,9 +64,7 @@ MIN_SPEED, MAX_SPEED = 0.25, 4.0
 _GAIN = 1.6
 _MAX_PEAK = 0.97
 _DEFAULT_SCALABLE = 0.7  # typical of Piper voices; measured per voice at load
-_MIN_LENGTH_FACTOR = 0.3  # below this, Piper mumbles
 _CALIBRATION_TEXT = "The quick brown fox jumps over the lazy dog, then runs back home."
-_CLOSE_UP_S = 0.03  # silence kept on each side of a cut between two words
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,8 @@ class PiperTuning:
     """How the worker cuts text and shapes audio; defaults live here."""
 
     first_chars: int = 30  # first piece at most this long, for an early first byte (0: whole sentence)
-    max_chars: int = 300  # every other piece at most this long
+    max_chars: int = 300  # every piece at most this long (a longer word is cut inside)
+    max_phonemes: int = 400  # one model run at most this many phonemes (about 20 s of speech)
 
 
 @dataclass(frozen=True)
@@ -92,18 +98,6 @@ class _Model:
     # Share of the audio's duration that follows the length scale; the rest (one frame per
     # phoneme at least) does not. Measured by `calibrate`.
     scalable: float = _DEFAULT_SCALABLE
-
-
-def speed_plan(speed: float, scalable: float) -> tuple[float, float]:
-    """(length-scale factor, tempo change after synthesis) that make speech `speed` times faster.
-
-    Duration at length-scale factor f is about D * (scalable * f + 1 - scalable). The factor
-    does what it can (down to `_MIN_LENGTH_FACTOR`); WSOLA does the rest.
-    """
-    factor = (1.0 / speed - (1.0 - scalable)) / scalable
-    factor = max(factor, _MIN_LENGTH_FACTOR)
-    achieved = 1.0 / (scalable * factor + 1.0 - scalable)
-    return factor, speed / achieved
 
 
 class PiperWorker:
@@ -211,6 +205,10 @@ class PiperWorker:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.budget.threads("piper")
         options.inter_op_num_threads = 1
+        # No arena: it keeps the peak of the largest run for good (a 4,000-letter word took the
+        # server from 0.5 to 1.7 GiB for ever); without it, runs are as fast (measured) and the
+        # memory goes back to the allocator, 90 MiB less at rest.
+        options.enable_cpu_mem_arena = False
         # Threads that spin while waiting steal the cores other models compute on.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
@@ -249,11 +247,15 @@ class PiperWorker:
     ) -> Iterator[AudioChunk]:
         """Speak `text`, yielding int16 mono PCM at `options.sample_rate`, one chunk per piece.
 
-        Voice and options are checked here, at once; the audio is computed lazily, one piece
-        each time the caller asks for the next chunk. A caller that stops iterating, or sets
-        `cancel` (then Cancelled is raised before the next piece), stops the synthesis.
+        Voice, options and text are checked here, at once (the text is normalised by
+        `models.text.speech_text`: UnspeakableText for a lone surrogate); the audio is
+        computed lazily, one piece each time the caller asks for the next chunk. Text that
+        gives no audio at all raises UnspeakableText before any chunk. A caller that stops
+        iterating, or sets `cancel` (then Cancelled is raised before the next piece), stops
+        the synthesis.
         """
         name, speaker_id = self.check(voice, options)
+        text = speech_text(text)
         if options.speaker_id is not None:
             speaker_id = options.speaker_id
         return self._run(self._models[name], text, speaker_id, options, cancel)
@@ -287,40 +289,70 @@ class PiperWorker:
         gain = _GAIN
         after_cut = False
         tuning = self.tuning
-        for piece in speech_pieces(text, first_chars=tuning.first_chars, max_chars=tuning.max_chars):
-            if cancel is not None and cancel.is_set():
-                self.cancelled += 1
-                raise Cancelled("the client went away")
-            with self.budget.compute(self.budget.threads("piper")):
-                audio = self._render(model, piece.text, syn)
-            if audio.size == 0:
-                continue
-            peak = float(np.max(np.abs(audio)))
-            if peak * gain > _MAX_PEAK:
-                gain = _MAX_PEAK / peak
-            audio = close_up(
-                audio,
-                rate_in,
-                start=after_cut,
-                end=piece.joint is Joint.WORD,
-            )
-            after_cut = piece.joint is Joint.WORD
-            if tempo > 1.01:
-                audio = change_tempo(audio, tempo, rate_in)
-            samples = resample(audio * gain, rate_in, rate_out)
-            pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2").tobytes()
-            yield AudioChunk(pcm=pcm, sample_rate=rate_out, text=piece.text)
+        spoken = False
+        try:
+            for piece in speech_pieces(text, first_chars=tuning.first_chars, max_chars=tuning.max_chars):
+                if cancel is not None and cancel.is_set():
+                    self.cancelled += 1
+                    raise Cancelled("the client went away")
+                with self.budget.compute(self.budget.threads("piper")):
+                    audio = self._render(model, piece.text, syn, tuning.max_phonemes)
+                if audio.size == 0:
+                    continue
+                spoken = True
+                chunk, gain = self._shape(audio, piece, gain, after_cut, tempo, rate_in, rate_out)
+                after_cut = piece.joint is Joint.WORD
+                yield chunk
+        finally:
+            trim_heap()  # what the runs took goes back to the system, also after a failure
+        if not spoken:
+            message = "`input` has nothing the voice can say (no word it can pronounce)."
+            raise UnspeakableText(message, param="input", code="invalid_value")
 
     @staticmethod
-    def _render(model: _Model, text: str, syn: Any) -> np.ndarray:
-        """Phonemise and synthesise one piece: float32 at the model's rate, not normalised."""
+    def _shape(
+        audio: np.ndarray, piece: Any, gain: float, after_cut: bool, tempo: float, rate_in: int, rate_out: int
+    ) -> tuple[AudioChunk, float]:
+        """One piece's audio as the caller gets it: levelled, closed up at cuts, paced, resampled."""
+        peak = float(np.max(np.abs(audio)))
+        if peak * gain > _MAX_PEAK:
+            gain = _MAX_PEAK / peak
+        audio = close_up(audio, rate_in, start=after_cut, end=piece.joint is Joint.WORD)
+        if tempo > 1.01:
+            audio = change_tempo(audio, tempo, rate_in)
+        samples = resample(audio * gain, rate_in, rate_out)
+        pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2").tobytes()
+        return AudioChunk(pcm=pcm, sample_rate=rate_out, text=piece.text), gain
+
+    @staticmethod
+    def _render(model: _Model, text: str, syn: Any, max_phonemes: int = 0) -> np.ndarray:
+        """Phonemise and synthesise one piece: float32 at the model's rate, not normalised.
+
+        No model run gets more than `max_phonemes` phonemes (0: no bound): a longer sentence
+        is run in parts, cut between words where it can be.
+        """
         voice = model.voice
         parts = []
-        for phonemes in voice.phonemize(text):
-            if phonemes:
+        for sentence in voice.phonemize(text):
+            for phonemes in bounded_phonemes(sentence, max_phonemes):
                 ids = voice.phonemes_to_ids(phonemes)
                 parts.append(np.asarray(voice.phoneme_ids_to_audio(ids, syn), dtype=np.float32).reshape(-1))
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def bounded_phonemes(phonemes: list[str], limit: int) -> Iterator[list[str]]:
+    """`phonemes` in runs of at most `limit` (0: one run), cut at a word boundary (" ") in the
+    last two thirds of the limit, else anywhere; empty runs are left out."""
+    while limit > 0 and len(phonemes) > limit:
+        spaces = [i for i in range(limit // 3, limit + 1) if phonemes[i] == " "]
+        cut = spaces[-1] if spaces else limit
+        if any(p.strip() for p in phonemes[:cut]):
+            yield phonemes[:cut]
+        phonemes = phonemes[cut:]
+        while phonemes and phonemes[0] == " ":
+            phonemes = phonemes[1:]
+    if any(p.strip() for p in phonemes):
+        yield phonemes
 
 
 def _resolve(models: dict[str, _Model], voice: str) -> tuple[str, int | None]:
@@ -339,36 +371,6 @@ def _resolve(models: dict[str, _Model], voice: str) -> tuple[str, int | None]:
     if speaker.isdigit() and int(speaker) < model.num_speakers:
         return name, int(speaker)
     raise NotFound(f"The Piper voice `{name}` has no speaker `{speaker}`.", param="voice", code="voice_not_found")
-
-
-# -- audio helpers ---------------------------------------------------------------------------
-
-
-def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
-    """Band-limited polyphase resampling (Kaiser-windowed FIR) of one piece of float audio."""
-    if rate_in == rate_out or audio.size == 0:
-        return audio.astype(np.float32, copy=False)
-    from scipy.signal import resample_poly
-
-    g = math.gcd(rate_in, rate_out)
-    return resample_poly(audio, rate_out // g, rate_in // g).astype(np.float32)
-
-
-def close_up(audio: np.ndarray, rate: int, *, start: bool, end: bool, threshold: float = 0.02) -> np.ndarray:
-    """Trim silence at the start and/or end of a piece down to `_CLOSE_UP_S`.
-
-    Used where text was cut between two words: Piper pads each piece with silence, which
-    would otherwise sound like a pause mid-phrase.
-    """
-    if not (start or end) or audio.size == 0:
-        return audio
-    loud = np.flatnonzero(np.abs(audio) > threshold * float(np.max(np.abs(audio))))
-    if loud.size == 0:
-        return audio
-    keep = int(_CLOSE_UP_S * rate)
-    first = max(0, loud[0] - keep) if start else 0
-    last = min(audio.size, loud[-1] + keep) if end else audio.size
-    return audio[first:last]
 
 
 # -- files -----------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ work per step bounded:
 
 - the first piece is kept short (`first_chars`), cut at a clause mark or, failing that,
   after a content word, so that the first audio is ready after a fraction of a second;
-- a sentence longer than `max_chars` is cut at clause marks, then at word boundaries.
+- a sentence longer than `max_chars` is cut at clause marks, then at word boundaries, and a
+  word longer than `max_chars` inside: no piece is longer, whatever the text (a piece's
+  cost in time and memory grows with its length, faster than linearly).
 
 Each piece says how it joins the next one (`Joint`), so the worker knows whether the pause
 after it is a natural one (sentence or clause end) or an artificial cut to close up.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import enum
 import re
+import unicodedata
 from dataclasses import dataclass
 
 # Abbreviations whose period does not end a sentence (lower case, without the final period).
@@ -103,31 +106,31 @@ def _ends_sentence(line: str, mark: int, end: int) -> bool:
 def speech_pieces(text: str, *, first_chars: int = 0, max_chars: int = 300) -> list[Piece]:
     """Sentences of `text` as pieces to synthesise, the first one short when `first_chars` > 0.
 
-    `max_chars` bounds every piece (0: unbounded); `first_chars` bounds the first one only.
-    A piece is only ever cut between words, and at a clause mark where one is in reach.
+    `max_chars` bounds every piece, hard (0: unbounded): a piece is cut at a clause mark in
+    reach, else between words, and a word longer than `max_chars` is cut inside. The first
+    piece ends at a clause mark or between words within `first_chars`; a first word longer
+    than that stays whole up to twice `first_chars`, and is cut inside beyond.
     """
     pieces: list[Piece] = []
     for sentence in split_sentences(text):
-        limit = first_chars if not pieces and first_chars > 0 else max_chars
-        parts = _cut(sentence, limit) if limit > 0 else [(sentence, Joint.SENTENCE)]
-        if not pieces and first_chars > 0 and len(parts) > 1 and max_chars > 0:
-            # Only the first piece is short: the rest of the sentence gets the usual bound.
-            rest = sentence[len(parts[0][0]) :].strip()
-            parts = [parts[0], *_cut(rest, max_chars)]
-        pieces.extend(Piece(t, j) for t, j in parts)
+        if not pieces and 0 < first_chars < len(sentence):
+            hard = 2 * first_chars if max_chars <= 0 else min(2 * first_chars, max_chars)
+            cut, joint = _cut_point(sentence, first_chars, hard)
+            parts = [(sentence[:cut].strip(), joint), *_cut(sentence[cut:].strip(), max_chars)]
+        else:
+            parts = _cut(sentence, max_chars)
+        pieces.extend(Piece(t, j) for t, j in parts if t)
     if pieces:
         pieces[-1] = Piece(pieces[-1].text, Joint.END)
     return pieces
 
 
 def _cut(sentence: str, limit: int) -> list[tuple[str, Joint]]:
-    """Cut one sentence into parts of at most `limit` characters (a single long word stays whole)."""
+    """Cut one sentence into parts of at most `limit` characters (0: no limit)."""
     parts: list[tuple[str, Joint]] = []
     rest = sentence
-    while len(rest) > limit:
-        cut, joint = _cut_point(rest, limit)
-        if cut <= 0:
-            break
+    while limit > 0 and len(rest) > limit:
+        cut, joint = _cut_point(rest, limit, limit)
         parts.append((rest[:cut].strip(), joint))
         rest = rest[cut:].strip()
     if rest:
@@ -135,8 +138,13 @@ def _cut(sentence: str, limit: int) -> list[tuple[str, Joint]]:
     return parts
 
 
-def _cut_point(text: str, limit: int) -> tuple[int, Joint]:
-    """Where to cut `text` within its first `limit` characters, and what kind of cut it is."""
+def _cut_point(text: str, limit: int, hard: int) -> tuple[int, Joint]:
+    """Where to cut `text` (longer than `limit`), and what kind of cut it is.
+
+    Within `limit`: at a clause mark, else after a content word, else at any space. Failing
+    those, at the first space within `hard` (a long word stays whole), else inside the word
+    at `hard` (never before a combining mark). Always 0 < cut < len(text).
+    """
     clauses = [m.end() for m in _CLAUSE.finditer(text, 0, limit + 1) if m.end() <= limit]
     # A clause mark is worth it if it keeps at least a third of the allowed length.
     if clauses and clauses[-1] >= limit // 3:
@@ -147,6 +155,10 @@ def _cut_point(text: str, limit: int) -> tuple[int, Joint]:
         return strong[-1], Joint.WORD
     if spaces:
         return spaces[-1], Joint.WORD
-    # No space within reach: cut at the first space at all (a very long word stays whole).
-    first = text.find(" ")
-    return first, Joint.WORD
+    first = text.find(" ", 1, hard + 1)
+    if first > 0:
+        return first, Joint.WORD
+    cut = max(1, min(hard, len(text) - 1))
+    while cut > 1 and unicodedata.combining(text[cut]):
+        cut -= 1  # an accent stays with its letter
+    return cut, Joint.WORD

@@ -1,4 +1,6 @@
-"""Tempo change without pitch change: WSOLA (waveform-similarity overlap-add).
+"""Shaping a synthesised piece: speed (length scale, then WSOLA), resampling, closing up cuts.
+
+Tempo change without pitch change: WSOLA (waveform-similarity overlap-add).
 
 Piper's length scale cannot make speech much more than twice as fast: every phoneme lasts
 at least one frame, whatever the scale. Speeds beyond that are reached by shortening the
@@ -9,7 +11,51 @@ continues the previous frame, and overlap-added.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+_MIN_LENGTH_FACTOR = 0.3  # below this, Piper mumbles
+_CLOSE_UP_S = 0.03  # silence kept on each side of a cut between two words
+
+
+def speed_plan(speed: float, scalable: float) -> tuple[float, float]:
+    """(length-scale factor, tempo change after synthesis) that make speech `speed` times faster.
+
+    Duration at length-scale factor f is about D * (scalable * f + 1 - scalable). The factor
+    does what it can (down to `_MIN_LENGTH_FACTOR`); WSOLA does the rest.
+    """
+    factor = (1.0 / speed - (1.0 - scalable)) / scalable
+    factor = max(factor, _MIN_LENGTH_FACTOR)
+    achieved = 1.0 / (scalable * factor + 1.0 - scalable)
+    return factor, speed / achieved
+
+
+def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Band-limited polyphase resampling (Kaiser-windowed FIR) of one piece of float audio."""
+    if rate_in == rate_out or audio.size == 0:
+        return audio.astype(np.float32, copy=False)
+    from scipy.signal import resample_poly
+
+    g = math.gcd(rate_in, rate_out)
+    return resample_poly(audio, rate_out // g, rate_in // g).astype(np.float32)
+
+
+def close_up(audio: np.ndarray, rate: int, *, start: bool, end: bool, threshold: float = 0.02) -> np.ndarray:
+    """Trim silence at the start and/or end of a piece down to `_CLOSE_UP_S`.
+
+    Used where text was cut between two words: Piper pads each piece with silence, which
+    would otherwise sound like a pause mid-phrase.
+    """
+    if not (start or end) or audio.size == 0:
+        return audio
+    loud = np.flatnonzero(np.abs(audio) > threshold * float(np.max(np.abs(audio))))
+    if loud.size == 0:
+        return audio
+    keep = int(_CLOSE_UP_S * rate)
+    first = max(0, loud[0] - keep) if start else 0
+    last = min(audio.size, loud[-1] + keep) if end else audio.size
+    return audio[first:last]
 
 
 def change_tempo(audio: np.ndarray, rate: float, sample_rate: int) -> np.ndarray:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gateway.protocol.types import JsonNumber
+from models.text import UnspeakableText, require_speech
 
 SpeechFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
 
@@ -29,7 +30,10 @@ class SpeechRequest(BaseModel):
 
     model: str = Field(description="`tts-1`, `tts-1-hd`, `gpt-4o-mini-tts`, `gpt-4o-mini-tts-2025-12-15` or another served id.")
     input: str = Field(
-        min_length=1, max_length=MAX_INPUT_CHARS, description="The text to speak, at most 4096 characters."
+        min_length=1,
+        max_length=MAX_INPUT_CHARS,
+        description="The text to speak, at most 4096 characters, with at least one letter or digit. Control and "
+        "invisible characters and emoji are not read out; an unpaired surrogate is refused.",
     )
     voice: str | VoiceId = Field(
         description="A built-in voice name (`alloy`, `ash`, ... `cedar`; see GET /v1/audio/voices for the Piper "
@@ -55,9 +59,11 @@ class SpeechRequest(BaseModel):
     @field_validator("input")
     @classmethod
     def _speakable(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("the input has no text to speak")
-        return value
+        """The text as the engine will see it (models/text.py); refused when nothing in it can be said."""
+        try:
+            return require_speech(value)
+        except UnspeakableText as exc:
+            raise ValueError(exc.message) from exc
 
 
 class VoiceEntry(BaseModel):

@@ -33,6 +33,8 @@ router = APIRouter(tags=["audio"], route_class=StrictJsonRoute)
 
 OUTPUT_RATE = 24_000
 """OpenAI's output rate, and what `pcm` players assume."""
+MAX_PENDING_CHUNKS = 4
+"""Encoded pieces that may wait for a slow client; then synthesis waits (bounds the buffer)."""
 
 _AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -79,7 +81,7 @@ async def create_speech(body: SpeechRequest, request: Request) -> Response:
         raise
     # The status goes out with the first audio: a failure in the first step is still an error response.
     work = _synthesize_and_encode(entry, body.input, voice, options, body.response_format)
-    stream = stream_from_thread(entry.queue, ticket, work)
+    stream = stream_from_thread(entry.queue, ticket, work, max_pending=MAX_PENDING_CHUNKS)
     first = await anext(stream)
     if body.stream_format == "sse":
         events = _events(request, first, stream, body)

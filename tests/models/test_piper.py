@@ -21,8 +21,10 @@ from models.piper import (
     PiperWorker,
     _Model,
     _resolve,
+    bounded_phonemes,
     scan_voices_dir,
 )
+from models.text import UnspeakableText
 
 TEXT = "The weather is nice today. We will walk to the park, and then we will go home."
 
@@ -174,3 +176,81 @@ def test_voices_dir_problems_are_named(tmp_path):
     (tmp_path / "lonely.onnx").write_bytes(b"")
     with pytest.raises(ModelUnavailable, match="lonely.onnx.json"):
         scan_voices_dir(tmp_path)
+
+
+# -- hostile text and bounded runs (issue 12) ------------------------------------------------
+
+
+def exact(worker: PiperWorker, text: str) -> bytes:
+    """The audio of `text` with Piper's noise off: the same text always gives the same samples."""
+    return b"".join(c.pcm for c in speak(worker, text, noise_scale=0.0, noise_w=0.0))
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "Good morning\x00 everyone.",  # the field report: NUL reached espeak-ng (ValueError, a 500)
+        "Good\x01\x07\x1b morning\x7f everyone.",  # C0 controls and DEL
+        "Good\u200b morning\ufeff every\u00adone.",  # zero-width space, BOM, soft hyphen
+        "\u202eGood \u2066morning\u2069 everyone.\u202c",  # bidi override and isolates
+        "Good \ue000morning\U000f0000 everyone\uffff.",  # private use, noncharacter
+        "Good 👍🏽 morning 🇫🇷 everyone.",  # emoji are not read out
+    ],
+)
+def test_hostile_characters_never_reach_the_phonemizer(worker, hostile):
+    assert exact(worker, hostile) == exact(worker, "Good morning everyone.")
+
+
+def test_phoneme_markup_is_read_as_text_not_as_phonemes(worker):
+    assert exact(worker, "Say [[ hɛlˈoʊ ]] now.") == exact(worker, "Say [ hɛlˈoʊ ] now.")
+
+
+@pytest.mark.parametrize("text", ["Good \ud800 morning.", "\udfff"])
+def test_an_unpaired_surrogate_is_refused_by_name(worker, text):
+    with pytest.raises(UnspeakableText, match="surrogate") as error:
+        speak(worker, text)
+    assert error.value.param == "input"
+
+
+@pytest.mark.parametrize("text", ["👍🏽🎉", "?!...", "\x00\x00\x00", "\u200b\u200d", "\ue000\uf8ff", "-- ## **"])
+def test_text_with_nothing_to_say_is_refused_before_any_audio(worker, text):
+    chunks = worker.synthesize(text, EMBEDDED_VOICE, SynthesizeOptions())
+    with pytest.raises(UnspeakableText) as error:
+        next(chunks)
+    assert error.value.param == "input"
+
+
+def test_phoneme_runs_are_bounded_and_cut_between_words():
+    phonemes = list("hɛlˈoʊ wˈɜːld ") * 40  # 560 phonemes, a word boundary every 7
+    runs = list(bounded_phonemes(phonemes, 100))
+    assert all(len(run) <= 100 for run in runs)
+    assert all(run[-1] == "d" for run in runs[:-1])  # each run ends with a whole word
+    assert "".join("".join(run) for run in runs).replace(" ", "") == "".join(phonemes).replace(" ", "")
+    one_word = ["x"] * 250
+    assert [len(run) for run in bounded_phonemes(one_word, 100)] == [100, 100, 50]
+    assert list(bounded_phonemes(phonemes, 0)) == [phonemes]
+    assert list(bounded_phonemes([" ", " "], 1)) == []
+
+
+def test_a_dense_piece_runs_in_bounded_parts(worker, monkeypatch):
+    """Ten CJK characters are 70 phonemes to an English voice ("Chinese letter" each): a short
+    piece of text can be long speech, so the model runs are bounded by phonemes too."""
+    voice = worker._models[EMBEDDED_VOICE].voice
+    run_lengths = []
+    real_run = voice.phoneme_ids_to_audio
+
+    def recorded(ids, *args, **kwargs):  # observes the real run, changes nothing
+        run_lengths.append(len(ids))
+        return real_run(ids, *args, **kwargs)
+
+    monkeypatch.setattr(voice, "phoneme_ids_to_audio", recorded)
+    monkeypatch.setattr(worker, "tuning", PiperTuning(max_phonemes=50))
+    chunks = speak(worker, "中文字符很长的一句话")
+    assert len(run_lengths) >= 2
+    assert max(run_lengths) <= 2 * 50 + 3  # piper puts a pad after each phoneme, and BOS/EOS
+    assert sum(c.duration for c in chunks) > 3.0  # all of it was spoken
+
+
+def test_the_onnxruntime_arena_is_off_so_memory_goes_back(worker):
+    options = worker._models[EMBEDDED_VOICE].voice.session.get_session_options()
+    assert options.enable_cpu_mem_arena is False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 import wave
@@ -9,8 +10,9 @@ import wave
 import av
 import numpy as np
 import pytest
+import soundfile
 
-from gateway.audio_io import MIME_TYPES, SPEECH_FORMATS, open_encoder, wav_header
+from gateway.audio_io import EMPTY_SILENCE_S, MIME_TYPES, SPEECH_FORMATS, open_encoder, wav_header
 
 RATE = 24_000
 CODECS = {"mp3": "mp3", "opus": "opus", "aac": "aac", "flac": "flac", "wav": "pcm_s16le"}
@@ -45,7 +47,10 @@ def test_each_format_decodes_to_its_codec_and_duration(fmt):
     assert duration == pytest.approx(2.5, abs=0.08)
 
 
-@pytest.mark.parametrize("fmt", SPEECH_FORMATS)
+STREAMED = [f for f in SPEECH_FORMATS if f != "flac"]
+
+
+@pytest.mark.parametrize("fmt", STREAMED)
 def test_bytes_come_out_before_the_end(fmt):
     """Encoding is incremental: every chunk of a second yields bytes at once."""
     out = encode_chunks(fmt, [tone(1.0), tone(1.0), tone(1.0)])
@@ -78,20 +83,60 @@ def test_wav_header_with_a_known_length_is_what_the_wave_module_writes():
     assert struct.unpack("<I", wav_header(RATE, 0xFFFFFFFF)[4:8]) == (0xFFFFFFFF,)
 
 
+def test_flac_is_sent_whole_with_its_length_and_md5_in_the_header():
+    """A streamed STREAMINFO has 0 samples and a zero MD5 (libsndfile refuses it): FLAC waits for its end."""
+    pcm = tone(1.0) + tone(0.5, 660)
+    out = encode_chunks("flac", [pcm[:24_000], pcm[24_000:]])
+    assert out[:-1] == [b"", b""] and out[-1][:4] == b"fLaC"
+    info = out[-1][8 : 8 + 34]  # the STREAMINFO block after "fLaC" and its block header
+    assert int.from_bytes(info[13:18], "big") & ((1 << 36) - 1) == len(pcm) // 2
+    assert info[18:34] == hashlib.md5(pcm).digest()
+    samples, rate = soundfile.read(io.BytesIO(out[-1]), dtype="int16")
+    assert rate == RATE and samples.tobytes() == pcm  # lossless
+
+
+def read_raw(fmt: str, data: bytes) -> np.ndarray:
+    """Samples of encoded audio as float, decoded with PyAV (raw int16 for pcm)."""
+    if fmt == "pcm":
+        return np.frombuffer(data, "<i2") / 32768.0
+    with av.open(io.BytesIO(data)) as container:
+        frames = [f.to_ndarray().reshape(-1) for f in container.decode(container.streams.audio[0])]
+    return np.concatenate(frames).astype(np.float64)
+
+
 @pytest.mark.parametrize("fmt", SPEECH_FORMATS)
 def test_empty_input_still_makes_a_valid_stream(fmt):
-    data = b"".join(encode_chunks(fmt, []))
-    if fmt == "pcm":
-        assert data == b""
-    elif fmt == "wav":
-        assert data == wav_header(RATE, 0xFFFFFFFF)
+    """No audio at all makes a file every reader takes: EMPTY_SILENCE_S of silence, not 0 bytes
+    (mp3 and ADTS have no header without a frame, and Chromium refuses a file with no samples)."""
+    data = b"".join(encode_chunks(fmt, [b"", b""]))
+    samples = read_raw(fmt, data)
+    assert EMPTY_SILENCE_S <= len(samples) / (48_000 if fmt == "opus" else RATE) < 0.15  # codecs pad to a frame
+    assert np.max(np.abs(samples)) < 1e-3
+    if fmt in ("wav", "flac"):  # whole files, with exact lengths in their headers
+        info = soundfile.info(io.BytesIO(data))
+        assert info.frames == round(EMPTY_SILENCE_S * RATE)
 
 
 @pytest.mark.parametrize("fmt", SPEECH_FORMATS)
 def test_close_without_finish_releases_the_encoder(fmt):
+    """A stream given up half-way: nothing is flushed, the encoder is unusable, closing twice is fine.
+    (Encoding into a released PyAV codec crashed the process; now it is a ValueError.)"""
     encoder = open_encoder(fmt, RATE)
     encoder.encode(tone(0.2))
     encoder.close()
+    encoder.close()
+    assert encoder.finish() == b""
+    with pytest.raises(ValueError, match="closed"):
+        encoder.encode(tone(0.2))
+
+
+@pytest.mark.parametrize("fmt", SPEECH_FORMATS)
+def test_finish_twice_and_encode_after_finish(fmt):
+    encoder = open_encoder(fmt, RATE)
+    assert b"".join([encoder.encode(tone(0.3)), encoder.finish()])
+    assert encoder.finish() == b""
+    with pytest.raises(ValueError, match="closed"):
+        encoder.encode(tone(0.2))
     encoder.close()
 
 

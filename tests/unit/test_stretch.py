@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.piper import close_up, resample, speed_plan
-from models.stretch import change_tempo
+from models.stretch import change_tempo, close_up, resample, speed_plan
 
 RATE = 22_050
 
