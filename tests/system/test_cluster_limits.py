@@ -15,7 +15,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.system.conftest import VOICE_STORE, Cluster
+from tests.system.conftest import Cluster
 
 LIMITED_KEY = "sk-limited"
 FREE_KEY = "sk-free"
@@ -24,8 +24,6 @@ BURST = 6
 
 @pytest.fixture(scope="module")
 def limited_cluster(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[Cluster]:
-    if not VOICE_STORE:
-        pytest.skip("the replicas share no database")
     root = tmp_path_factory.mktemp("limited-cluster")
     config = {
         "api_keys": [LIMITED_KEY, FREE_KEY],

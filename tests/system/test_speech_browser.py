@@ -9,7 +9,6 @@ import json
 
 import pytest
 
-from tests.system.support import require_speech
 
 TEXT = "The weather is nice today. We will walk to the park."
 FORMATS = ("mp3", "opus", "aac", "flac", "wav")
@@ -38,7 +37,6 @@ DECODE = """async ({b64, url, body}) => {
 
 @pytest.fixture(scope="module")
 def browser_page(browser, server):
-    require_speech(server)
     context = browser.new_context()
     page = context.new_page()
     page.goto(server.url + "/health")  # same origin as the API
