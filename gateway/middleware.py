@@ -11,7 +11,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import AuthenticationFailed, error_response
-from models.errors import PayloadTooLarge
+from models.errors import GatewayError, PayloadTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class ApiKeyMiddleware:
         self.keys = {k: tenant_of(k) for k in api_keys}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        if scope["type"] not in ("http", "websocket") or not scope["path"].startswith("/v1/"):
             return await self.app(scope, receive, send)
         state = scope.setdefault("state", {})
         if not self.keys:
@@ -86,9 +86,22 @@ class ApiKeyMiddleware:
                 else "Incorrect API key provided."
             )
             exc = AuthenticationFailed(message, code="invalid_api_key")
+            if scope["type"] == "websocket":
+                return await deny_websocket(scope, receive, send, exc)
             return await error_response(exc)(scope, receive, send)
         state["tenant"] = self.keys[key]
         return await self.app(scope, receive, send)
+
+
+async def deny_websocket(scope: Scope, receive: Receive, send: Send, exc: GatewayError) -> None:
+    """Refuse a WebSocket handshake with the HTTP status and envelope of `exc`.
+
+    Where the server lacks ASGI's denial-response extension, the handshake is closed instead
+    (the client sees 403 with no body).
+    """
+    if "websocket.http.response" in scope.get("extensions", {}):
+        return await error_response(exc)(scope, receive, send)
+    await send({"type": "websocket.close", "code": 1008, "reason": exc.message[:120]})
 
 
 class BodyLimitMiddleware:

@@ -1,0 +1,313 @@
+"""One Realtime transcription session: client events in, turns out, transcripts back.
+
+The session owns the flow of one WebSocket: it parses each client event, keeps the input
+audio buffer (float32 16 kHz, session time), runs server VAD on it, and hands committed turns
+to a transcriber task that runs them, in order, on the same Whisper workers and queues as
+file transcription. Decoding and VAD run in a worker thread; the event loop only awaits.
+
+Every bad client event is answered with an `error` event and the session goes on, as
+OpenAI's does; only a client that goes away or stays idle ends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import anyio.to_thread
+import numpy as np
+
+from gateway import formats
+from gateway.protocol.realtime import (
+    CLIENT_EVENTS,
+    TranscriptionSession,
+    decode_audio,
+    error_event,
+    new_id,
+    server_event,
+)
+from gateway.services import Services
+from models.errors import GatewayError, InvalidRequest
+from models.live_audio import LiveDecoder, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent
+from models.options import TranscribeOptions
+from models.registry import WorkerEntry
+from models.types import SAMPLE_RATE, Transcript
+
+log = logging.getLogger(__name__)
+
+MIN_COMMIT_MS = 100
+"""OpenAI refuses to commit less audio than this."""
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Committed audio waiting for its transcript."""
+
+    item_id: str
+    samples: np.ndarray  # float32 mono 16 kHz
+    config: TranscriptionSession = field(repr=False)
+    model: str = ""
+
+
+class LiveSession:
+    """The state of one transcription session; `handle` takes each client message in order."""
+
+    def __init__(self, services: Services, send: Send):
+        self.services = services
+        self.settings = services.settings.realtime
+        self.send = send
+        self.id = new_id("sess")
+        self.config = TranscriptionSession()
+        self.model = self.settings.default_model
+        self.turns: asyncio.Queue[Turn] = asyncio.Queue(maxsize=self.settings.max_pending_turns)
+        self.transcribing = False
+        self._decoder = LiveDecoder(self.config.input.format.type)
+        self._detector: TurnDetector | None = None  # made in a thread at the first append with VAD on
+        self._chunks: list[np.ndarray] = []
+        self._base = 0  # session sample index of the buffer's first sample
+        self._buffered = 0  # samples in the buffer
+        self._item_id: str | None = None  # of the turn being spoken (server VAD)
+        self._previous_item: str | None = None
+
+    @property
+    def busy(self) -> bool:
+        """Turns are waiting for or getting their transcripts."""
+        return self.transcribing or not self.turns.empty()
+
+    async def start(self) -> None:
+        await self.send(server_event("session.created", session=self.config.wire(self.id, self.model)))
+
+    async def handle(self, text: str) -> None:
+        """One client message (JSON text); a bad one is answered with an error event."""
+        event_id = None
+        try:
+            try:
+                event = json.loads(text)
+            except ValueError as exc:
+                raise InvalidRequest(
+                    f"Invalid JSON in client event: {exc}.", param=None, code="invalid_json"
+                ) from exc
+            if not isinstance(event, dict):
+                raise InvalidRequest("A client event is a JSON object.", code="invalid_json")
+            event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
+            kind = event.get("type")
+            if kind not in CLIENT_EVENTS:
+                raise InvalidRequest(
+                    f"Invalid value: '{kind}'. Supported values are: {', '.join(repr(k) for k in CLIENT_EVENTS)}.",
+                    param="type",
+                    code="invalid_value",
+                )
+            if kind == "session.update":
+                await self._update(event.get("session"))
+            elif kind == "input_audio_buffer.append":
+                await self._append(decode_audio(event.get("audio"), self.settings.max_append_bytes))
+            elif kind == "input_audio_buffer.commit":
+                await self._commit_all()
+            else:
+                self._clear()
+                await self.send(server_event("input_audio_buffer.cleared"))
+        except GatewayError as exc:
+            await self.send(error_event(exc, event_id))
+
+    async def _update(self, update: Any) -> None:
+        config = self.config.updated(update)
+        model = config.input.transcription.model or self.model
+        entry = self.services.registry.resolve(model, "transcription")
+        await self.services.registry.ensure_loaded(entry)  # a load failure is an error event, the session goes on
+        entry.worker.check_options(self._options(config))
+        if config.input.format.type != self.config.input.format.type:
+            self._clear()
+            self._decoder = LiveDecoder(config.input.format.type)
+        if config.input.turn_detection != self.config.input.turn_detection:
+            self._detector = None  # made anew with the new parameters; speech in progress is forgotten
+            self._item_id = None
+        self.config, self.model = config, model
+        await self.send(server_event("session.updated", session=config.wire(self.id, model)))
+
+    async def _append(self, data: bytes) -> None:
+        events = await anyio.to_thread.run_sync(self._ingest, data)
+        for event, turn in events:
+            if isinstance(event, SpeechStarted):
+                self._item_id = new_id("item")
+                await self.send(
+                    server_event(
+                        "input_audio_buffer.speech_started",
+                        audio_start_ms=_ms(event.sample),
+                        item_id=self._item_id,
+                    )
+                )
+            elif isinstance(event, SpeechStopped):
+                item_id = self._item_id or new_id("item")
+                await self.send(
+                    server_event("input_audio_buffer.speech_stopped", audio_end_ms=_ms(event.sample), item_id=item_id)
+                )
+                assert turn is not None  # a stop always carries its audio
+                await self._commit(item_id, turn)
+
+    def _ingest(self, data: bytes) -> list[tuple[TurnEvent, np.ndarray | None]]:
+        """In a worker thread: decode, buffer, run VAD. The turn events the audio completes, each
+        stop with its turn's audio."""
+        samples = self._decoder.decode(data)
+        limit = int(self.settings.max_buffer_seconds * SAMPLE_RATE)
+        vad = self.config.input.turn_detection
+        if vad is None and self._buffered + len(samples) > limit:
+            raise InvalidRequest(
+                f"The input audio buffer holds at most {self.settings.max_buffer_seconds:g} s of audio; "
+                "commit or clear it before appending more.",
+                param="audio",
+                code="input_audio_buffer_full",
+            )
+        self._chunks.append(samples)
+        self._buffered += len(samples)
+        if vad is None:
+            return []
+        if self._detector is None:
+            self._detector = TurnDetector(vad.parameters(), max_turn_samples=limit)
+            self._detector.position = self._detector.floor = self._base + self._buffered - len(samples)
+        events: list[tuple[TurnEvent, np.ndarray | None]] = []
+        for event in self._detector.feed(samples):
+            turn = self._take(event.start, event.sample) if isinstance(event, SpeechStopped) else None
+            events.append((event, turn))
+        if not self._detector.speaking:  # keep only the padding a next turn may start with
+            pad = vad.prefix_padding_ms * SAMPLE_RATE // 1000
+            self._drop_before(self._detector.position - pad)
+        return events
+
+    async def _commit_all(self) -> None:
+        """`input_audio_buffer.commit`: the whole buffer becomes a turn."""
+        if self._buffered < MIN_COMMIT_MS * SAMPLE_RATE // 1000:
+            raise InvalidRequest(
+                "Error committing input audio buffer: buffer too small. Expected at least "
+                f"{MIN_COMMIT_MS}ms of audio, but buffer only has {self._buffered * 1000 / SAMPLE_RATE:.2f}ms of audio.",
+                param=None,
+                code="input_audio_buffer_commit_empty",
+            )
+        item_id = self._item_id or new_id("item")
+        end = self._base + self._buffered
+        samples = self._take(self._base, end)
+        if self._detector is not None:
+            self._detector.reset(end)
+        await self._commit(item_id, samples)
+
+    async def _commit(self, item_id: str, samples: np.ndarray) -> None:
+        self._item_id = None
+        await self.send(
+            server_event("input_audio_buffer.committed", item_id=item_id, previous_item_id=self._previous_item)
+        )
+        self._previous_item = item_id
+        await self.turns.put(Turn(item_id, samples, self.config, self.model))  # waits while too many are pending
+
+    def _clear(self) -> None:
+        self._drop_before(self._base + self._buffered)
+        if self._detector is not None:
+            self._detector.reset(self._base)
+        self._item_id = None
+
+    def _take(self, start: int, end: int) -> np.ndarray:
+        """The buffer's samples from `start` to `end` (session time); everything before `end` is dropped."""
+        audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.float32)
+        turn = audio[max(start - self._base, 0) : max(end - self._base, 0)].copy()
+        self._chunks = [audio[max(end - self._base, 0) :]]
+        self._buffered = len(self._chunks[0])
+        self._base = max(end, self._base)
+        return turn
+
+    def _drop_before(self, sample: int) -> None:
+        drop = min(sample - self._base, self._buffered)
+        if drop <= 0:
+            return
+        audio = np.concatenate(self._chunks)
+        self._chunks = [audio[drop:].copy()]
+        self._buffered -= drop
+        self._base += drop
+
+    def _options(self, config: TranscriptionSession) -> TranscribeOptions:
+        hints = config.input.transcription
+        return TranscribeOptions(
+            task="transcribe",
+            language=hints.language,
+            prompt=hints.prompt,
+            logprobs=config.logprobs,
+            beam_size=self.services.settings.transcription.beam_size,
+        )
+
+    async def transcribe_turns(self) -> None:
+        """The transcriber task: committed turns, in order, through the model's queue."""
+        while True:
+            turn = await self.turns.get()
+            self.transcribing = True
+            try:
+                await self._transcribe(turn)
+            finally:
+                self.transcribing = False
+
+    async def _transcribe(self, turn: Turn) -> None:
+        try:
+            entry = self.services.registry.resolve(turn.model, "transcription")
+            transcript = await self._run(entry, turn)
+        except GatewayError as exc:
+            await self._failed(turn, exc)
+            return
+        except Exception:  # a bug must not end the session's transcripts
+            log.exception("realtime session %s: transcribing item %s failed", self.id, turn.item_id)
+            await self._failed(turn, GatewayError("The server had an error while transcribing this audio."))
+            return
+        logprobs = turn.config.logprobs
+        first = True
+        for segment in transcript.segments:
+            delta = segment.text.lstrip() if first else segment.text
+            if not delta:
+                continue
+            first = False
+            event = server_event(
+                "conversation.item.input_audio_transcription.delta", item_id=turn.item_id, content_index=0, delta=delta
+            )
+            if logprobs:
+                event["logprobs"] = formats.logprobs_json(segment.logprobs)
+            await self.send(event)
+        done = server_event(
+            "conversation.item.input_audio_transcription.completed",
+            item_id=turn.item_id,
+            content_index=0,
+            transcript=transcript.text,
+            usage=formats.usage_for(turn.model, transcript),
+        )
+        if logprobs:
+            done["logprobs"] = formats.logprobs_json(transcript.logprobs)
+        await self.send(done)
+
+    async def _failed(self, turn: Turn, exc: GatewayError) -> None:
+        error = {k: v for k, v in error_event(exc)["error"].items() if k != "event_id"}
+        await self.send(
+            server_event(
+                "conversation.item.input_audio_transcription.failed",
+                item_id=turn.item_id,
+                content_index=0,
+                error=error,
+            )
+        )
+
+    async def _run(self, entry: WorkerEntry, turn: Turn) -> Transcript:
+        ticket = await self.services.registry.admit(entry)  # QueueFull at once: the turn fails, the session goes on
+        options = self._options(turn.config)
+        try:
+            entry.worker.check_options(options)
+        except BaseException:
+            ticket.release()
+            raise
+        cancel = threading.Event()  # set when the session ends while the turn is decoded
+        return await entry.queue.run(
+            partial(entry.worker.transcribe, cancel=cancel), turn.samples, options, ticket=ticket, cancel=cancel
+        )
+
+
+def _ms(sample: int) -> int:
+    return sample * 1000 // SAMPLE_RATE
