@@ -92,9 +92,7 @@ class LiveSession:
             try:
                 event = json.loads(text)
             except ValueError as exc:
-                raise InvalidRequest(
-                    f"Invalid JSON in client event: {exc}.", param=None, code="invalid_json"
-                ) from exc
+                raise InvalidRequest(f"Invalid JSON in client event: {exc}.", param=None, code="invalid_json") from exc
             if not isinstance(event, dict):
                 raise InvalidRequest("A client event is a JSON object.", code="invalid_json")
             event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None

@@ -98,7 +98,8 @@ class TurnDetector:
     Speech starts at the first frame whose speech probability reaches `threshold`; it stops
     once the probability stayed under `threshold - 0.15` (Silero's hysteresis) for
     `silence_duration_ms`. A turn longer than `max_turn_samples` is cut there. Runs Silero on
-    the calling thread (a fraction of a millisecond per frame).
+    the calling thread (a fraction of a millisecond per frame); the same audio gives the same
+    events however it is cut into chunks.
     """
 
     def __init__(self, vad: VadParameters, max_turn_samples: int, model: Any = None):
@@ -112,7 +113,9 @@ class TurnDetector:
         self.speech_start: int | None = None  # set while speech is on
         self._silence_since: int | None = None
         self._pending = np.zeros(0, dtype=np.float32)  # less than a frame
-        self._context = np.zeros(FRAME, dtype=np.float32)  # the last whole frame
+        self._context = np.zeros(_CONTEXT, dtype=np.float32)  # the end of the last frame
+        self._h = np.zeros((1, 1, 128), dtype=np.float32)  # Silero's LSTM state
+        self._c = np.zeros((1, 1, 128), dtype=np.float32)
 
     @property
     def speaking(self) -> bool:
@@ -131,14 +134,25 @@ class TurnDetector:
         self._pending = audio[whole:].copy()
         if whole == 0:
             return []
-        # The previous frame goes first so that every new frame gets its real context; its output is dropped.
-        probs = self.model(np.concatenate([self._context, audio[:whole]]), FRAME, _CONTEXT).reshape(-1)[1:]
-        self._context = audio[whole - FRAME : whole].copy()
+        probs = self._probabilities(audio[:whole].reshape(-1, FRAME))
         events: list[TurnEvent] = []
         for prob in probs:
             events += self._step(float(prob))
             self.position += FRAME
         return events
+
+    def _probabilities(self, frames: np.ndarray) -> np.ndarray:
+        """Speech probability of each frame, carrying Silero's state from call to call.
+
+        faster-whisper's `SileroVADModel.__call__` starts every call from a blank state; its ONNX
+        graph runs the frames of a call in sequence, so the state it returns is carried here
+        instead: any chunking of the audio gives the probabilities of the whole recording.
+        """
+        context = np.concatenate([self._context[None], frames[:-1, -_CONTEXT:]])
+        batch = np.concatenate([context, frames], axis=1)
+        out, self._h, self._c = self.model.session.run(None, {"input": batch, "h": self._h, "c": self._c})
+        self._context = frames[-1, -_CONTEXT:].copy()
+        return np.asarray(out).reshape(-1)
 
     def _step(self, prob: float) -> list[TurnEvent]:
         vad = self.vad

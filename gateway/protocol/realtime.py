@@ -33,7 +33,7 @@ class AudioFormat(BaseModel):
     rate: int | None = Field(None, description="Samples per second: 24000 for audio/pcm (the only rate).")
 
     @model_validator(mode="after")
-    def _rate(self) -> "AudioFormat":
+    def _rate(self) -> AudioFormat:
         if self.type == "audio/pcm":
             if self.rate not in (None, 24_000):
                 raise ValueError("audio/pcm is taken at 24000 Hz only")
@@ -115,14 +115,16 @@ class TranscriptionSession(BaseModel):
     def logprobs(self) -> bool:
         return LOGPROBS in self.include
 
-    def updated(self, update: Any) -> "TranscriptionSession":
+    def updated(self, update: Any) -> TranscriptionSession:
         """This configuration with a `session.update`'s partial session merged in (InvalidRequest if bad)."""
         if not isinstance(update, dict):
-            raise InvalidRequest("Invalid type for 'session': expected an object.", param="session", code="invalid_type")
+            raise InvalidRequest(
+                "Invalid type for 'session': expected an object.", param="session", code="invalid_type"
+            )
         if update.get("type", "transcription") != "transcription":
             raise InvalidRequest(
                 f"Invalid value: '{update.get('type')}'. This server serves transcription sessions only "
-                "(connect with `?intent=transcription` and `session.type: \"transcription\"`).",
+                '(connect with `?intent=transcription` and `session.type: "transcription"`).',
                 param="session.type",
                 code="invalid_value",
             )
@@ -132,7 +134,9 @@ class TranscriptionSession(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = ".".join(str(p) for p in ("session", *first.get("loc", ())))
-            raise InvalidRequest(f"Invalid value for '{loc}': {first.get('msg')}.", param=loc, code="invalid_value") from exc
+            raise InvalidRequest(
+                f"Invalid value for '{loc}': {first.get('msg')}.", param=loc, code="invalid_value"
+            ) from exc
 
     def wire(self, session_id: str, model: str) -> dict[str, Any]:
         """The session as `session.created` / `session.updated` carry it."""
@@ -161,7 +165,9 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 def decode_audio(value: Any, limit: int) -> bytes:
     """The bytes of `input_audio_buffer.append`'s base64 `audio` (at most `limit` of them)."""
     if not isinstance(value, str):
-        raise InvalidRequest("Missing or invalid 'audio': expected a base64 string.", param="audio", code="invalid_value")
+        raise InvalidRequest(
+            "Missing or invalid 'audio': expected a base64 string.", param="audio", code="invalid_value"
+        )
     if len(value) > (limit + 2) // 3 * 4:
         raise InvalidRequest(
             f"Audio content of {len(value) * 3 // 4} bytes exceeds the maximum of {limit} bytes per append.",

@@ -16,7 +16,7 @@ import pytest
 import websockets
 from openai import AsyncOpenAI
 
-from tests.helpers import KEY_A, encode, read_audio, word_error_rate
+from tests.helpers import KEY_A, read_audio, word_error_rate
 
 FOX = "The quick brown fox jumps over the lazy dog. Speech recognition works on my own computer."
 WEATHER = "Today the weather is sunny and warm. Tomorrow it will rain in the morning."
@@ -74,9 +74,7 @@ async def open_session(client: AsyncOpenAI, session: dict[str, Any] | None = Non
 def manual(model: str = "whisper-1", **audio_input: Any) -> dict[str, Any]:
     """A session configuration with manual turns (turn_detection null)."""
     return {
-        "audio": {
-            "input": {"turn_detection": None, "transcription": {"model": model, "language": "en"}, **audio_input}
-        }
+        "audio": {"input": {"turn_detection": None, "transcription": {"model": model, "language": "en"}, **audio_input}}
     }
 
 
@@ -138,7 +136,14 @@ async def test_turns_split_at_silence_each_transcribed_alone(async_client, fixtu
     audio = np.concatenate([silence(0.5), weather, silence(1.5), fox, silence(1.5)])
     conn = await open_session(
         async_client,
-        {"audio": {"input": {"transcription": {"model": "tiny.en"}, "turn_detection": {"type": "server_vad", "silence_duration_ms": 800}}}},
+        {
+            "audio": {
+                "input": {
+                    "transcription": {"model": "tiny.en"},
+                    "turn_detection": {"type": "server_vad", "silence_duration_ms": 800},
+                }
+            }
+        },
     )
     try:
         await append(conn, pcm16(audio))
@@ -196,7 +201,9 @@ async def test_g711_input(async_client, fixture_audio, fmt, codec):
     samples = read_audio(fixture_audio("en_fox.flac"), 8000)
     encoder = av.CodecContext.create(codec, "w")
     encoder.sample_rate, encoder.layout, encoder.format = 8000, "mono", "s16"
-    frame = av.AudioFrame.from_ndarray((np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1), format="s16", layout="mono")
+    frame = av.AudioFrame.from_ndarray(
+        (np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1), format="s16", layout="mono"
+    )
     frame.sample_rate = 8000
     g711 = b"".join(bytes(p) for p in [*encoder.encode(frame), *encoder.encode(None)])
     assert len(g711) == len(samples)
@@ -211,14 +218,16 @@ async def test_g711_input(async_client, fixture_audio, fmt, codec):
 
 
 async def test_logprobs_when_included(async_client, fixture_audio):
-    conn = await open_session(async_client, {**manual("tiny.en"), "include": ["item.input_audio_transcription.logprobs"]})
+    conn = await open_session(
+        async_client, {**manual("tiny.en"), "include": ["item.input_audio_transcription.logprobs"]}
+    )
     try:
         await append(conn, pcm16(read_audio(fixture_audio("en_weather.flac"), 24000)))
         await conn.input_audio_buffer.commit()
         seen = await transcripts(conn, 1)
     finally:
         await conn.close()
-    done = [e for e in seen if e.type.endswith(".completed")][0]
+    done = next(e for e in seen if e.type.endswith(".completed"))
     assert done.logprobs and all(lp.logprob <= 0 for lp in done.logprobs)
     assert "".join(lp.token for lp in done.logprobs).strip() == done.transcript
     assert all(e.logprobs for e in seen if e.type.endswith(".delta"))
@@ -227,7 +236,10 @@ async def test_logprobs_when_included(async_client, fixture_audio):
 BAD_UPDATES = [
     ({"audio": {"input": {"format": {"type": "audio/pcm", "rate": 16000}}}}, "session.audio.input.format"),
     ({"audio": {"input": {"format": {"type": "audio/wav"}}}}, "session.audio.input.format.type"),
-    ({"audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": 1.5}}}}, "session.audio.input.turn_detection.threshold"),
+    (
+        {"audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": 1.5}}}},
+        "session.audio.input.turn_detection.threshold",
+    ),
     ({"audio": {"input": {"turn_detection": {"type": "semantic_vad"}}}}, "session.audio.input.turn_detection.type"),
     ({"audio": {"input": {"transcription": {"model": "no-such-model"}}}}, "model"),
     ({"audio": {"input": {"transcription": {"model": "tiny.en", "language": "de"}}}}, "language"),
@@ -255,7 +267,7 @@ async def test_bad_events_are_error_events_and_the_session_goes_on(async_client,
         await conn.input_audio_buffer.commit()
         seen = await transcripts(conn, 1)
         assert not [e for e in seen if "speech_" in e.type]
-        done = [e for e in seen if e.type.endswith(".completed")][0]
+        done = next(e for e in seen if e.type.endswith(".completed"))
         assert word_error_rate(FOX, done.transcript) < 0.2
     finally:
         await conn.close()
