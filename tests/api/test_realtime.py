@@ -300,8 +300,10 @@ async def test_a_conversation_session_is_refused(server):
 
 @pytest.fixture(scope="module")
 def guarded(start_server):
-    """A server with API keys, one session per replica and 1 s appends."""
-    return start_server(api_keys=[KEY_A], realtime={"max_sessions": 1, "max_append_bytes": 48000})
+    """A server with API keys, one session per replica, 1 s appends and a short idle timeout."""
+    return start_server(
+        api_keys=[KEY_A], realtime={"max_sessions": 1, "max_append_bytes": 48000, "idle_timeout_s": 3}
+    )
 
 
 def sdk_for(server: Any, key: str) -> AsyncOpenAI:
@@ -354,3 +356,14 @@ async def reconnect(client: AsyncOpenAI) -> Any:
             assert exc.response.status_code == 429
             await asyncio.sleep(0.05)
     raise AssertionError("the session slot was never freed")
+
+
+async def test_an_idle_session_is_closed_with_an_error_event(guarded):
+    conn = await reconnect(sdk_for(guarded, KEY_A))
+    try:
+        error = await next_event(conn)  # nothing is sent: the server gives up on the session
+        assert error.type == "error" and error.error.code == "session_idle_timeout"
+        with pytest.raises(websockets.exceptions.ConnectionClosedOK):
+            await next_event(conn)
+    finally:
+        await conn.close()
