@@ -24,6 +24,7 @@ import anyio.to_thread
 import numpy as np
 
 from gateway import formats
+from gateway.live_interim import InterimDeltas
 from gateway.protocol.realtime import (
     CLIENT_EVENTS,
     TranscriptionSession,
@@ -76,6 +77,9 @@ class LiveSession:
         self._buffered = 0  # samples in the buffer
         self._item_id: str | None = None  # of the turn being spoken (server VAD)
         self._previous_item: str | None = None
+        self.interim = InterimDeltas(self._interim_decode, send)
+        self._interim_start = -1  # the turn the interim decodes are of (its start sample)
+        self._interim_at = 0  # samples of that turn at the last interim request
 
     @property
     def busy(self) -> bool:
@@ -127,11 +131,12 @@ class LiveSession:
         if config.input.turn_detection != self.config.input.turn_detection:
             self._detector = None  # made anew with the new parameters; speech in progress is forgotten
             self._item_id = None
+            self.interim.stop()
         self.config, self.model = config, model
         await self.send(server_event("session.updated", session=config.wire(self.id, model)))
 
     async def _append(self, data: bytes) -> None:
-        events = await anyio.to_thread.run_sync(self._ingest, data)
+        events, interim = await anyio.to_thread.run_sync(self._ingest, data)
         for event, turn in events:
             if isinstance(event, SpeechStarted):
                 self._item_id = new_id("item")
@@ -149,10 +154,12 @@ class LiveSession:
                 )
                 assert turn is not None  # a stop always carries its audio
                 await self._commit(item_id, turn)
+        if interim is not None and self._item_id is not None:
+            self.interim.request(self._item_id, interim)
 
-    def _ingest(self, data: bytes) -> list[tuple[TurnEvent, np.ndarray | None]]:
+    def _ingest(self, data: bytes) -> tuple[list[tuple[TurnEvent, np.ndarray | None]], np.ndarray | None]:
         """In a worker thread: decode, buffer, run VAD. The turn events the audio completes, each
-        stop with its turn's audio."""
+        stop with its turn's audio, and the audio of the turn still spoken when it is due an interim decode."""
         samples = self._decoder.decode(data)
         limit = int(self.settings.max_buffer_seconds * SAMPLE_RATE)
         vad = self.config.input.turn_detection
@@ -166,7 +173,7 @@ class LiveSession:
         self._chunks.append(samples)
         self._buffered += len(samples)
         if vad is None:
-            return []
+            return [], None
         if self._detector is None:
             self._detector = TurnDetector(vad.parameters(), max_turn_samples=limit)
             self._detector.position = self._detector.floor = self._base + self._buffered - len(samples)
@@ -177,7 +184,23 @@ class LiveSession:
         if not self._detector.speaking:  # keep only the padding a next turn may start with
             pad = vad.prefix_padding_ms * SAMPLE_RATE // 1000
             self._drop_before(self._detector.position - pad)
-        return events
+        return events, self._interim_audio()
+
+    def _interim_audio(self) -> np.ndarray | None:
+        """The turn being spoken, when it grew by `interim_interval_ms` since its last interim decode."""
+        interval = self.settings.interim_interval_ms * SAMPLE_RATE // 1000
+        start = self._detector.speech_start if self._detector is not None else None
+        if not interval or start is None:
+            return None
+        if start != self._interim_start:
+            self._interim_start, self._interim_at = start, 0
+        length = self._base + self._buffered - start
+        if length - self._interim_at < interval:
+            return None
+        self._interim_at = length
+        audio = np.concatenate(self._chunks)
+        self._chunks = [audio]
+        return audio[max(start - self._base, 0) :]
 
     async def _commit_all(self) -> None:
         """`input_audio_buffer.commit`: the whole buffer becomes a turn."""
@@ -197,6 +220,7 @@ class LiveSession:
 
     async def _commit(self, item_id: str, samples: np.ndarray) -> None:
         self._item_id = None
+        self.interim.stop()
         await self.send(
             server_event("input_audio_buffer.committed", item_id=item_id, previous_item_id=self._previous_item)
         )
@@ -208,6 +232,7 @@ class LiveSession:
         if self._detector is not None:
             self._detector.reset(self._base)
         self._item_id = None
+        self.interim.stop()
 
     def _take(self, start: int, end: int) -> np.ndarray:
         """The buffer's samples from `start` to `end` (session time); everything before `end` is dropped."""
@@ -259,8 +284,18 @@ class LiveSession:
             await self._failed(turn, GatewayError("The server had an error while transcribing this audio."))
             return
         logprobs = turn.config.logprobs
+        rest = self.interim.final(turn.item_id, transcript.text)
+        if rest:  # interim deltas said the start already
+            await self.send(
+                server_event(
+                    "conversation.item.input_audio_transcription.delta",
+                    item_id=turn.item_id,
+                    content_index=0,
+                    delta=rest,
+                )
+            )
         first = True
-        for segment in transcript.segments:
+        for segment in transcript.segments if rest is None else ():
             delta = segment.text.lstrip() if first else segment.text
             if not delta:
                 continue
@@ -294,17 +329,33 @@ class LiveSession:
         )
 
     async def _run(self, entry: WorkerEntry, turn: Turn) -> Transcript:
-        ticket = await self.services.registry.admit(entry)  # QueueFull at once: the turn fails, the session goes on
-        options = self._options(turn.config)
+        return await self._decode(entry, turn.samples, turn.config, threading.Event())
+
+    async def _interim_decode(self, samples: np.ndarray, cancel: threading.Event) -> Transcript:
+        entry = self.services.registry.resolve(self.model, "transcription")
+        return await self._decode(entry, samples, self.config, cancel)
+
+    async def _decode(
+        self, entry: WorkerEntry, samples: np.ndarray, config: TranscriptionSession, cancel: threading.Event
+    ) -> Transcript:
+        """Whisper on float32 16 kHz samples, through the model's queue like a file transcription.
+
+        `cancel` is also set when the session ends while the work runs (the queue sets it).
+        """
+        ticket = await self.services.registry.admit(entry)  # QueueFull at once: the caller decides
+        options = self._options(config)
         try:
             entry.worker.check_options(options)
         except BaseException:
             ticket.release()
             raise
-        cancel = threading.Event()  # set when the session ends while the turn is decoded
         return await entry.queue.run(
-            partial(entry.worker.transcribe, cancel=cancel), turn.samples, options, ticket=ticket, cancel=cancel
+            partial(entry.worker.transcribe, cancel=cancel), samples, options, ticket=ticket, cancel=cancel
         )
+
+    def close(self) -> None:
+        """The session ended: an interim decode still running stops."""
+        self.interim.stop()
 
 
 def _ms(sample: int) -> int:

@@ -331,6 +331,9 @@ class RealtimeSettings(BaseModel):
     max_buffer_seconds: float = Field(
         120, gt=0, description="Most uncommitted audio a session holds; a server_vad turn is cut at this length."
     )
+    interim_interval_ms: int = Field(
+        1000, ge=0, description="While a server_vad turn is spoken, decode it again after this much more audio; 0: off."
+    )
     max_pending_turns: int = Field(
         8, ge=1, description="Committed turns waiting for transcription before the session stops reading audio."
     )

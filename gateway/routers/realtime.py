@@ -83,6 +83,7 @@ async def _serve(websocket: WebSocket, services: Services) -> None:
     except (WebSocketDisconnect, OSError):  # the client went away, even mid-send
         return
     finally:
+        session.close()
         transcriber.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await transcriber
