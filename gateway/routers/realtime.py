@@ -2,8 +2,10 @@
 
 The handshake is refused with an HTTP status and OpenAI's envelope when the key is wrong
 (gateway/middleware.py), the intent is not transcription, or the replica holds all the
-sessions it may. Past the handshake, `LiveSession` owns the flow; this module only moves
-messages and ends the session: client gone, idle too long, or the server stopping.
+sessions it may, or it is draining. Past the handshake, `LiveSession` owns the flow; this
+module only moves messages and ends the session: client gone, idle too long, or the replica
+draining (once its committed turns have their transcripts: an `error` event
+`server_shutting_down`, then close code 1012).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from gateway.errors import ShuttingDown
 from gateway.live_session import LiveSession
 from gateway.live_slots import SessionLimit
 from gateway.middleware import deny_websocket
@@ -25,6 +28,9 @@ from gateway.services import Services
 from models.errors import InvalidRequest
 
 log = logging.getLogger(__name__)
+
+DRAIN_POLL_S = 0.5
+"""How often a quiet session looks whether the replica is draining."""
 
 router = APIRouter(tags=["realtime"])
 
@@ -40,6 +46,8 @@ async def realtime(websocket: WebSocket) -> None:
             code="invalid_value",
         )
         return await deny_websocket(websocket.scope, websocket.receive, websocket.send, refusal)
+    if services.drain.draining:
+        return await deny_websocket(websocket.scope, websocket.receive, websocket.send, ShuttingDown())
     try:
         with services.live_sessions.hold():
             await websocket.accept()
@@ -57,21 +65,30 @@ async def _serve(websocket: WebSocket, services: Services) -> None:
 
     session = LiveSession(services, send)
     idle_s = services.settings.realtime.idle_timeout_s
+    loop = asyncio.get_running_loop()
     transcriber = asyncio.create_task(session.transcribe_turns())
     try:
         await session.start()
+        last_event = loop.time()
         while True:
             try:
-                message = await asyncio.wait_for(websocket.receive(), timeout=idle_s)
+                message = await asyncio.wait_for(websocket.receive(), timeout=min(idle_s, DRAIN_POLL_S))
             except TimeoutError:
-                if session.busy:  # the client waits for transcripts: not idle
+                if session.busy:  # the client waits for transcripts: neither idle nor done
                     continue
-                timeout = InvalidRequest(
-                    f"The session was idle for {idle_s:g} seconds and was closed.", code="session_idle_timeout"
-                )
-                await send(error_event(timeout))
-                await websocket.close(code=1000)
-                return
+                if services.drain.draining:  # every committed turn has its transcript: say goodbye
+                    await send(error_event(ShuttingDown()))
+                    await websocket.close(code=1012)  # service restart: reconnect to another replica
+                    return
+                if loop.time() - last_event >= idle_s:
+                    timeout = InvalidRequest(
+                        f"The session was idle for {idle_s:g} seconds and was closed.", code="session_idle_timeout"
+                    )
+                    await send(error_event(timeout))
+                    await websocket.close(code=1000)
+                    return
+                continue
+            last_event = loop.time()
             if message["type"] == "websocket.disconnect":
                 return
             text = message.get("text")

@@ -393,3 +393,20 @@ async def test_an_idle_session_is_closed_with_an_error_event(guarded):
             await next_event(conn)
     finally:
         await conn.close()
+
+
+async def test_draining_ends_sessions_with_a_final_event_and_refuses_new_ones(guarded):
+    """Last in this module: the guarded server drains for good."""
+    client = sdk_for(guarded, KEY_A)
+    conn = await reconnect(client)
+    try:
+        guarded.services.drain.begin()
+        error = await next_event(conn)
+        assert error.type == "error" and error.error.code == "server_shutting_down"
+        with pytest.raises(websockets.exceptions.ConnectionClosed):
+            await next_event(conn)
+    finally:
+        await conn.close()
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        await client.realtime.connect(**TRANSCRIPTION).enter()
+    assert refused.value.response.status_code == 503
