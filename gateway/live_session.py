@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -56,6 +57,7 @@ class Turn:
     samples: np.ndarray  # float32 mono 16 kHz
     config: TranscriptionSession = field(repr=False)
     model: str = ""
+    committed_at: float = field(default_factory=time.monotonic)
 
 
 class LiveSession:
@@ -207,7 +209,8 @@ class LiveSession:
         if self._buffered < MIN_COMMIT_MS * SAMPLE_RATE // 1000:
             raise InvalidRequest(
                 "Error committing input audio buffer: buffer too small. Expected at least "
-                f"{MIN_COMMIT_MS}ms of audio, but buffer only has {self._buffered * 1000 / SAMPLE_RATE:.2f}ms of audio.",
+                f"{MIN_COMMIT_MS}ms of audio, but buffer only has "
+                f"{self._buffered * 1000 / SAMPLE_RATE:.2f}ms of audio.",
                 param=None,
                 code="input_audio_buffer_commit_empty",
             )
@@ -273,14 +276,18 @@ class LiveSession:
                 self.transcribing = False
 
     async def _transcribe(self, turn: Turn) -> None:
+        worker = turn.model
         try:
             entry = self.services.registry.resolve(turn.model, "transcription")
+            worker = entry.name
             transcript = await self._run(entry, turn)
         except GatewayError as exc:
+            self._count(worker, "failed")
             await self._failed(turn, exc)
             return
         except Exception:  # a bug must not end the session's transcripts
             log.exception("realtime session %s: transcribing item %s failed", self.id, turn.item_id)
+            self._count(worker, "failed")
             await self._failed(turn, GatewayError("The server had an error while transcribing this audio."))
             return
         logprobs = turn.config.logprobs
@@ -316,6 +323,12 @@ class LiveSession:
         if logprobs:
             done["logprobs"] = formats.logprobs_json(transcript.logprobs)
         await self.send(done)
+        self._count(worker, "completed", time.monotonic() - turn.committed_at)
+
+    def _count(self, worker: str, outcome: str, seconds: float | None = None) -> None:
+        metrics = self.services.live_sessions.metrics
+        if metrics is not None:
+            metrics.turn(worker, outcome, seconds)
 
     async def _failed(self, turn: Turn, exc: GatewayError) -> None:
         error = {k: v for k, v in error_event(exc)["error"].items() if k != "event_id"}

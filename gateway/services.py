@@ -44,7 +44,7 @@ class Services:
 
     def __post_init__(self) -> None:
         self.metrics = Metrics(self.registry, self.drain, self.not_ready, self.rate_limiter)
-        self.live_sessions = SessionSlots(self.settings.realtime.max_sessions)
+        self.live_sessions = SessionSlots(self.settings.realtime.max_sessions, self.metrics.registry)
 
     @property
     def max_upload_bytes(self) -> int:

@@ -16,7 +16,7 @@ import pytest
 import websockets
 from openai import AsyncOpenAI
 
-from tests.helpers import KEY_A, read_audio, word_error_rate
+from tests.helpers import KEY_A, metric, read_audio, word_error_rate
 
 FOX = "The quick brown fox jumps over the lazy dog. Speech recognition works on my own computer."
 WEATHER = "Today the weather is sunny and warm. Tomorrow it will rain in the morning."
@@ -200,6 +200,28 @@ async def test_manual_commits_with_turn_detection_off(async_client, fixture_audi
             assert word_error_rate(text, done[0].transcript) < 0.2, done[0].transcript
     finally:
         await conn.close()
+
+
+async def test_sessions_and_turns_in_metrics(async_client, server, fixture_audio):
+    import httpx
+
+    async def scrape() -> str:
+        async with httpx.AsyncClient() as http:
+            return (await http.get(f"{server.url}/metrics")).text
+
+    conn = await open_session(async_client, manual("tiny.en"))
+    try:
+        text = await scrape()
+        before = metric(text, "gateway_realtime_turns_total", model="tiny.en", outcome="completed")
+        assert metric(text, "gateway_realtime_sessions") >= 1
+        await append(conn, pcm16(read_audio(fixture_audio("en_fox.flac"), 24000)))
+        await conn.input_audio_buffer.commit()
+        await transcripts(conn, 1)
+    finally:
+        await conn.close()
+    text = await scrape()
+    assert metric(text, "gateway_realtime_turns_total", model="tiny.en", outcome="completed") == before + 1
+    assert metric(text, "gateway_realtime_transcript_delay_seconds_count", model="tiny.en") >= 1
 
 
 async def test_clear_and_empty_commit(async_client, fixture_audio):
