@@ -128,6 +128,7 @@ class TranscriptionSession(BaseModel):
                 param="session.type",
                 code="invalid_value",
             )
+        update = {k: v for k, v in update.items() if k not in _ECHOED}
         merged = _merge(self.model_dump(), update)
         try:
             return TranscriptionSession.model_validate(merged)
@@ -146,6 +147,9 @@ class TranscriptionSession(BaseModel):
         body["audio"]["input"]["transcription"]["model"] = model
         return body
 
+
+_ECHOED = ("id", "object", "expires_at")
+"""Fields of `session.created` a client may send back with its update; they are not settings."""
 
 _REPLACED = ("format", "turn_detection", "noise_reduction")
 """Objects an update replaces whole (a new format type must not inherit the old rate)."""

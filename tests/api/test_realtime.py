@@ -93,6 +93,21 @@ async def test_session_created_shows_the_defaults(async_client):
         await conn.close()
 
 
+async def test_the_session_sent_back_with_a_change_is_an_update(async_client):
+    conn = await async_client.realtime.connect(**TRANSCRIPTION).enter()
+    try:
+        created = await next_event(conn)
+        session = created.session.model_dump(exclude_none=True)
+        session["audio"]["input"]["transcription"]["language"] = "en"
+        await conn.session.update(session=session)
+        updated = await next_event(conn)
+        assert updated.type == "session.updated", updated
+        assert updated.session.audio.input.transcription.language == "en"
+        assert updated.session.id == created.session.id
+    finally:
+        await conn.close()
+
+
 async def test_server_vad_turns_match_the_file_transcription(async_client, fixture_audio):
     """A two-speaker call: turns found by server VAD, transcribed as they end, say what the file says."""
     path = fixture_audio("pyannote_sample/sample.wav")
