@@ -63,6 +63,12 @@ class InterimDeltas:
         self._waiting = None
         self._cancel.set()
 
+    def close(self) -> None:
+        """The session ended: the running decode is cancelled (the queue stops its work)."""
+        self.stop()
+        if self._task is not None:
+            self._task.cancel()
+
     def final(self, item_id: str, transcript: str) -> str | None:
         """What the final transcript adds to the interim deltas of `item_id`; None if none were sent."""
         sent = self.sent.pop(item_id, None)

@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 MIN_COMMIT_MS = 100
 """OpenAI refuses to commit less audio than this."""
 
+LARGE_MESSAGE = 64 * 1024
+"""Client messages at least this long are parsed in a worker thread."""
+
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -95,8 +98,10 @@ class LiveSession:
         """One client message (JSON text); a bad one is answered with an error event."""
         event_id = None
         try:
-            try:
-                event = json.loads(text)
+            try:  # a large append (up to max_append_bytes in base64) is parsed off the event loop
+                event = (
+                    json.loads(text) if len(text) < LARGE_MESSAGE else await anyio.to_thread.run_sync(json.loads, text)
+                )
             except ValueError as exc:
                 raise InvalidRequest(f"Invalid JSON in client event: {exc}.", param=None, code="invalid_json") from exc
             if not isinstance(event, dict):
@@ -112,7 +117,7 @@ class LiveSession:
             if kind == "session.update":
                 await self._update(event.get("session"))
             elif kind == "input_audio_buffer.append":
-                await self._append(decode_audio(event.get("audio"), self.settings.max_append_bytes))
+                await self._append(event.get("audio"))
             elif kind == "input_audio_buffer.commit":
                 await self._commit_all()
             else:
@@ -137,8 +142,8 @@ class LiveSession:
         self.config, self.model = config, model
         await self.send(server_event("session.updated", session=config.wire(self.id, model)))
 
-    async def _append(self, data: bytes) -> None:
-        events, interim = await anyio.to_thread.run_sync(self._ingest, data)
+    async def _append(self, audio: Any) -> None:
+        events, interim = await anyio.to_thread.run_sync(self._ingest, audio)
         for event, turn in events:
             if isinstance(event, SpeechStarted):
                 self._item_id = new_id("item")
@@ -159,10 +164,10 @@ class LiveSession:
         if interim is not None and self._item_id is not None:
             self.interim.request(self._item_id, interim)
 
-    def _ingest(self, data: bytes) -> tuple[list[tuple[TurnEvent, np.ndarray | None]], np.ndarray | None]:
-        """In a worker thread: decode, buffer, run VAD. The turn events the audio completes, each
+    def _ingest(self, audio: Any) -> tuple[list[tuple[TurnEvent, np.ndarray | None]], np.ndarray | None]:
+        """In a worker thread: decode the base64 `audio`, buffer it, run VAD. The turn events the audio completes, each
         stop with its turn's audio, and the audio of the turn still spoken when it is due an interim decode."""
-        samples = self._decoder.decode(data)
+        samples = self._decoder.decode(decode_audio(audio, self.settings.max_append_bytes))
         limit = int(self.settings.max_buffer_seconds * SAMPLE_RATE)
         vad = self.config.input.turn_detection
         if vad is None and self._buffered + len(samples) > limit:
@@ -368,7 +373,7 @@ class LiveSession:
 
     def close(self) -> None:
         """The session ended: an interim decode still running stops."""
-        self.interim.stop()
+        self.interim.close()
 
 
 def _ms(sample: int) -> int:

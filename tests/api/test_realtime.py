@@ -239,6 +239,18 @@ async def test_sessions_and_turns_in_metrics(async_client, server, fixture_audio
     assert metric(text, "gateway_realtime_transcript_delay_seconds_count", model="tiny.en") >= 1
 
 
+async def test_a_whole_recording_in_one_append(async_client, fixture_audio):
+    conn = await open_session(async_client, manual("tiny.en"))
+    try:
+        audio = pcm16(read_audio(fixture_audio("en_fox.flac"), 24000))
+        await append(conn, audio, chunk_bytes=len(audio))
+        await conn.input_audio_buffer.commit()
+        done = [e for e in await transcripts(conn, 1) if e.type.endswith(".completed")]
+        assert word_error_rate(FOX, done[0].transcript) < 0.2, done[0].transcript
+    finally:
+        await conn.close()
+
+
 async def test_clear_and_empty_commit(async_client, fixture_audio):
     conn = await open_session(async_client, manual("tiny.en"))
     try:
