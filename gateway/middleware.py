@@ -54,6 +54,20 @@ def request_tenant(request: Any) -> str:
     return request.scope.get("state", {}).get("tenant", DEFAULT_TENANT)
 
 
+API_KEY_SUBPROTOCOL = "openai-insecure-api-key."
+"""Browsers cannot set headers on a WebSocket: OpenAI's browser clients offer the key as a subprotocol."""
+
+
+def _subprotocol_key(scope: Scope) -> str:
+    """`Bearer KEY` from a WebSocket's `openai-insecure-api-key.KEY` subprotocol, else ""."""
+    if scope["type"] != "websocket":
+        return ""
+    for protocol in scope.get("subprotocols", ()):
+        if protocol.startswith(API_KEY_SUBPROTOCOL):
+            return "Bearer " + protocol[len(API_KEY_SUBPROTOCOL) :]
+    return ""
+
+
 def tenant_of(api_key: str) -> str:
     """A stable, non-secret tenant id for an API key."""
     return "key_" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
@@ -76,7 +90,7 @@ class ApiKeyMiddleware:
         if not self.keys:
             state["tenant"] = DEFAULT_TENANT
             return await self.app(scope, receive, send)
-        auth = _header(scope, b"authorization") or ""
+        auth = _header(scope, b"authorization") or _subprotocol_key(scope)
         scheme, _, key = auth.partition(" ")
         key = key.strip()
         if scheme.lower() != "bearer" or key not in self.keys:

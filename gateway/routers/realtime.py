@@ -50,7 +50,9 @@ async def realtime(websocket: WebSocket) -> None:
         return await deny_websocket(websocket.scope, websocket.receive, websocket.send, ShuttingDown())
     try:
         with services.live_sessions.hold():
-            await websocket.accept()
+            # a browser client offers `realtime` (and its key as a subprotocol): the handshake must choose it
+            offered = websocket.scope.get("subprotocols", [])
+            await websocket.accept(subprotocol="realtime" if "realtime" in offered else None)
             await _serve(websocket, services)
     except SessionLimit as exc:  # raised by hold(), before the handshake is answered
         await deny_websocket(websocket.scope, websocket.receive, websocket.send, exc)

@@ -395,9 +395,28 @@ async def test_auth_is_required_when_keys_are_configured(guarded):
     await conn.close()
 
 
+async def test_browser_clients_send_the_key_as_a_subprotocol(guarded):
+    """OpenAI's browser client (Node SDK `OpenAIRealtimeWebSocket`) offers `realtime` and the key as subprotocols."""
+    url = ws_url(guarded)
+    for _ in range(200):  # the previous test's session may still be ending (one session per replica here)
+        try:
+            ws = await websockets.connect(url, subprotocols=["realtime", f"openai-insecure-api-key.{KEY_A}"])
+            break
+        except websockets.exceptions.InvalidStatus as exc:
+            assert exc.response.status_code == 429
+            await asyncio.sleep(0.05)
+    async with ws:
+        assert ws.subprotocol == "realtime"
+        assert json.loads(await asyncio.wait_for(ws.recv(), EVENT_TIMEOUT_S))["type"] == "session.created"
+    with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+        async with websockets.connect(url, subprotocols=["realtime", "openai-insecure-api-key.wrong"]):
+            pass
+    assert refused.value.response.status_code == 401
+
+
 async def test_session_limit_and_append_limit(guarded):
     client = sdk_for(guarded, KEY_A)
-    conn = await open_session(client, manual("tiny.en"))
+    conn = await reconnect(client, manual("tiny.en"))  # the previous test's session may still be ending
     try:
         with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
             await client.realtime.connect(**TRANSCRIPTION).enter()
@@ -422,11 +441,11 @@ async def test_session_limit_and_append_limit(guarded):
     await again.close()
 
 
-async def reconnect(client: AsyncOpenAI) -> Any:
+async def reconnect(client: AsyncOpenAI, session: dict[str, Any] | None = None) -> Any:
     """A new session once the server has seen the last one end (it notices a close asynchronously)."""
     for _ in range(200):
         try:
-            return await open_session(client)
+            return await open_session(client, session)
         except websockets.exceptions.InvalidStatus as exc:
             assert exc.response.status_code == 429
             await asyncio.sleep(0.05)
