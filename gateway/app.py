@@ -16,7 +16,7 @@ from gateway.draining import DrainMiddleware
 from gateway.limits import DeadlineMiddleware, RateLimitMiddleware
 from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from gateway.errors import ServiceUnavailable
-from gateway.routers import health, models, playground, speech, transcriptions, voice_consents, voices
+from gateway.routers import health, models, playground, realtime, speech, transcriptions, voice_consents, voices
 from gateway.services import build_services
 from gateway.settings import Settings
 from gateway.telemetry import TelemetryMiddleware
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
-    for module in (health, models, transcriptions, speech, voice_consents, voices):
+    for module in (health, models, transcriptions, speech, voice_consents, voices, realtime):
         app.include_router(module.router)
     if settings.playground:
         app.include_router(playground.router)

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import AuthenticationFailed, error_response
 from gateway.logs import REQUEST_ID
-from models.errors import PayloadTooLarge
+from models.errors import GatewayError, PayloadTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,20 @@ def request_tenant(request: Any) -> str:
     return request.scope.get("state", {}).get("tenant", DEFAULT_TENANT)
 
 
+API_KEY_SUBPROTOCOL = "openai-insecure-api-key."
+"""Browsers cannot set headers on a WebSocket: OpenAI's browser clients offer the key as a subprotocol."""
+
+
+def _subprotocol_key(scope: Scope) -> str:
+    """`Bearer KEY` from a WebSocket's `openai-insecure-api-key.KEY` subprotocol, else ""."""
+    if scope["type"] != "websocket":
+        return ""
+    for protocol in scope.get("subprotocols", ()):
+        if protocol.startswith(API_KEY_SUBPROTOCOL):
+            return "Bearer " + protocol[len(API_KEY_SUBPROTOCOL) :]
+    return ""
+
+
 def tenant_of(api_key: str) -> str:
     """A stable, non-secret tenant id for an API key."""
     return "key_" + hashlib.sha256(api_key.encode()).hexdigest()[:16]
@@ -74,13 +88,13 @@ class ApiKeyMiddleware:
         self.keys = {k: tenant_of(k) for k in api_keys}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        if scope["type"] not in ("http", "websocket") or not scope["path"].startswith("/v1/"):
             return await self.app(scope, receive, send)
         state = scope.setdefault("state", {})
         if not self.keys:
             state["tenant"] = DEFAULT_TENANT
             return await self.app(scope, receive, send)
-        auth = _header(scope, b"authorization") or ""
+        auth = _header(scope, b"authorization") or _subprotocol_key(scope)
         scheme, _, key = auth.partition(" ")
         key = key.strip()
         if scheme.lower() != "bearer" or key not in self.keys:
@@ -90,9 +104,22 @@ class ApiKeyMiddleware:
                 else "Incorrect API key provided."
             )
             exc = AuthenticationFailed(message, code="invalid_api_key")
+            if scope["type"] == "websocket":
+                return await deny_websocket(scope, receive, send, exc)
             return await error_response(exc)(scope, receive, send)
         state["tenant"] = self.keys[key]
         return await self.app(scope, receive, send)
+
+
+async def deny_websocket(scope: Scope, receive: Receive, send: Send, exc: GatewayError) -> None:
+    """Refuse a WebSocket handshake with the HTTP status and envelope of `exc`.
+
+    Where the server lacks ASGI's denial-response extension, the handshake is closed instead
+    (the client sees 403 with no body).
+    """
+    if "websocket.http.response" in scope.get("extensions", {}):
+        return await error_response(exc)(scope, receive, send)
+    await send({"type": "websocket.close", "code": 1008, "reason": exc.message[:120]})
 
 
 class BodyLimitMiddleware:

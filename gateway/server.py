@@ -20,6 +20,7 @@ import uvicorn
 from gateway.app import create_app
 from gateway.draining import Drain
 from gateway.logs import configure_logging
+from gateway.protocol.realtime import max_message_bytes
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,7 @@ def serve(settings: Settings) -> None:
         timeout_graceful_shutdown=max(1, int(settings.server.shutdown_grace_s)),
         forwarded_allow_ips=settings.server.forwarded_allow_ips,
         proxy_headers=True,
+        ws_max_size=max_message_bytes(settings.realtime.max_append_bytes),  # an append at the limit fits
     )
     server = DrainingServer(
         config, app.state.services.drain, settings.server.shutdown_grace_s, settings.server.drain_min_s

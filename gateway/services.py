@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from gateway.draining import Drain
 from gateway.limits import RateLimiter, build_rate_limiter
+from gateway.live_slots import SessionSlots
 from gateway.metrics import Metrics
 from gateway.settings import QueueSettings, Settings
 from gateway.storage import Store, build_store
@@ -39,9 +40,11 @@ class Services:
     rate_limiter: RateLimiter
     drain: Drain = field(default_factory=Drain)
     metrics: Metrics = field(init=False)
+    live_sessions: SessionSlots = field(init=False)  # realtime transcription sessions held by this replica
 
     def __post_init__(self) -> None:
         self.metrics = Metrics(self.registry, self.drain, self.not_ready, self.rate_limiter, self.budget, (self.voice_queue,))
+        self.live_sessions = SessionSlots(self.settings.realtime.max_sessions, self.metrics.registry)
 
     @property
     def max_upload_bytes(self) -> int:

@@ -350,6 +350,28 @@ class DiarizationSettings(BaseModel):
     queue: QueueSettings = Field(default_factory=lambda: QueueSettings(max_parallel=2, max_queue=8))
 
 
+class RealtimeSettings(BaseModel):
+    """Live transcription sessions (`/v1/realtime?intent=transcription`, WebSocket)."""
+
+    max_sessions: int = Field(32, ge=0, description="Sessions one replica holds at once; more are refused (429).")
+    idle_timeout_s: float = Field(
+        120, gt=0, description="A session that sends no event for this long is closed with an error event."
+    )
+    default_model: str = Field("whisper-1", description="The transcription model until a session.update names one.")
+    max_append_bytes: int = Field(
+        15 * 1024 * 1024, gt=0, description="Largest decoded audio of one input_audio_buffer.append (OpenAI: 15 MiB)."
+    )
+    max_buffer_seconds: float = Field(
+        120, gt=0, description="Most uncommitted audio a session holds; a server_vad turn is cut at this length."
+    )
+    interim_interval_ms: int = Field(
+        1000, ge=0, description="While a server_vad turn is spoken, decode it again after this much more audio; 0: off."
+    )
+    max_pending_turns: int = Field(
+        8, ge=1, description="Committed turns waiting for transcription before the session stops reading audio."
+    )
+
+
 class Settings(BaseSettings):
     """The whole gateway configuration."""
 
@@ -378,6 +400,7 @@ class Settings(BaseSettings):
     custom_voices: CustomVoiceSettings = Field(default_factory=CustomVoiceSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     diarization: DiarizationSettings = Field(default_factory=DiarizationSettings)
+    realtime: RealtimeSettings = Field(default_factory=RealtimeSettings)
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -1,0 +1,380 @@
+"""One Realtime transcription session: client events in, turns out, transcripts back.
+
+The session owns the flow of one WebSocket: it parses each client event, keeps the input
+audio buffer (float32 16 kHz, session time), runs server VAD on it, and hands committed turns
+to a transcriber task that runs them, in order, on the same Whisper workers and queues as
+file transcription. Decoding and VAD run in a worker thread; the event loop only awaits.
+
+Every bad client event is answered with an `error` event and the session goes on, as
+OpenAI's does; only a client that goes away or stays idle ends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import anyio.to_thread
+import numpy as np
+
+from gateway import formats
+from gateway.live_interim import InterimDeltas
+from gateway.protocol.realtime import (
+    CLIENT_EVENTS,
+    TranscriptionSession,
+    decode_audio,
+    error_event,
+    new_id,
+    server_event,
+)
+from gateway.services import Services
+from models.errors import GatewayError, InvalidRequest
+from models.live_audio import LiveDecoder, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent
+from models.options import TranscribeOptions
+from models.registry import WorkerEntry
+from models.types import SAMPLE_RATE, Transcript
+
+log = logging.getLogger(__name__)
+
+MIN_COMMIT_MS = 100
+"""OpenAI refuses to commit less audio than this."""
+
+LARGE_MESSAGE = 64 * 1024
+"""Client messages at least this long are parsed in a worker thread."""
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Committed audio waiting for its transcript."""
+
+    item_id: str
+    samples: np.ndarray  # float32 mono 16 kHz
+    config: TranscriptionSession = field(repr=False)
+    model: str = ""
+    committed_at: float = field(default_factory=time.monotonic)
+
+
+class LiveSession:
+    """The state of one transcription session; `handle` takes each client message in order."""
+
+    def __init__(self, services: Services, send: Send):
+        self.services = services
+        self.settings = services.settings.realtime
+        self.send = send
+        self.id = new_id("sess")
+        self.config = TranscriptionSession()
+        self.model = self.settings.default_model
+        self.turns: asyncio.Queue[Turn] = asyncio.Queue(maxsize=self.settings.max_pending_turns)
+        self.transcribing = False
+        self._decoder = LiveDecoder(self.config.input.format.type)
+        self._detector: TurnDetector | None = None  # made in a thread at the first append with VAD on
+        self._chunks: list[np.ndarray] = []
+        self._base = 0  # session sample index of the buffer's first sample
+        self._buffered = 0  # samples in the buffer
+        self._item_id: str | None = None  # of the turn being spoken (server VAD)
+        self._previous_item: str | None = None
+        self.interim = InterimDeltas(self._interim_decode, send)
+        self._interim_start = -1  # the turn the interim decodes are of (its start sample)
+        self._interim_at = 0  # samples of that turn at the last interim request
+
+    @property
+    def busy(self) -> bool:
+        """Turns are waiting for or getting their transcripts."""
+        return self.transcribing or not self.turns.empty()
+
+    async def start(self) -> None:
+        await self.send(server_event("session.created", session=self.config.wire(self.id, self.model)))
+
+    async def handle(self, text: str) -> None:
+        """One client message (JSON text); a bad one is answered with an error event."""
+        event_id = None
+        try:
+            try:  # a large append (up to max_append_bytes in base64) is parsed off the event loop
+                event = (
+                    json.loads(text) if len(text) < LARGE_MESSAGE else await anyio.to_thread.run_sync(json.loads, text)
+                )
+            except ValueError as exc:
+                raise InvalidRequest(f"Invalid JSON in client event: {exc}.", param=None, code="invalid_json") from exc
+            if not isinstance(event, dict):
+                raise InvalidRequest("A client event is a JSON object.", code="invalid_json")
+            event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
+            kind = event.get("type")
+            if kind not in CLIENT_EVENTS:
+                raise InvalidRequest(
+                    f"Invalid value: '{kind}'. Supported values are: {', '.join(repr(k) for k in CLIENT_EVENTS)}.",
+                    param="type",
+                    code="invalid_value",
+                )
+            if kind == "session.update":
+                await self._update(event.get("session"))
+            elif kind == "input_audio_buffer.append":
+                await self._append(event.get("audio"))
+            elif kind == "input_audio_buffer.commit":
+                await self._commit_all()
+            else:
+                self._clear()
+                await self.send(server_event("input_audio_buffer.cleared"))
+        except GatewayError as exc:
+            await self.send(error_event(exc, event_id))
+
+    async def _update(self, update: Any) -> None:
+        config = self.config.updated(update)
+        model = config.input.transcription.model or self.model
+        entry = self.services.registry.resolve(model, "transcription")
+        await self.services.registry.ensure_loaded(entry)  # a load failure is an error event, the session goes on
+        entry.worker.check_options(self._options(config))
+        if config.input.format.type != self.config.input.format.type:
+            self._clear()
+            self._decoder = LiveDecoder(config.input.format.type)
+        if config.input.turn_detection != self.config.input.turn_detection:
+            self._detector = None  # made anew with the new parameters; speech in progress is forgotten
+            self._item_id = None
+            self.interim.stop()
+        self.config, self.model = config, model
+        await self.send(server_event("session.updated", session=config.wire(self.id, model)))
+
+    async def _append(self, audio: Any) -> None:
+        events, interim = await anyio.to_thread.run_sync(self._ingest, audio)
+        for event, turn in events:
+            if isinstance(event, SpeechStarted):
+                self._item_id = new_id("item")
+                await self.send(
+                    server_event(
+                        "input_audio_buffer.speech_started",
+                        audio_start_ms=_ms(event.sample),
+                        item_id=self._item_id,
+                    )
+                )
+            elif isinstance(event, SpeechStopped):
+                item_id = self._item_id or new_id("item")
+                await self.send(
+                    server_event("input_audio_buffer.speech_stopped", audio_end_ms=_ms(event.sample), item_id=item_id)
+                )
+                assert turn is not None  # a stop always carries its audio
+                await self._commit(item_id, turn)
+        if interim is not None and self._item_id is not None:
+            self.interim.request(self._item_id, interim)
+
+    def _ingest(self, audio: Any) -> tuple[list[tuple[TurnEvent, np.ndarray | None]], np.ndarray | None]:
+        """In a worker thread: decode the base64 `audio`, buffer it, run VAD. The turn events the audio completes, each
+        stop with its turn's audio, and the audio of the turn still spoken when it is due an interim decode."""
+        samples = self._decoder.decode(decode_audio(audio, self.settings.max_append_bytes))
+        limit = int(self.settings.max_buffer_seconds * SAMPLE_RATE)
+        vad = self.config.input.turn_detection
+        if vad is None and self._buffered + len(samples) > limit:
+            raise InvalidRequest(
+                f"The input audio buffer holds at most {self.settings.max_buffer_seconds:g} s of audio; "
+                "commit or clear it before appending more.",
+                param="audio",
+                code="input_audio_buffer_full",
+            )
+        self._chunks.append(samples)
+        self._buffered += len(samples)
+        if vad is None:
+            return [], None
+        if self._detector is None:
+            self._detector = TurnDetector(vad.parameters(), max_turn_samples=limit)
+            self._detector.position = self._detector.floor = self._base + self._buffered - len(samples)
+        events: list[tuple[TurnEvent, np.ndarray | None]] = []
+        for event in self._detector.feed(samples):
+            turn = self._take(event.start, event.sample) if isinstance(event, SpeechStopped) else None
+            events.append((event, turn))
+        if not self._detector.speaking:  # keep only the padding a next turn may start with
+            pad = vad.prefix_padding_ms * SAMPLE_RATE // 1000
+            self._drop_before(self._detector.position - pad)
+        return events, self._interim_audio()
+
+    def _interim_audio(self) -> np.ndarray | None:
+        """The turn being spoken, when it grew by `interim_interval_ms` since its last interim decode."""
+        interval = self.settings.interim_interval_ms * SAMPLE_RATE // 1000
+        start = self._detector.speech_start if self._detector is not None else None
+        if not interval or start is None:
+            return None
+        if start != self._interim_start:
+            self._interim_start, self._interim_at = start, 0
+        length = self._base + self._buffered - start
+        if length - self._interim_at < interval:
+            return None
+        self._interim_at = length
+        audio = np.concatenate(self._chunks)
+        self._chunks = [audio]
+        return audio[max(start - self._base, 0) :]
+
+    async def _commit_all(self) -> None:
+        """`input_audio_buffer.commit`: the whole buffer becomes a turn."""
+        if self._buffered < MIN_COMMIT_MS * SAMPLE_RATE // 1000:
+            raise InvalidRequest(
+                "Error committing input audio buffer: buffer too small. Expected at least "
+                f"{MIN_COMMIT_MS}ms of audio, but buffer only has "
+                f"{self._buffered * 1000 / SAMPLE_RATE:.2f}ms of audio.",
+                param=None,
+                code="input_audio_buffer_commit_empty",
+            )
+        item_id = self._item_id or new_id("item")
+        end = self._base + self._buffered
+        samples = self._take(self._base, end)
+        if self._detector is not None:
+            self._detector.reset(end)
+        await self._commit(item_id, samples)
+
+    async def _commit(self, item_id: str, samples: np.ndarray) -> None:
+        self._item_id = None
+        self.interim.stop()
+        await self.send(
+            server_event("input_audio_buffer.committed", item_id=item_id, previous_item_id=self._previous_item)
+        )
+        self._previous_item = item_id
+        await self.turns.put(Turn(item_id, samples, self.config, self.model))  # waits while too many are pending
+
+    def _clear(self) -> None:
+        self._drop_before(self._base + self._buffered)
+        if self._detector is not None:
+            self._detector.reset(self._base)
+        self._item_id = None
+        self.interim.stop()
+
+    def _take(self, start: int, end: int) -> np.ndarray:
+        """The buffer's samples from `start` to `end` (session time); everything before `end` is dropped."""
+        audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.float32)
+        turn = audio[max(start - self._base, 0) : max(end - self._base, 0)].copy()
+        self._chunks = [audio[max(end - self._base, 0) :]]
+        self._buffered = len(self._chunks[0])
+        self._base = max(end, self._base)
+        return turn
+
+    def _drop_before(self, sample: int) -> None:
+        drop = min(sample - self._base, self._buffered)
+        if drop <= 0:
+            return
+        audio = np.concatenate(self._chunks)
+        self._chunks = [audio[drop:].copy()]
+        self._buffered -= drop
+        self._base += drop
+
+    def _options(self, config: TranscriptionSession) -> TranscribeOptions:
+        hints = config.input.transcription
+        return TranscribeOptions(
+            task="transcribe",
+            language=hints.language,
+            prompt=hints.prompt,
+            logprobs=config.logprobs,
+            beam_size=self.services.settings.transcription.beam_size,
+        )
+
+    async def transcribe_turns(self) -> None:
+        """The transcriber task: committed turns, in order, through the model's queue."""
+        while True:
+            turn = await self.turns.get()
+            self.transcribing = True
+            try:
+                await self._transcribe(turn)
+            finally:
+                self.transcribing = False
+
+    async def _transcribe(self, turn: Turn) -> None:
+        worker = turn.model
+        try:
+            entry = self.services.registry.resolve(turn.model, "transcription")
+            worker = entry.name
+            transcript = await self._run(entry, turn)
+        except GatewayError as exc:
+            self._count(worker, "failed")
+            await self._failed(turn, exc)
+            return
+        except Exception:  # a bug must not end the session's transcripts
+            log.exception("realtime session %s: transcribing item %s failed", self.id, turn.item_id)
+            self._count(worker, "failed")
+            await self._failed(turn, GatewayError("The server had an error while transcribing this audio."))
+            return
+        logprobs = turn.config.logprobs
+        rest = self.interim.final(turn.item_id, transcript.text)
+        if rest:  # interim deltas said the start already
+            await self.send(
+                server_event(
+                    "conversation.item.input_audio_transcription.delta",
+                    item_id=turn.item_id,
+                    content_index=0,
+                    delta=rest,
+                )
+            )
+        first = True
+        for segment in transcript.segments if rest is None else ():
+            delta = segment.text.lstrip() if first else segment.text
+            if not delta:
+                continue
+            first = False
+            event = server_event(
+                "conversation.item.input_audio_transcription.delta", item_id=turn.item_id, content_index=0, delta=delta
+            )
+            if logprobs:
+                event["logprobs"] = formats.logprobs_json(segment.logprobs)
+            await self.send(event)
+        done = server_event(
+            "conversation.item.input_audio_transcription.completed",
+            item_id=turn.item_id,
+            content_index=0,
+            transcript=transcript.text,
+            usage=formats.usage_for(turn.model, transcript),
+        )
+        if logprobs:
+            done["logprobs"] = formats.logprobs_json(transcript.logprobs)
+        await self.send(done)
+        self._count(worker, "completed", time.monotonic() - turn.committed_at)
+
+    def _count(self, worker: str, outcome: str, seconds: float | None = None) -> None:
+        metrics = self.services.live_sessions.metrics
+        if metrics is not None:
+            metrics.turn(worker, outcome, seconds)
+
+    async def _failed(self, turn: Turn, exc: GatewayError) -> None:
+        error = {k: v for k, v in error_event(exc)["error"].items() if k != "event_id"}
+        await self.send(
+            server_event(
+                "conversation.item.input_audio_transcription.failed",
+                item_id=turn.item_id,
+                content_index=0,
+                error=error,
+            )
+        )
+
+    async def _run(self, entry: WorkerEntry, turn: Turn) -> Transcript:
+        return await self._decode(entry, turn.samples, turn.config, threading.Event())
+
+    async def _interim_decode(self, samples: np.ndarray, cancel: threading.Event) -> Transcript:
+        entry = self.services.registry.resolve(self.model, "transcription")
+        return await self._decode(entry, samples, self.config, cancel)
+
+    async def _decode(
+        self, entry: WorkerEntry, samples: np.ndarray, config: TranscriptionSession, cancel: threading.Event
+    ) -> Transcript:
+        """Whisper on float32 16 kHz samples, through the model's queue like a file transcription.
+
+        `cancel` is also set when the session ends while the work runs (the queue sets it).
+        """
+        ticket = await self.services.registry.admit(entry)  # QueueFull at once: the caller decides
+        options = self._options(config)
+        try:
+            entry.worker.check_options(options)
+        except BaseException:
+            ticket.release()
+            raise
+        return await entry.queue.run(
+            partial(entry.worker.transcribe, cancel=cancel), samples, options, ticket=ticket, cancel=cancel
+        )
+
+    def close(self) -> None:
+        """The session ended: an interim decode still running stops."""
+        self.interim.close()
+
+
+def _ms(sample: int) -> int:
+    return sample * 1000 // SAMPLE_RATE

@@ -1,0 +1,108 @@
+"""GET /v1/realtime?intent=transcription: Realtime transcription sessions over a WebSocket.
+
+The handshake is refused with an HTTP status and OpenAI's envelope when the key is wrong
+(gateway/middleware.py), the intent is not transcription, or the replica holds all the
+sessions it may, or it is draining. Past the handshake, `LiveSession` owns the flow; this
+module only moves messages and ends the session: client gone, idle too long, or the replica
+draining (once its committed turns have their transcripts: an `error` event
+`server_shutting_down`, then close code 1012).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from gateway.errors import ShuttingDown
+from gateway.live_session import LiveSession
+from gateway.live_slots import SessionLimit
+from gateway.middleware import deny_websocket
+from gateway.protocol.realtime import error_event
+from gateway.services import Services
+from models.errors import InvalidRequest
+
+log = logging.getLogger(__name__)
+
+DRAIN_POLL_S = 0.5
+"""How often a quiet session looks whether the replica is draining."""
+
+router = APIRouter(tags=["realtime"])
+
+
+@router.websocket("/v1/realtime")
+async def realtime(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    intent = websocket.query_params.get("intent")
+    if intent != "transcription":
+        refusal = InvalidRequest(
+            "This server serves Realtime transcription sessions only: connect with `?intent=transcription`.",
+            param="intent",
+            code="invalid_value",
+        )
+        return await deny_websocket(websocket.scope, websocket.receive, websocket.send, refusal)
+    if services.drain.draining:
+        return await deny_websocket(websocket.scope, websocket.receive, websocket.send, ShuttingDown())
+    try:
+        with services.live_sessions.hold():
+            # a browser client offers `realtime` (and its key as a subprotocol): the handshake must choose it
+            offered = websocket.scope.get("subprotocols", [])
+            await websocket.accept(subprotocol="realtime" if "realtime" in offered else None)
+            await _serve(websocket, services)
+    except SessionLimit as exc:  # raised by hold(), before the handshake is answered
+        await deny_websocket(websocket.scope, websocket.receive, websocket.send, exc)
+
+
+async def _serve(websocket: WebSocket, services: Services) -> None:
+    lock = asyncio.Lock()
+
+    async def send(event: dict[str, Any]) -> None:
+        async with lock:
+            await websocket.send_text(json.dumps(event))
+
+    session = LiveSession(services, send)
+    idle_s = services.settings.realtime.idle_timeout_s
+    loop = asyncio.get_running_loop()
+    transcriber = asyncio.create_task(session.transcribe_turns())
+    try:
+        await session.start()
+        last_event = loop.time()
+        while True:
+            try:
+                message = await asyncio.wait_for(websocket.receive(), timeout=min(idle_s, DRAIN_POLL_S))
+            except TimeoutError:
+                if session.busy:  # the client waits for transcripts: neither idle nor done
+                    continue
+                if services.drain.draining:  # every committed turn has its transcript: say goodbye
+                    await send(error_event(ShuttingDown()))
+                    await websocket.close(code=1012)  # service restart: reconnect to another replica
+                    return
+                if loop.time() - last_event >= idle_s:
+                    timeout = InvalidRequest(
+                        f"The session was idle for {idle_s:g} seconds and was closed.", code="session_idle_timeout"
+                    )
+                    await send(error_event(timeout))
+                    await websocket.close(code=1000)
+                    return
+                continue
+            last_event = loop.time()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                binary = InvalidRequest("Client events are JSON text messages, not binary ones.", code="invalid_json")
+                await send(error_event(binary))
+                continue
+            await session.handle(text)
+    except (WebSocketDisconnect, OSError):  # the client went away, even mid-send
+        return
+    finally:
+        session.close()
+        transcriber.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await transcriber

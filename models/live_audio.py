@@ -1,0 +1,177 @@
+"""Live audio: the realtime wire formats as a stream of 16 kHz samples, and turns found in it.
+
+`LiveDecoder` turns the bytes of `input_audio_buffer.append` events (pcm16 at 24 kHz, G.711
+mu-law or A-law at 8 kHz) into float32 mono 16 kHz, chunk by chunk, with PyAV's codecs and
+resampler (state is kept across chunks, so chunk edges leave no clicks).
+
+`TurnDetector` runs the bundled Silero VAD over the samples as they arrive, frame by frame
+(512 samples, 32 ms), and says where speech starts and where a turn ends (OpenAI's
+`server_vad`: `threshold`, `prefix_padding_ms`, `silence_duration_ms`). It works on audio
+time only: audio sent faster than real time gives the same turns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from models.errors import InvalidRequest
+from models.options import VadParameters
+from models.types import SAMPLE_RATE
+
+LiveFormat = Literal["audio/pcm", "audio/pcmu", "audio/pcma"]
+
+_CODECS: dict[str, tuple[str, int]] = {
+    "audio/pcm": ("pcm_s16le", 24_000),
+    "audio/pcmu": ("pcm_mulaw", 8_000),
+    "audio/pcma": ("pcm_alaw", 8_000),
+}
+
+FRAME = 512
+"""Samples of one Silero VAD frame at 16 kHz (32 ms)."""
+
+_CONTEXT = 64  # samples of the previous frame Silero sees with each frame
+
+
+def bytes_per_second(fmt: LiveFormat) -> int:
+    """Bytes of one second of audio in a wire format (pcm16 is 2 bytes a sample)."""
+    codec, rate = _CODECS[fmt]
+    return rate * (2 if codec == "pcm_s16le" else 1)
+
+
+class LiveDecoder:
+    """Wire bytes of one format -> float32 mono 16 kHz, keeping the resampler's state between chunks."""
+
+    def __init__(self, fmt: LiveFormat):
+        import av
+
+        codec, rate = _CODECS[fmt]
+        self.format = fmt
+        self._codec = av.CodecContext.create(codec, "r")
+        self._codec.sample_rate = rate
+        self._codec.layout = "mono"
+        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        self._odd = b""  # half a pcm16 sample left from the last chunk
+
+    def decode(self, data: bytes) -> np.ndarray:
+        """The 16 kHz samples of the next chunk (the resampler may hold back a few until the next)."""
+        import av
+
+        if self.format == "audio/pcm":
+            data, self._odd = self._odd + data, b""
+            if len(data) % 2:
+                data, self._odd = data[:-1], data[-1:]
+        if not data:
+            return np.zeros(0, dtype=np.float32)
+        try:
+            frames = self._codec.decode(av.Packet(data))
+        except av.FFmpegError as exc:  # pragma: no cover - raw PCM codecs accept any bytes
+            raise InvalidRequest(f"The audio could not be decoded as {self.format}: {exc}", param="audio") from exc
+        out = [f.to_ndarray().reshape(-1) for frame in frames for f in self._resampler.resample(frame)]
+        return np.concatenate(out).astype(np.float32, copy=False) if out else np.zeros(0, dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    """Speech found: the turn's audio starts at `sample` (prefix padding included), session time."""
+
+    sample: int
+
+
+@dataclass(frozen=True)
+class SpeechStopped:
+    """The turn that began at `start` ended at `sample` (session time): after `silence_duration_ms`
+    of silence, or cut at the most a turn may last."""
+
+    sample: int
+    start: int
+
+
+TurnEvent = SpeechStarted | SpeechStopped
+
+
+class TurnDetector:
+    """Incremental server VAD over 16 kHz samples; `feed` returns the turn events the new audio completes.
+
+    Speech starts at the first frame whose speech probability reaches `threshold`; it stops
+    once the probability stayed under `threshold - 0.15` (Silero's hysteresis) for
+    `silence_duration_ms`. A turn longer than `max_turn_samples` is cut there. Runs Silero on
+    the calling thread (a fraction of a millisecond per frame); the same audio gives the same
+    events however it is cut into chunks.
+    """
+
+    def __init__(self, vad: VadParameters, max_turn_samples: int, model: Any = None):
+        from faster_whisper.vad import get_vad_model
+
+        self.vad = vad
+        self.max_turn_samples = max_turn_samples
+        self.model = model or get_vad_model()
+        self.position = 0  # session samples seen in whole frames
+        self.floor = 0  # no turn starts before this sample (the end of the last commit)
+        self.speech_start: int | None = None  # set while speech is on
+        self._silence_since: int | None = None
+        self._pending = np.zeros(0, dtype=np.float32)  # less than a frame
+        self._context = np.zeros(_CONTEXT, dtype=np.float32)  # the end of the last frame
+        self._h = np.zeros((1, 1, 128), dtype=np.float32)  # Silero's LSTM state
+        self._c = np.zeros((1, 1, 128), dtype=np.float32)
+
+    @property
+    def speaking(self) -> bool:
+        return self.speech_start is not None
+
+    def reset(self, floor: int) -> None:
+        """Forget speech in progress (the buffer was committed or cleared up to `floor`)."""
+        self.speech_start = None
+        self._silence_since = None
+        self.floor = max(floor, 0)
+
+    def feed(self, samples: np.ndarray) -> list[TurnEvent]:
+        """Add float32 16 kHz samples; the starts and stops they complete, in order."""
+        audio = np.concatenate([self._pending, samples]) if len(self._pending) else samples
+        whole = len(audio) - len(audio) % FRAME
+        self._pending = audio[whole:].copy()
+        if whole == 0:
+            return []
+        probs = self._probabilities(audio[:whole].reshape(-1, FRAME))
+        events: list[TurnEvent] = []
+        for prob in probs:
+            events += self._step(float(prob))
+            self.position += FRAME
+        return events
+
+    def _probabilities(self, frames: np.ndarray) -> np.ndarray:
+        """Speech probability of each frame, carrying Silero's state from call to call.
+
+        faster-whisper's `SileroVADModel.__call__` starts every call from a blank state; its ONNX
+        graph runs the frames of a call in sequence, so the state it returns is carried here
+        instead: any chunking of the audio gives the probabilities of the whole recording.
+        """
+        context = np.concatenate([self._context[None], frames[:-1, -_CONTEXT:]])
+        batch = np.concatenate([context, frames], axis=1)
+        out, self._h, self._c = self.model.session.run(None, {"input": batch, "h": self._h, "c": self._c})
+        self._context = frames[-1, -_CONTEXT:].copy()
+        return np.asarray(out).reshape(-1)
+
+    def _step(self, prob: float) -> list[TurnEvent]:
+        vad = self.vad
+        frame_start, frame_end = self.position, self.position + FRAME
+        if self.speech_start is None:
+            if prob < vad.threshold:
+                return []
+            pad = vad.prefix_padding_ms * SAMPLE_RATE // 1000
+            self.speech_start = max(frame_start - pad, self.floor)
+            self._silence_since = None
+            return [SpeechStarted(self.speech_start)]
+        if prob >= vad.threshold:
+            self._silence_since = None
+        elif prob < max(vad.threshold - 0.15, 0.01) and self._silence_since is None:
+            self._silence_since = frame_start
+        silence = vad.silence_duration_ms * SAMPLE_RATE // 1000
+        ended = self._silence_since is not None and frame_end - self._silence_since >= silence
+        if ended or frame_end - self.speech_start >= self.max_turn_samples:
+            start = self.speech_start
+            self.reset(frame_end)
+            return [SpeechStopped(frame_end, start)]
+        return []

@@ -1,0 +1,74 @@
+"""models/live_audio.py: wire formats decoded chunk by chunk, and server VAD turns on real speech."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.live_audio import FRAME, LiveDecoder, SpeechStarted, SpeechStopped, TurnDetector
+from models.options import VadParameters
+from models.types import SAMPLE_RATE
+from tests.helpers import read_audio
+
+VAD = VadParameters(threshold=0.5, prefix_padding_ms=300, silence_duration_ms=500)
+
+
+def pcm16(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def two_turns(fixture_audio) -> np.ndarray:
+    """16 kHz: 1 s of silence, a sentence, 2 s of silence, another sentence, 1 s of silence."""
+    weather = read_audio(fixture_audio("en_weather.flac"))
+    fox = read_audio(fixture_audio("en_fox.flac"))
+    gap = np.zeros(SAMPLE_RATE, dtype=np.float32)
+    return np.concatenate([gap, weather, gap, gap, fox, gap])
+
+
+def test_pcm16_decoded_in_odd_chunks_equals_the_whole(fixture_audio):
+    audio = pcm16(read_audio(fixture_audio("en_fox.flac"), 24000))
+    whole = LiveDecoder("audio/pcm").decode(audio)
+    decoder = LiveDecoder("audio/pcm")
+    pieces = [decoder.decode(audio[i : i + 4801]) for i in range(0, len(audio), 4801)]  # odd: splits samples
+    chunked = np.concatenate(pieces)
+    assert abs(len(whole) - len(audio) // 2 * 2 // 3) < 64  # 24 kHz -> 16 kHz, less the resampler's delay
+    n = min(len(whole), len(chunked))
+    assert np.max(np.abs(whole[:n] - chunked[:n])) < 1e-4
+
+
+def turns(detector: TurnDetector, audio: np.ndarray, chunk: int) -> list:
+    events = []
+    for start in range(0, len(audio), chunk):
+        events += detector.feed(audio[start : start + chunk])
+    return events
+
+
+def test_two_sentences_are_two_turns_whatever_the_chunking(fixture_audio):
+    audio = two_turns(fixture_audio)
+    at_once = turns(TurnDetector(VAD, max_turn_samples=60 * SAMPLE_RATE), audio, len(audio))
+    live = turns(TurnDetector(VAD, max_turn_samples=60 * SAMPLE_RATE), audio, 1600)  # 100 ms appends
+    odd = turns(TurnDetector(VAD, max_turn_samples=60 * SAMPLE_RATE), audio, 999)
+    assert at_once == live == odd
+    assert [type(e) for e in live] == [SpeechStarted, SpeechStopped, SpeechStarted, SpeechStopped]
+    first_start, first_stop, second_start, second_stop = live
+    # speech starts after the leading second, less the prefix padding; a stop comes with its turn's start
+    assert 0.5 * SAMPLE_RATE <= first_start.sample <= 1.5 * SAMPLE_RATE
+    assert first_stop.start == first_start.sample and second_stop.start == second_start.sample
+    assert first_stop.sample < second_start.sample < second_stop.sample <= len(audio)
+    assert all(e.sample % FRAME == 0 or isinstance(e, SpeechStarted) for e in live)
+
+
+def test_silence_is_no_turn():
+    detector = TurnDetector(VAD, max_turn_samples=60 * SAMPLE_RATE)
+    assert detector.feed(np.zeros(5 * SAMPLE_RATE, dtype=np.float32)) == []
+    assert not detector.speaking
+
+
+@pytest.mark.parametrize("limit_s", [1.0, 2.5])
+def test_a_long_turn_is_cut_at_the_limit(fixture_audio, limit_s):
+    speech = read_audio(fixture_audio("en_story.flac"))
+    detector = TurnDetector(VAD, max_turn_samples=int(limit_s * SAMPLE_RATE))
+    events = turns(detector, speech, 1600)
+    stops = [e for e in events if isinstance(e, SpeechStopped)]
+    assert stops, "speech longer than the limit is cut"
+    assert all(stop.sample - stop.start < limit_s * SAMPLE_RATE + FRAME for stop in stops)  # cut at a frame
