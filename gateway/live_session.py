@@ -360,7 +360,8 @@ class LiveSession:
 
         `cancel` is also set when the session ends while the work runs (the queue sets it).
         """
-        ticket = await self.services.registry.admit(entry)  # QueueFull at once: the caller decides
+        # a person is waiting for the words: live turns go before bulk work (issue 17's classes)
+        ticket = await self.services.registry.admit(entry, latency="interactive")  # QueueFull at once
         options = self._options(config)
         try:
             entry.worker.check_options(options)
