@@ -36,6 +36,7 @@ from models.compute import CpuBudget
 from models.errors import Cancelled, InvalidRequest, ModelUnavailable, NotFound
 from models.memory import files_size, trim_heap
 from models.options import SynthesizeOptions
+from models.phonemizer import IsolatedPhonemizer
 from models.sentences import Joint, speech_pieces
 from models.stretch import change_tempo, close_up, resample, speed_plan
 from models.text import UnspeakableText, speech_text
@@ -120,6 +121,7 @@ class PiperWorker:
         self._models: dict[str, _Model] = {}
         self._lock = threading.Lock()
         self.cancelled = 0  # syntheses stopped because the caller went away
+        self.phonemizer = IsolatedPhonemizer()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -162,6 +164,7 @@ class PiperWorker:
     def unload(self) -> None:
         with self._lock:
             self._models = {}
+            self.phonemizer.close()
 
     def footprint_estimate(self) -> int:
         """Bytes the loaded voices take: their ONNX files, plus each voice's runtime session."""
@@ -179,7 +182,7 @@ class PiperWorker:
             syn = SynthesisConfig(length_scale=model.voice.config.length_scale * factor, noise_w_scale=0.0)
             try:
                 with self.budget.compute(self.budget.threads("piper")):
-                    durations.append(self._render(model, _CALIBRATION_TEXT, syn).size)
+                    durations.append(self._render(model, _CALIBRATION_TEXT, syn, phonemizer=self.phonemizer).size)
             except Exception as exc:  # onnxruntime's errors are untyped: a model that does not match its config
                 raise ModelUnavailable(f"The Piper voice {model.info.name} does not run: {exc}") from exc
         scalable = 2.0 * (1.0 - durations[1] / durations[0])
@@ -291,12 +294,15 @@ class PiperWorker:
         tuning = self.tuning
         spoken = False
         try:
+            # the whole text through espeak-ng once before the first piece: a text it dies on is
+            # refused before the first byte (models/phonemizer.py), not cut in the middle
+            self.phonemizer.phonemize(model.voice, text)
             for piece in speech_pieces(text, first_chars=tuning.first_chars, max_chars=tuning.max_chars):
                 if cancel is not None and cancel.is_set():
                     self.cancelled += 1
                     raise Cancelled("the client went away")
                 with self.budget.compute(self.budget.threads("piper")):
-                    audio = self._render(model, piece.text, syn, tuning.max_phonemes)
+                    audio = self._render(model, piece.text, syn, tuning.max_phonemes, self.phonemizer)
                 if audio.size == 0:
                     continue
                 spoken = True
@@ -325,15 +331,18 @@ class PiperWorker:
         return AudioChunk(pcm=pcm, sample_rate=rate_out, text=piece.text), gain
 
     @staticmethod
-    def _render(model: _Model, text: str, syn: Any, max_phonemes: int = 0) -> np.ndarray:
-        """Phonemise and synthesise one piece: float32 at the model's rate, not normalised.
+    def _render(
+        model: _Model, text: str, syn: Any, max_phonemes: int = 0, phonemizer: IsolatedPhonemizer | None = None
+    ) -> np.ndarray:
+        """Phonemise (espeak-ng in its own process: models/phonemizer.py) and synthesise one piece:
+        float32 at the model's rate, not normalised.
 
         No model run gets more than `max_phonemes` phonemes (0: no bound): a longer sentence
         is run in parts, cut between words where it can be.
         """
         voice = model.voice
         parts = []
-        for sentence in voice.phonemize(text):
+        for sentence in phonemizer.phonemize(voice, text) if phonemizer else voice.phonemize(text):
             for phonemes in bounded_phonemes(sentence, max_phonemes):
                 ids = voice.phonemes_to_ids(phonemes)
                 parts.append(np.asarray(voice.phoneme_ids_to_audio(ids, syn), dtype=np.float32).reshape(-1))
