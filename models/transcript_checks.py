@@ -20,9 +20,15 @@ LOGPROB_FLOOR = -1.0
 probability is above 0.6 and its average log-probability is below -1 (openai/whisper
 `transcribe`, which faster-whisper applies to whole windows only)."""
 
-LOOP_REPEATS = {1: 5}
-"""How many back-to-back repeats of a phrase of n words make a loop; 3 for n >= 2 (one word
-said three times in a row happens in speech: "no, no, no")."""
+LOOP_COPIES = 5
+"""Back-to-back copies of a phrase that make a loop whatever their timing."""
+SQUEEZED_LOOP_COPIES = 3
+"""Copies of a phrase of two words or more that make a loop when the copies after the first
+are squeezed (see `MIN_WORD_SECONDS`): people repeat themselves ("that's what I said, that's
+what I said, that's what I said"), but each copy then takes the time of its words."""
+MIN_WORD_SECONDS = 0.1
+"""Words aligned shorter than this on average were not spoken there: Whisper wrote more text
+than the audio holds (a hallucination squeezed into the little audio left)."""
 LONGEST_PHRASE = 12
 
 MAX_WORD_GAP = 1.5
@@ -36,8 +42,9 @@ def has_words(text: str) -> bool:
 
 
 def is_speech(segment: Segment) -> bool:
-    """False for a decoded segment that is not speech: no words, or Whisper's silence rule."""
-    if not has_words(segment.text):
+    """False for a decoded segment that is not speech: no words, three words or more squeezed
+    into no time (under `MIN_WORD_SECONDS` each on average), or Whisper's silence rule."""
+    if not has_words(segment.text) or (len(segment.words) >= 3 and squeezed(segment.words)):
         return False
     return not (segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < LOGPROB_FLOOR)
 
@@ -48,25 +55,31 @@ def normalised(text: str) -> str:
     return " ".join(kept.split())
 
 
-def loop_start(words: Sequence[str]) -> int | None:
+def squeezed(words: Sequence[Word], seconds: float = MIN_WORD_SECONDS) -> bool:
+    """Whether `words` (two or more) take less than `seconds` each on average."""
+    return len(words) >= 2 and sum(w.end - w.start for w in words) / len(words) < seconds
+
+
+def loop_start(words: Sequence[Word]) -> int | None:
     """Index where a phrase starts repeating back to back (its second copy), or None.
 
-    A loop is a phrase of n words (n <= LONGEST_PHRASE) repeated at least
-    `LOOP_REPEATS.get(n, 3)` times in a row; the earliest such loop is reported, so the
-    first copy is kept and the repeats are cut.
+    A loop is a phrase of n words (n <= LONGEST_PHRASE) repeated `LOOP_COPIES` times in a row,
+    or `SQUEEZED_LOOP_COPIES` times (n >= 2) when the repeats are squeezed in time; the
+    earliest such loop is reported, so the first copy is kept and the repeats are cut.
     """
-    keys = [normalised(word) for word in words]
+    keys = [normalised(word.word) for word in words]
     best: int | None = None
     for n in range(1, min(LONGEST_PHRASE, len(keys) // 2) + 1):
-        needed = LOOP_REPEATS.get(n, 3)
-        for start in range(0, len(keys) - n * needed + 1):
+        for start in range(0, len(keys) - 2 * n + 1):
             phrase = keys[start : start + n]
             if not any(phrase):
                 continue
             copies = 1
             while keys[start + copies * n : start + (copies + 1) * n] == phrase:
                 copies += 1
-            if copies >= needed:
+            repeats = words[start + n : start + copies * n]
+            loop = copies >= LOOP_COPIES or (n >= 2 and copies >= SQUEEZED_LOOP_COPIES and squeezed(repeats))
+            if loop:
                 if best is None or start + n < best:
                     best = start + n
                 break
@@ -77,7 +90,7 @@ def cut_loop(segment: Segment) -> Segment:
     """The segment with a repetition loop in its words cut after the phrase's first copy."""
     if not segment.words:
         return segment
-    cut = loop_start([w.word for w in segment.words])
+    cut = loop_start(segment.words)
     if cut is None:
         return segment
     words = segment.words[:cut]
@@ -85,16 +98,17 @@ def cut_loop(segment: Segment) -> Segment:
 
 
 def drop_repeats(segments: Sequence[Segment], previous: str = "") -> list[Segment]:
-    """Segments without a segment whose text only repeats the one before it.
+    """Segments without a segment that only repeats the one before it with its words squeezed.
 
-    `previous` is the text of the segment before the first one (from an earlier window).
-    Short texts (under three words) may repeat: "Yes." answered twice is speech.
+    `previous` is the text of the segment before the first one (from an earlier window). A
+    repeat whose words take their time is kept: people say a sentence twice ("Yes." answered
+    twice, a phrase said again for emphasis).
     """
     kept: list[Segment] = []
     last = normalised(previous)
     for segment in segments:
         text = normalised(segment.text)
-        if text and text == last and len(text.split()) >= 3:
+        if text and text == last and (squeezed(segment.words) or not segment.words):
             continue
         kept.append(segment)
         last = text

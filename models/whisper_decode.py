@@ -146,6 +146,7 @@ class Transcription:
     def _hand_over(self, offset: float, window: SpeechWindow, future: Future[list[Segment]]) -> None:
         previous = self.segments[-1].text if self.segments else ""
         for segment in drop_repeats(future.result(), previous):
+            self._check()  # nothing more for a client that went away
             if not self.options.word_timestamps:
                 segment = replace(segment, words=())
             segment = _shifted(segment, len(self.segments), offset)

@@ -60,6 +60,32 @@ def hold_transcription(monkeypatch: pytest.MonkeyPatch, worker: Any) -> Hold:
     return hold
 
 
+def hold_after_first_segment(monkeypatch: pytest.MonkeyPatch, worker: Any) -> Hold:
+    """Hold `worker.transcribe` (Whisper) after it has handed over its first segment, before the
+    second, until the test releases it or the request's `cancel` is set."""
+    hold = Hold()
+    original = worker.transcribe
+
+    def transcribe(*args: Any, on_segment: Any = None, cancel: threading.Event | None = None, **kwargs: Any) -> Any:
+        handed = 0
+
+        def held(segment: Any) -> None:
+            nonlocal handed
+            if handed == 1:
+                hold.wait(cancel)
+            handed += 1
+            if on_segment is not None:
+                on_segment(segment)
+
+        try:
+            return original(*args, on_segment=held, cancel=cancel, **kwargs)
+        finally:
+            hold.finished.set()
+
+    monkeypatch.setattr(worker, "transcribe", transcribe)
+    return hold
+
+
 def hold_synthesis(monkeypatch: pytest.MonkeyPatch, worker: Any) -> Hold:
     """Hold `worker.synthesize` (Piper) after its first audio chunk, before it computes the second."""
     hold = Hold()

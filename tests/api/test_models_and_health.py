@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from tests.helpers import encode, read_audio
+from tests.holds import hold_after_first_segment
 
 ALIASES = ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-mini-transcribe-2025-12-15", "gpt-transcribe"]
 
@@ -39,12 +40,13 @@ def test_health_and_readiness(server):
     assert storage["backend"] == "sqlite" and storage["revision"] and storage["error"] is None
 
 
-def test_disconnect_stops_decoding(client, server, fixture_audio):
+def test_disconnect_stops_decoding(client, server, fixture_audio, monkeypatch):
     clip = read_audio(fixture_audio("en_fox.flac"))
     pause = np.zeros(8000, np.float32)
     long_audio = encode(np.concatenate([np.concatenate([clip, pause])] * 12), "flac")  # ~85 s, many segments
     entry = server.services.registry.entries["tiny.en"]
     before = entry.worker.cancelled
+    hold = hold_after_first_segment(monkeypatch, entry.worker)  # however fast this machine decodes the rest
     with client.audio.transcriptions.with_streaming_response.create(
         model="tiny.en", file=("long.flac", long_audio), stream=True
     ) as response:
@@ -55,6 +57,7 @@ def test_disconnect_stops_decoding(client, server, fixture_audio):
     while entry.worker.cancelled == before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert entry.worker.cancelled == before + 1, "the worker kept decoding for a client that left"
+    assert hold.cancelled
     while entry.queue.admitted and time.monotonic() < deadline:
         time.sleep(0.1)
     assert entry.queue.admitted == 0
