@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -81,9 +82,9 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower())
 
 
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Levenshtein distance over words, divided by the reference length."""
-    ref, hyp = words(reference), words(hypothesis)
+def word_error_rate(reference: str, hypothesis: str, split: Callable[[str], list[str]] = words) -> float:
+    """Levenshtein distance over words (as `split` finds them), divided by the reference length."""
+    ref, hyp = split(reference), split(hypothesis)
     previous = list(range(len(hyp) + 1))
     for i, r in enumerate(ref, start=1):
         current = [i]

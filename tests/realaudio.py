@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from tests import speech
+from tests.helpers import word_error_rate
 
 SAMPLE_RATE = speech.SAMPLE_RATE
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -282,15 +283,8 @@ def normalise(text: str) -> list[str]:
 
 
 def wer(reference: str, hypothesis: str) -> float:
-    """Word error rate on normalised words (Levenshtein distance / reference length)."""
-    ref, hyp = normalise(reference), normalise(hypothesis)
-    previous = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, start=1):
-        current = [i]
-        for j, h in enumerate(hyp, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (r != h)))
-        previous = current
-    return previous[-1] / max(1, len(ref))
+    """Word error rate on normalised words (numbers spelled out, hyphens split)."""
+    return word_error_rate(reference, hypothesis, split=normalise)
 
 
 def overlap(span: Span, spans) -> float:

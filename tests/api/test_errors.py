@@ -10,7 +10,7 @@ import numpy as np
 import openai
 import pytest
 
-from tests.helpers import encode, read_audio
+from tests.helpers import encode
 from tests.holds import hold_transcription
 
 
