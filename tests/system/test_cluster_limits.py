@@ -8,6 +8,7 @@ key, and keys need auth on, which the session's cluster runs without. Its replic
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -72,7 +73,12 @@ def test_a_keys_burst_across_both_replicas_gets_exactly_its_limit(limited_cluste
     remaining = sorted(int(a.headers["x-ratelimit-remaining-requests"]) for a in answers if a.status_code == 200)
     assert remaining == list(range(BURST))  # every token spent once, by one replica or the other
     # Both replicas answered the key: the limit held across them, not within each.
-    served = [e for e in limited_cluster.balancer_log()[before:] if e["uri"] == "/v1/models"]
+    deadline = time.monotonic() + 30  # nginx writes a request's log line after its answer has gone out
+    while True:
+        served = [e for e in limited_cluster.balancer_log()[before:] if e["uri"] == "/v1/models"]
+        if len(served) >= count or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert len(served) == count and len({e["upstream"] for e in served}) == 2
     # Another key has its own bucket (unlimited here); a later request of the limited key is still refused.
     assert {a.status_code for a in _burst(limited_cluster, FREE_KEY, 2 * BURST)} == {200}
