@@ -15,6 +15,7 @@ import hashlib
 import logging
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,9 +40,24 @@ T = TypeVar("T")
 _ID = re.compile(r"^(cons|voice|rec)_[0-9a-f]{32}$")
 
 
+_last_id: tuple[int, int] = (0, 0)
+_id_lock = threading.Lock()
+
+
 def new_id(prefix: str) -> str:
-    """`prefix_` + 12 hex digits of milliseconds + 20 random: unique, and sortable by creation."""
-    return f"{prefix}_{int(time.time() * 1000):012x}{secrets.token_hex(10)}"
+    """`prefix_` + 12 hex digits of milliseconds + 20 random: unique, and sortable by creation.
+
+    Monotonic within a process (as ULID's monotonic mode): an id made in the same millisecond as
+    the one before (or while the clock stepped back) is the one before plus 1, so two records
+    created in one millisecond still list in the order they were made.
+    """
+    global _last_id
+    with _id_lock:
+        millis, serial = int(time.time() * 1000), secrets.randbits(80)
+        if millis <= _last_id[0]:
+            millis, serial = _last_id[0], _last_id[1] + 1
+        _last_id = (millis, serial)
+    return f"{prefix}_{millis:012x}{serial:020x}"
 
 
 @dataclass(frozen=True)

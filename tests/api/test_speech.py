@@ -14,7 +14,7 @@ import pytest
 
 from gateway.settings import SPEECH_VOICE_NAMES
 from models.sentences import speech_pieces
-from tests.helpers import word_error_rate
+from tests.helpers import word_error_rate, words
 from tests.holds import hold_synthesis
 
 SHORT = "The weather is nice today. We will walk to the park."
@@ -272,7 +272,15 @@ def test_round_trip_through_whisper(client):
     text = " ".join(sentences)
     audio = speak(client, input=text, response_format="flac")
     transcript = client.audio.transcriptions.create(model="whisper-1", file=("speech.flac", audio), language="en")
-    assert word_error_rate(text, transcript.text) < 0.08, transcript.text
+    # "eight" written as "8" is Whisper's choice of form, not a word heard wrong
+    assert word_error_rate(text, transcript.text, split=_words_spelled) < 0.08, transcript.text
+
+
+_DIGITS = dict(enumerate("zero one two three four five six seven eight nine ten eleven twelve".split()))
+
+
+def _words_spelled(text: str) -> list[str]:
+    return [_DIGITS.get(int(w), w) if w.isdigit() else w for w in words(text)]
 
 
 def test_full_queue_answers_429_before_any_audio(start_server, monkeypatch):

@@ -107,3 +107,11 @@ def test_open_failure_is_service_unavailable(tmp_path: Path):
     with pytest.raises(ServiceUnavailable):
         store.open()
     assert store.error
+
+
+def test_ids_made_in_one_millisecond_keep_their_order():
+    """Two consents created in the same millisecond listed in random order (a CI failure)."""
+    from gateway.storage.store import new_id
+
+    ids = [new_id("cons") for _ in range(2000)]  # far more than one per millisecond
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
