@@ -100,7 +100,7 @@ def test_cancel_stops_between_segments(tmp_path):
     with pytest.raises(Cancelled):
         worker.transcribe(long, TranscribeOptions(), on_segment=first_then_cancel, cancel=cancel)
     assert worker.cancelled == 1
-    assert "quick brown fox" in seen[0].text.lower() and seen[0].start < 3
+    assert seen[0].start < 3 and "lazy dog" in seen[0].text.lower(), "the first segment is the first copy's"
     assert seen[-1].end < len(long) / 16000 / 2, "decoding went on after the cancel"
 
 
