@@ -66,13 +66,13 @@ class Turn:
 class LiveSession:
     """The state of one transcription session; `handle` takes each client message in order."""
 
-    def __init__(self, services: Services, send: Send):
+    def __init__(self, services: Services, send: Send, config: TranscriptionSession | None = None):
         self.services = services
         self.settings = services.settings.realtime
         self.send = send
         self.id = new_id("sess")
-        self.config = TranscriptionSession()
-        self.model = self.settings.default_model
+        self.config = config or TranscriptionSession()
+        self.model = self.config.input.transcription.model or self.settings.default_model
         self.turns: asyncio.Queue[Turn] = asyncio.Queue(maxsize=self.settings.max_pending_turns)
         self.transcribing = False
         self._decoder = LiveDecoder(self.config.input.format.type)
@@ -92,7 +92,9 @@ class LiveSession:
         return self.transcribing or not self.turns.empty()
 
     async def start(self) -> None:
-        await self.send(server_event("session.created", session=self.config.wire(self.id, self.model)))
+        session = self.config.wire(self.id, self.model)
+        session["expires_at"] = int(time.time() + self.settings.max_session_s)
+        await self.send(server_event("session.created", session=session))
 
     async def handle(self, text: str) -> None:
         """One client message (JSON text); a bad one is answered with an error event."""
@@ -128,10 +130,7 @@ class LiveSession:
 
     async def _update(self, update: Any) -> None:
         config = self.config.updated(update)
-        model = config.input.transcription.model or self.model
-        entry = self.services.registry.resolve(model, "transcription")
-        await self.services.registry.ensure_loaded(entry)  # a load failure is an error event, the session goes on
-        entry.worker.check_options(self._options(config))
+        model = await checked_model(self.services, config, self.model)
         if config.input.format.type != self.config.input.format.type:
             self._clear()
             self._decoder = LiveDecoder(config.input.format.type)
@@ -261,14 +260,7 @@ class LiveSession:
         self._base += drop
 
     def _options(self, config: TranscriptionSession) -> TranscribeOptions:
-        hints = config.input.transcription
-        return TranscribeOptions(
-            task="transcribe",
-            language=hints.language,
-            prompt=hints.prompt,
-            logprobs=config.logprobs,
-            beam_size=self.services.settings.transcription.beam_size,
-        )
+        return options_for(config, self.services)
 
     async def transcribe_turns(self) -> None:
         """The transcriber task: committed turns, in order, through the model's queue."""
@@ -375,6 +367,30 @@ class LiveSession:
     def close(self) -> None:
         """The session ended: an interim decode still running stops."""
         self.interim.close()
+
+
+LIVE_KINDS = ("transcription", "diarization")
+"""Served model kinds a session may use: Whisper models, and the diarizing model (turns get speakers)."""
+
+
+def options_for(config: TranscriptionSession, services: Services) -> TranscribeOptions:
+    hints = config.input.transcription
+    return TranscribeOptions(
+        task="transcribe",
+        language=hints.language,
+        prompt=hints.prompt,
+        logprobs=config.logprobs,
+        beam_size=services.settings.transcription.beam_size,
+    )
+
+
+async def checked_model(services: Services, config: TranscriptionSession, current: str) -> str:
+    """The model `config` names (else `current`), loaded, with `config`'s options checked against it."""
+    model = config.input.transcription.model or current
+    entry = services.registry.resolve(model, LIVE_KINDS)
+    await services.registry.ensure_loaded(entry)  # a load failure is an error event, the session goes on
+    entry.worker.check_options(options_for(config, services))
+    return model
 
 
 def _ms(sample: int) -> int:

@@ -370,6 +370,16 @@ class RealtimeSettings(BaseModel):
     max_pending_turns: int = Field(
         8, ge=1, description="Committed turns waiting for transcription before the session stops reading audio."
     )
+    max_session_s: float = Field(
+        3600, gt=0, description="A session is closed with an error event (`session_expired`) after this long (OpenAI: 60 min)."
+    )
+    client_secret_ttl_s: int = Field(
+        600,
+        ge=10,
+        le=7200,
+        description="Life of an ephemeral key from POST /v1/realtime/client_secrets without `expires_after` "
+        "(OpenAI: 600; a request may ask for 10 to 7200 s).",
+    )
 
 
 class Settings(BaseSettings):

@@ -166,6 +166,26 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class ExpiresAfter(BaseModel):
+    """When an ephemeral key stops opening sessions (sessions it opened go on)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    anchor: Literal["created_at"] = Field("created_at", description="Only `created_at`, as OpenAI.")
+    seconds: int = Field(ge=10, le=7200, description="Seconds from creation: 10 to 7200 (OpenAI's bounds).")
+
+
+class ClientSecretRequest(BaseModel):
+    """The JSON body of POST /v1/realtime/client_secrets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expires_after: ExpiresAfter | None = Field(None, description="Unset: `realtime.client_secret_ttl_s` (600 s).")
+    session: dict[str, Any] | None = Field(
+        None, description="A transcription session configuration (`type: \"transcription\"`) sessions start with."
+    )
+
+
 def decode_audio(value: Any, limit: int) -> bytes:
     """The bytes of `input_audio_buffer.append`'s base64 `audio` (at most `limit` of them)."""
     if not isinstance(value, str):
