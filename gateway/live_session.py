@@ -35,6 +35,7 @@ from gateway.protocol.realtime import (
     server_event,
 )
 from gateway.services import Services
+from models.diarization.live import SessionSpeakers
 from models.errors import GatewayError, InvalidRequest
 from models.live_audio import (
     IdleTimeout,
@@ -95,6 +96,8 @@ class LiveSession:
         self._item_id: str | None = None  # of the turn being spoken (server VAD)
         self._previous_item: str | None = None
         self.interim = InterimDeltas(self._interim_decode, send)
+        self.speakers = SessionSpeakers(threshold=services.settings.diarization.live_speaker_threshold)
+        self._segments = 0  # segment events sent (their ids)
         self._interim_start = -1  # the turn the interim decodes are of (its start sample)
         self._interim_at = 0  # samples of that turn at the last interim request
 
@@ -351,7 +354,7 @@ class LiveSession:
     async def _transcribe(self, turn: Turn) -> None:
         worker = turn.model
         try:
-            entry = self._whisper(turn.model)
+            entry = self.services.registry.resolve(turn.model, LIVE_KINDS)
             worker = entry.name
             transcript = await self._run(entry, turn)
         except GatewayError as exc:
@@ -386,6 +389,23 @@ class LiveSession:
             if logprobs:
                 event["logprobs"] = formats.logprobs_json(segment.logprobs)
             await self.send(event)
+        if entry.kind == "diarization":  # who spoke: one event per speaker segment, session time
+            for segment in transcript.segments:
+                if not segment.text.strip():
+                    continue
+                self._segments += 1
+                await self.send(
+                    server_event(
+                        "conversation.item.input_audio_transcription.segment",
+                        item_id=turn.item_id,
+                        content_index=0,
+                        id=f"seg_{self._segments}",
+                        text=segment.text.strip(),
+                        speaker=segment.speaker or "A",
+                        start=round(turn.start / SAMPLE_RATE + segment.start, 3),
+                        end=round(turn.start / SAMPLE_RATE + segment.end, 3),
+                    )
+                )
         done = server_event(
             "conversation.item.input_audio_transcription.completed",
             item_id=turn.item_id,
@@ -415,6 +435,9 @@ class LiveSession:
         )
 
     async def _run(self, entry: WorkerEntry, turn: Turn) -> Transcript:
+        if entry.kind == "diarization":
+            work = partial(entry.worker.transcribe_turn, speakers=self.speakers)
+            return await self._decode(entry, turn.samples, turn.config, threading.Event(), work)
         return await self._decode(entry, turn.samples, turn.config, threading.Event())
 
     async def _interim_decode(self, samples: np.ndarray, cancel: threading.Event) -> Transcript:
@@ -428,7 +451,12 @@ class LiveSession:
         return entry
 
     async def _decode(
-        self, entry: WorkerEntry, samples: np.ndarray, config: TranscriptionSession, cancel: threading.Event
+        self,
+        entry: WorkerEntry,
+        samples: np.ndarray,
+        config: TranscriptionSession,
+        cancel: threading.Event,
+        work: Callable[..., Transcript] | None = None,
     ) -> Transcript:
         """Whisper on float32 16 kHz samples, through the model's queue like a file transcription.
 
@@ -442,9 +470,8 @@ class LiveSession:
         except BaseException:
             ticket.release()
             raise
-        return await entry.queue.run(
-            partial(entry.worker.transcribe, cancel=cancel), samples, options, ticket=ticket, cancel=cancel
-        )
+        work = work or entry.worker.transcribe
+        return await entry.queue.run(partial(work, cancel=cancel), samples, options, ticket=ticket, cancel=cancel)
 
     def close(self) -> None:
         """The session ended: an interim decode still running stops."""

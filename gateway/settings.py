@@ -345,6 +345,13 @@ class DiarizationSettings(BaseModel):
     require_chunking_above_s: float = Field(
         30, ge=0, description="Longer audio needs `chunking_strategy`, as OpenAI's diarize model; 0: never."
     )
+    live_speaker_threshold: float = Field(
+        0.7,
+        ge=-1,
+        le=1,
+        description="Realtime sessions: cosine similarity a turn's voice needs to be a speaker already heard, "
+        "else it is a new one (calibrated for the embedded engine; see models/diarization/live.py).",
+    )
     embedded: EmbeddedDiarizerSettings = Field(default_factory=EmbeddedDiarizerSettings)
     pyannote: PyannoteSettings = Field(default_factory=PyannoteSettings)
     queue: QueueSettings = Field(default_factory=lambda: QueueSettings(max_parallel=2, max_queue=8))
