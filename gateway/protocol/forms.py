@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
 
+from gateway.protocol.validation import validation_problem
 from models.errors import InvalidRequest, PayloadTooLarge
 
 _BRACKETS = re.compile(r"^(?P<name>[^\[\]]+)(?P<keys>(\[[^\[\]]*\])+)$")
@@ -127,16 +128,7 @@ def validate(model: type[BaseModel], values: dict[str, Any]) -> Any:
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        first = exc.errors(include_input=False, include_url=False)[0]
-        loc = [str(p) for p in first.get("loc", ())]
-        param = loc[0] if loc else None
-        if first.get("type") == "missing":
-            message = f"Missing required parameter: '{param}'."
-            code = "missing_required_parameter"
-        else:
-            message = f"Invalid value for '{'.'.join(loc)}': {first.get('msg')}."
-            code = "invalid_value"
-        raise InvalidRequest(message, param=param, code=code) from exc
+        raise validation_problem(exc.errors(include_url=False)) from exc
 
 
 async def read_form(request: Any, *, max_fields: int = 200, max_part_size: int = 1024 * 1024) -> FormData:
