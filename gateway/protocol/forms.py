@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -26,13 +27,15 @@ MAX_TEXT_FILE_PART = 1024 * 1024
 
 
 def form_fields(
-    form: FormData, *, files: tuple[str, ...], lists: tuple[str, ...] = ()
+    form: FormData, *, files: tuple[str, ...], lists: tuple[str, ...] = (), known: Collection[str] = ()
 ) -> tuple[dict[str, Any], dict[str, UploadFile]]:
     """Split a form into scalar/array/object values and the named file uploads.
 
     Only the fields in `lists` may repeat (`include[]=a&include[]=b`, or without brackets);
     any other field sent twice is a 400 naming it, never a silent choice between the two.
     An empty text field counts as absent, as clients that send every field mean it.
+    With `known` (the request model's fields), any other field is a 400 `unknown_parameter`,
+    whatever shape it was sent in.
     """
     values: dict[str, Any] = {}
     uploads: dict[str, UploadFile] = {}
@@ -54,6 +57,8 @@ def form_fields(
             value = raw.decode("utf-8", errors="replace")
         match = _BRACKETS.match(key)
         name = key if match is None else match.group("name")
+        if known and name not in known and name not in files:
+            raise unknown_parameter(name)
         keys = [] if match is None else re.findall(r"\[([^\[\]]*)\]", match.group("keys"))
         if name in lists:
             if keys not in ([], [""]):
@@ -81,6 +86,11 @@ def form_fields(
             raise _duplicate(key, param=name)
         target[keys[-1]] = value
     return values, uploads
+
+
+def unknown_parameter(name: str) -> InvalidRequest:
+    """OpenAI's answer to a parameter the endpoint does not take."""
+    return InvalidRequest(f"Unrecognized request argument supplied: {name}.", param=name, code="unknown_parameter")
 
 
 def _duplicate(field: str, *, param: str | None = None) -> InvalidRequest:

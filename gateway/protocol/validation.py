@@ -29,10 +29,18 @@ def validation_problem(errors: Sequence[Any], prefix: tuple[str, ...] = ()) -> I
     param = ".".join((*prefix, path)) if prefix and path else (top if not prefix else ".".join(prefix))
     if chosen.get("type") == "missing":
         return InvalidRequest(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+    if chosen.get("type") == "extra_forbidden":  # OpenAI's words for a parameter the endpoint does not take
+        name = named_of(prefix, path)
+        return InvalidRequest(f"Unrecognized request argument supplied: {name}.", param=param, code="unknown_parameter")
     reason = str(chosen.get("msg", "invalid")).removeprefix("Value error, ").rstrip(".")
-    named = ".".join((*prefix, path)) if path else ".".join(prefix)
+    named = named_of(prefix, path)
     message = f"Invalid value for '{named}': {reason}." if named else f"{reason}."
     return InvalidRequest(message, param=param or None, code="invalid_value")
+
+
+def named_of(prefix: tuple[str, ...], path: str | None) -> str:
+    """The dotted name of a field under `prefix`."""
+    return ".".join((*prefix, path)) if path else ".".join(prefix)
 
 
 def _most_telling(errors: list[dict[str, Any]]) -> dict[str, Any]:
