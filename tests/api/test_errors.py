@@ -69,7 +69,9 @@ def test_a_bad_nested_field_is_named_in_the_message(client, fixture_audio, field
 def test_a_parameter_the_endpoint_does_not_take_is_named(client, fixture_audio):
     """`keywords` is a transcription parameter; translations refuse it with OpenAI's words."""
     with pytest.raises(openai.BadRequestError) as caught:
-        client.audio.translations.create(model="whisper-1", file=fixture_audio("en_fox.flac"), extra_body={"keywords": ["Acme"]})
+        client.audio.translations.create(
+            model="whisper-1", file=fixture_audio("en_fox.flac"), extra_body={"keywords": ["Acme"]}
+        )
     body = caught.value.response.json()["error"]
     assert body == {
         "message": "Unrecognized request argument supplied: keywords.",
