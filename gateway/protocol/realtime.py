@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gateway.errors import describe
+from gateway.protocol.validation import validation_problem
 from models.errors import GatewayError, InvalidRequest
 from models.options import VadParameters
 
@@ -187,11 +188,10 @@ class TranscriptionSession(BaseModel):
         try:
             return TranscriptionSession.model_validate(merged)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in ("session", *first.get("loc", ())) if p not in _TAGS)
-            raise InvalidRequest(
-                f"Invalid value for '{loc}': {first.get('msg')}.", param=loc, code="invalid_value"
-            ) from exc
+            errors = [
+                {**e, "loc": tuple(p for p in e.get("loc", ()) if p not in _TAGS)} for e in exc.errors(include_url=False)
+            ]
+            raise validation_problem(errors, prefix=("session",)) from exc
 
     def wire(self, session_id: str, model: str) -> dict[str, Any]:
         """The session as `session.created` / `session.updated` carry it."""
