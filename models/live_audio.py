@@ -247,7 +247,7 @@ class TurnDetector:
 
 
 _SENTENCE_END = re.compile(r"[.!?…。！？]['\"”’)\]]*$")
-CONTINUING_WORDS = frozenset(
+CONTINUING_WORDS = frozenset(  # noqa: SIM905 (a list of words reads better as words)
     """
     a an the and or but so because if when while that which who whose whom to of in on at by for with from
     into onto about as than then my your his her its our their this these those is are was were be been

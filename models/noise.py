@@ -60,8 +60,8 @@ class NoiseReducer:
 
         if not len(samples):
             return samples
-        filtered, self._zi = sosfilt(self._sos, samples, zi=self._zi)
-        filtered = filtered.astype(np.float32)
+        out, self._zi = sosfilt(self._sos, samples, zi=self._zi)
+        filtered: np.ndarray = np.asarray(out, dtype=np.float32)
         if not self._spectral:
             return filtered
         return self._subtract(filtered)

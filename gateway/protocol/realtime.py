@@ -113,7 +113,9 @@ class SemanticVad(BaseModel):
     interrupt_response: bool | None = Field(None, description="Accepted; transcription sessions create no responses.")
 
     def parameters(self) -> VadParameters:
-        return VadParameters(threshold=0.5, prefix_padding_ms=300, silence_duration_ms=SEMANTIC_PAUSES[self.eagerness][1])
+        return VadParameters(
+            threshold=0.5, prefix_padding_ms=300, silence_duration_ms=SEMANTIC_PAUSES[self.eagerness][1]
+        )
 
     @property
     def pause_check_ms(self) -> int | None:
@@ -189,7 +191,8 @@ class TranscriptionSession(BaseModel):
             return TranscriptionSession.model_validate(merged)
         except ValidationError as exc:
             errors = [
-                {**e, "loc": tuple(p for p in e.get("loc", ()) if p not in _TAGS)} for e in exc.errors(include_url=False)
+                {**e, "loc": tuple(p for p in e.get("loc", ()) if p not in _TAGS)}
+                for e in exc.errors(include_url=False)
             ]
             raise validation_problem(errors, prefix=("session",)) from exc
 
@@ -239,7 +242,7 @@ class ClientSecretRequest(BaseModel):
 
     expires_after: ExpiresAfter | None = Field(None, description="Unset: `realtime.client_secret_ttl_s` (600 s).")
     session: dict[str, Any] | None = Field(
-        None, description="A transcription session configuration (`type: \"transcription\"`) sessions start with."
+        None, description='A transcription session configuration (`type: "transcription"`) sessions start with.'
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from models.diarization.base import DiarizationEngine, anonymous_label
 from models.errors import Cancelled
 from models.options import DiarizeOptions, TranscribeOptions
 from models.speaker import unit
-from models.types import SAMPLE_RATE, SpeakerTurn, Transcript
+from models.types import SAMPLE_RATE, Segment, SpeakerTurn, Transcript
 
 LIVE_SPEAKER_THRESHOLD = 0.7
 """Cosine similarity (resemblyzer) a voice needs to be a speaker already heard. Calibrated on the
@@ -62,16 +63,16 @@ class SessionSpeakers:
                 self.seconds.append(0.0)
                 labels[i] = len(self.centroids) - 1
             taken.add(int(labels[i]))  # type: ignore[arg-type]
-        for (vector, seconds), j in zip(voices, labels):
-            assert j is not None
-            heard = self.seconds[j]
-            self.centroids[j] = unit(self.centroids[j] * heard + vector * seconds) if heard else vector
-            self.seconds[j] = heard + seconds
-        return [anonymous_label(int(j)) for j in labels]  # type: ignore[arg-type]
+        chosen = [int(j) for j in labels if j is not None]
+        for (vector, seconds), k in zip(voices, chosen, strict=True):
+            heard = self.seconds[k]
+            self.centroids[k] = unit(self.centroids[k] * heard + vector * seconds) if heard else vector
+            self.seconds[k] = heard + seconds
+        return [anonymous_label(k) for k in chosen]
 
 
 def transcribe_turn(
-    whisper: object,
+    whisper: Any,
     engine: DiarizationEngine,
     samples: np.ndarray,
     options: TranscribeOptions,
@@ -86,7 +87,9 @@ def transcribe_turn(
         turns = [SpeakerTurn(start=0.0, end=len(samples) / SAMPLE_RATE, speaker="A")]
     local = sorted({t.speaker for t in turns})
     clips = [
-        np.concatenate([samples[int(t.start * SAMPLE_RATE) : int(t.end * SAMPLE_RATE)] for t in turns if t.speaker == name])
+        np.concatenate(
+            [samples[int(t.start * SAMPLE_RATE) : int(t.end * SAMPLE_RATE)] for t in turns if t.speaker == name]
+        )
         for name in local
     ]
     voiced = [(name, clip) for name, clip in zip(local, clips) if len(clip) >= SAMPLE_RATE // 10]
@@ -98,8 +101,8 @@ def transcribe_turn(
     main = max(local, key=lambda name: sum(t.end - t.start for t in turns if t.speaker == name))
     fallback = names.get(main, anonymous_label(0))
     turns = [replace(t, speaker=names.get(t.speaker, fallback)) for t in turns]
-    transcript = whisper.transcribe(samples, replace(options, word_timestamps=True), cancel=cancel)  # type: ignore[attr-defined]
-    segments = []
+    transcript: Transcript = whisper.transcribe(samples, replace(options, word_timestamps=True), cancel=cancel)
+    segments: list[Segment] = []
     for segment in transcript.segments:
         for piece in split_segment(segment, turns):
             segments.append(replace(piece, id=len(segments), speaker=piece.speaker or fallback))

@@ -72,8 +72,10 @@ async def test_a_key_minted_on_one_replica_opens_a_configured_session_on_another
 
 
 async def test_browsers_send_the_ephemeral_key_as_a_subprotocol(replicas):
-    first, second = replicas
-    secret = await sdk(first, KEY_A).realtime.client_secrets.create(expires_after={"anchor": "created_at", "seconds": 60})
+    first, _ = replicas
+    secret = await sdk(first, KEY_A).realtime.client_secrets.create(
+        expires_after={"anchor": "created_at", "seconds": 60}
+    )
     assert secret.expires_at <= int(time.time()) + 60
     protocols = ["realtime", f"openai-insecure-api-key.{secret.value}"]
     for replica in replicas:  # a key opens several sessions while it lives
@@ -118,7 +120,10 @@ async def test_an_ephemeral_key_opens_sessions_and_nothing_else(replicas):
         ({"expires_after": {"anchor": "created_at", "seconds": 7201}}, "expires_after"),
         ({"expires_after": {"anchor": "now", "seconds": 60}}, "expires_after"),
         ({"session": {"type": "realtime"}}, "session.type"),
-        ({"session": {"type": "transcription", "audio": {"input": {"format": {"type": "audio/wav"}}}}}, "session.audio"),
+        (
+            {"session": {"type": "transcription", "audio": {"input": {"format": {"type": "audio/wav"}}}}},
+            "session.audio",
+        ),
         ({"session": {"type": "transcription", "audio": {"input": {"transcription": {"model": "nope"}}}}}, "model"),
     ],
 )

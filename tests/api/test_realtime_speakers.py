@@ -3,6 +3,7 @@ labels hold across the session."""
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ async def test_two_voices_keep_their_labels_turn_after_turn(async_client, fixtur
     speakers = [Counter(s.speaker for s in segments if s.item_id == item.item_id).most_common(1)[0][0] for item in done]
     assert speakers == ["A", "B", "A", "B"], speakers
     assert len({s.id for s in segments}) == len(segments)
-    for earlier, later in zip(segments, segments[1:]):  # session time, in order
+    for earlier, later in itertools.pairwise(segments):  # session time, in order
         assert earlier.start < earlier.end <= later.start + 0.5
 
 

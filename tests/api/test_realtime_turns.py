@@ -9,8 +9,18 @@ import pytest
 import websockets
 from openai import AsyncOpenAI
 
-from tests.api.test_realtime import FOX, WEATHER, append, events_until, next_event, open_session, pcm16, silence, transcripts
 from models.live_audio import sounds_finished
+from tests.api.test_realtime import (
+    FOX,
+    WEATHER,
+    append,
+    events_until,
+    next_event,
+    open_session,
+    pcm16,
+    silence,
+    transcripts,
+)
 from tests.helpers import piper_speech, read_audio, word_error_rate
 
 
