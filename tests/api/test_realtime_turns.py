@@ -143,6 +143,7 @@ async def test_noise_reduction_keeps_clean_speech_as_accurate(async_client, fixt
         finally:
             await conn.close()
         errors[kind if reduction else "off"] = sum(word_error_rate(t, s) for (t, _), s in zip(recordings, said)) / 2
+    print("word error rates, clean speech:", errors)
     assert errors[kind] <= errors["off"] + 0.02, errors
 
 
