@@ -1,8 +1,9 @@
 """Speakers of a live session: each turn's voices matched to the speakers heard so far.
 
 A Realtime session transcribes turn by turn, so no single diarization sees the whole
-conversation. Each committed turn is diarized alone (a turn may hold several voices); every
-voice in it is embedded (the engine's speaker embedding: resemblyzer for the embedded
+conversation. Each committed turn is diarized alone (a turn may hold several voices; two of
+the engine's speakers as alike as one speaker's turns are taken as one voice); every voice in it
+is embedded (the engine's speaker embedding: resemblyzer for the embedded
 engine) and matched one-to-one to the session's speakers by cosine similarity to their
 centroids. A voice under `threshold` from every speaker becomes a new one ("A", "B", ... in
 order of first appearance) unless it spoke less than `min_new_s` (too little for a reliable
@@ -49,13 +50,16 @@ class SessionSpeakers:
         if self.centroids:
             for flat in np.argsort(-sims, axis=None):
                 i, j = divmod(int(flat), len(self.centroids))
-                if labels[i] is None and j not in taken and sims[i, j] >= self.threshold:
+                long_enough = voices[i][1] >= self.min_new_s  # short voices go to the nearest, below
+                if long_enough and labels[i] is None and j not in taken and sims[i, j] >= self.threshold:
                     labels[i] = j
                     taken.add(j)
         for i, (vector, seconds) in enumerate(voices):
             if labels[i] is not None:
                 continue
-            if self.centroids and (seconds < self.min_new_s or len(self.centroids) >= self.max_speakers):
+            if self.centroids and seconds < self.min_new_s:  # too short to tell: the nearest, taken or not
+                labels[i] = int(np.argmax(sims[i]))
+            elif self.centroids and len(self.centroids) >= self.max_speakers:
                 free = [j for j in range(len(self.centroids)) if j not in taken] or list(range(len(self.centroids)))
                 labels[i] = max(free, key=lambda j: sims[i, j])
             else:
@@ -95,9 +99,10 @@ def transcribe_turn(
     voiced = [(name, clip) for name, clip in zip(local, clips) if len(clip) >= SAMPLE_RATE // 10]
     names: dict[str, str] = {}
     if voiced:
-        vectors = engine.embed([clip for _, clip in voiced])
-        labels = speakers.assign([(unit(v), len(c) / SAMPLE_RATE) for v, (_, c) in zip(vectors, voiced)])
-        names = {name: label for (name, _), label in zip(voiced, labels)}
+        vectors = unit(engine.embed([clip for _, clip in voiced]))
+        voices, owner = _one_voice_each(vectors, [len(c) / SAMPLE_RATE for _, c in voiced], speakers.threshold)
+        labels = speakers.assign(voices)
+        names = {name: labels[owner[i]] for i, (name, _) in enumerate(voiced)}
     main = max(local, key=lambda name: sum(t.end - t.start for t in turns if t.speaker == name))
     fallback = names.get(main, anonymous_label(0))
     turns = [replace(t, speaker=names.get(t.speaker, fallback)) for t in turns]
@@ -107,3 +112,23 @@ def transcribe_turn(
         for piece in split_segment(segment, turns):
             segments.append(replace(piece, id=len(segments), speaker=piece.speaker or fallback))
     return replace(transcript, segments=tuple(segments))
+
+
+def _one_voice_each(
+    vectors: np.ndarray, seconds: list[float], threshold: float
+) -> tuple[list[tuple[np.ndarray, float]], list[int]]:
+    """The engine's speakers of one turn, those as alike as one session speaker's turns taken as one voice
+    (the embedded engine may split a short clip of one voice in two). The voices, and each speaker's voice."""
+    owner = list(range(len(vectors)))
+    for i in range(len(vectors)):
+        for j in range(i):
+            if owner[j] == j and float(vectors[i] @ vectors[j]) >= threshold:
+                owner[i] = j
+                break
+    roots = sorted(set(owner))
+    voices = []
+    for root in roots:
+        members = [i for i in range(len(vectors)) if owner[i] == root]
+        total = sum(seconds[i] for i in members)
+        voices.append((unit(sum(vectors[i] * seconds[i] for i in members)), total))
+    return voices, [roots.index(o) for o in owner]

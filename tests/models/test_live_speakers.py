@@ -36,3 +36,15 @@ def test_the_session_holds_at_most_max_speakers():
     speakers = SessionSpeakers(threshold=0.7, max_speakers=2)
     labels = [speakers.assign([(voice(seed), 2.0)])[0] for seed in range(4)]
     assert labels[:2] == ["A", "B"] and set(labels) == {"A", "B"}
+
+
+def test_one_voice_split_by_the_engine_is_one_speaker():
+    from models.diarization.live import _one_voice_each
+
+    vectors = np.stack([voice(1), voice(1, 0.3, 1), voice(2)])
+    voices, owner = _one_voice_each(vectors, [2.0, 1.0, 2.0], threshold=0.7)
+    assert owner == [0, 0, 1] and [round(s, 1) for _, s in voices] == [3.0, 2.0]
+    speakers = SessionSpeakers(threshold=0.7)
+    assert speakers.assign(voices) == ["A", "B"]
+    # a short voice matches the nearest speaker even when a longer voice of the turn took it
+    assert speakers.assign([(voice(1, 0.3, 4), 2.0), (voice(1, 0.3, 5), 0.5)]) == ["A", "A"]
