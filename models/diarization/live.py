@@ -2,7 +2,7 @@
 
 A Realtime session transcribes turn by turn, so no single diarization sees the whole
 conversation. Each committed turn is diarized alone (a turn may hold several voices; two of
-the engine's speakers as alike as one speaker's turns are taken as one voice); every voice in it
+the engine's speakers nearly alike, `SAME_VOICE_IN_TURN`, are taken as one voice); every voice in it
 is embedded (the engine's speaker embedding: resemblyzer for the embedded
 engine) and matched one-to-one to the session's speakers by cosine similarity to their
 centroids. A voice under `threshold` from every speaker becomes a new one ("A", "B", ... in
@@ -30,6 +30,11 @@ LIVE_SPEAKER_THRESHOLD = 0.7
 """Cosine similarity (resemblyzer) a voice needs to be a speaker already heard. Calibrated on the
 test recordings: one speaker's turns 0.84-0.90, two voices 0.39-0.43, pyannote's sample's two
 speakers 0.61-0.72 against a 0.4 s first turn (docs: README, Realtime)."""
+
+
+SAME_VOICE_IN_TURN = 0.88
+"""Cosine similarity at which two of the engine's speakers in one turn are one voice: the embedded engine split
+a clip of one voice (en_fox) into two scoring 0.906; the two people of pyannote's sample, in one turn, score 0.863."""
 
 
 @dataclass
@@ -100,7 +105,7 @@ def transcribe_turn(
     names: dict[str, str] = {}
     if voiced:
         vectors = unit(engine.embed([clip for _, clip in voiced]))
-        voices, owner = _one_voice_each(vectors, [len(c) / SAMPLE_RATE for _, c in voiced], speakers.threshold)
+        voices, owner = _one_voice_each(vectors, [len(c) / SAMPLE_RATE for _, c in voiced], SAME_VOICE_IN_TURN)
         labels = speakers.assign(voices)
         names = {name: labels[owner[i]] for i, (name, _) in enumerate(voiced)}
     main = max(local, key=lambda name: sum(t.end - t.start for t in turns if t.speaker == name))
@@ -117,7 +122,7 @@ def transcribe_turn(
 def _one_voice_each(
     vectors: np.ndarray, seconds: list[float], threshold: float
 ) -> tuple[list[tuple[np.ndarray, float]], list[int]]:
-    """The engine's speakers of one turn, those as alike as one session speaker's turns taken as one voice
+    """The engine's speakers of one turn, those at least `threshold` alike taken as one voice
     (the embedded engine may split a short clip of one voice in two). The voices, and each speaker's voice."""
     owner = list(range(len(vectors)))
     for i in range(len(vectors)):

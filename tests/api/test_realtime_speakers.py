@@ -82,3 +82,12 @@ async def test_a_real_two_speaker_call_is_labelled_consistently(async_client, fi
     total = sum(overlap.values())
     assert len(set(mapping.values())) == 2, (mapping, overlap)  # both people were told apart
     assert right / total >= 0.8, (right / total, overlap, [(s.start, s.end, s.speaker, s.text) for s in segments])
+
+
+async def test_one_voice_is_one_speaker_turn_after_turn(async_client, fixture_audio):
+    """One voice in two turns is one speaker (the engine's split of one voice is covered in tests/models)."""
+    fox = read_audio(fixture_audio("en_fox.flac"), 24000)
+    weather = read_audio(fixture_audio("en_weather.flac"), 24000)
+    segments = segments_of(await session_events(async_client, np.concatenate([fox, silence(1.5), weather])))
+    assert len({s.item_id for s in segments}) == 2
+    assert {s.speaker for s in segments} == {"A"}, [(s.speaker, s.text) for s in segments]
