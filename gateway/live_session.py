@@ -24,7 +24,7 @@ from typing import Any
 import anyio.to_thread
 import numpy as np
 
-from gateway import formats
+from gateway.live_events import completed_event, failed_event, final_deltas, segment_events
 from gateway.live_interim import InterimDeltas
 from gateway.protocol.realtime import (
     CLIENT_EVENTS,
@@ -367,55 +367,14 @@ class LiveSession:
             await self._failed(turn, GatewayError("The server had an error while transcribing this audio."))
             return
         logprobs = turn.config.logprobs
-        rest = self.interim.final(turn.item_id, transcript.text)
-        if rest:  # interim deltas said the start already
-            await self.send(
-                server_event(
-                    "conversation.item.input_audio_transcription.delta",
-                    item_id=turn.item_id,
-                    content_index=0,
-                    delta=rest,
-                )
-            )
-        first = True
-        for segment in transcript.segments if rest is None else ():
-            delta = segment.text.lstrip() if first else segment.text
-            if not delta:
-                continue
-            first = False
-            event = server_event(
-                "conversation.item.input_audio_transcription.delta", item_id=turn.item_id, content_index=0, delta=delta
-            )
-            if logprobs:
-                event["logprobs"] = formats.logprobs_json(segment.logprobs)
+        events = final_deltas(turn.item_id, transcript, self.interim.final(turn.item_id, transcript.text), logprobs)
+        if entry.kind == "diarization":  # who spoke
+            speakers = segment_events(turn.item_id, transcript, turn.start / SAMPLE_RATE, self._segments + 1)
+            self._segments += len(speakers)
+            events += speakers
+        events.append(completed_event(turn.item_id, turn.model, transcript, logprobs))
+        for event in events:
             await self.send(event)
-        if entry.kind == "diarization":  # who spoke: one event per speaker segment, session time
-            for segment in transcript.segments:
-                if not segment.text.strip():
-                    continue
-                self._segments += 1
-                await self.send(
-                    server_event(
-                        "conversation.item.input_audio_transcription.segment",
-                        item_id=turn.item_id,
-                        content_index=0,
-                        id=f"seg_{self._segments}",
-                        text=segment.text.strip(),
-                        speaker=segment.speaker or "A",
-                        start=round(turn.start / SAMPLE_RATE + segment.start, 3),
-                        end=round(turn.start / SAMPLE_RATE + segment.end, 3),
-                    )
-                )
-        done = server_event(
-            "conversation.item.input_audio_transcription.completed",
-            item_id=turn.item_id,
-            content_index=0,
-            transcript=transcript.text,
-            usage=formats.usage_for(turn.model, transcript),
-        )
-        if logprobs:
-            done["logprobs"] = formats.logprobs_json(transcript.logprobs)
-        await self.send(done)
         self._count(worker, "completed", time.monotonic() - turn.committed_at)
 
     def _count(self, worker: str, outcome: str, seconds: float | None = None) -> None:
@@ -424,15 +383,7 @@ class LiveSession:
             metrics.turn(worker, outcome, seconds)
 
     async def _failed(self, turn: Turn, exc: GatewayError) -> None:
-        error = {k: v for k, v in error_event(exc)["error"].items() if k != "event_id"}
-        await self.send(
-            server_event(
-                "conversation.item.input_audio_transcription.failed",
-                item_id=turn.item_id,
-                content_index=0,
-                error=error,
-            )
-        )
+        await self.send(failed_event(turn.item_id, exc))
 
     async def _run(self, entry: WorkerEntry, turn: Turn) -> Transcript:
         if entry.kind == "diarization":
