@@ -44,7 +44,7 @@ HARVARD = [
 ]  # fmt: skip
 
 
-def _recordings() -> list[tuple[str, "object", str]]:
+def _recordings() -> list[tuple[str, object, str]]:
     """(name, float32 mono 16 kHz samples, reference text or "" for none)."""
     import numpy as np
 

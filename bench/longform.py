@@ -78,7 +78,7 @@ class Sampler:
         while not self._stop.wait(1.0):
             self.samples.append(memory_mb(self.pid, "VmRSS"))
 
-    def __enter__(self) -> "Sampler":
+    def __enter__(self) -> Sampler:
         self._thread.start()
         return self
 

@@ -13,9 +13,9 @@ from fastapi import FastAPI
 
 from gateway import errors
 from gateway.draining import DrainMiddleware
+from gateway.errors import ServiceUnavailable
 from gateway.limits import DeadlineMiddleware, RateLimitMiddleware
 from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
-from gateway.errors import ServiceUnavailable
 from gateway.routers import health, models, playground, realtime, speech, transcriptions, voice_consents, voices
 from gateway.services import build_services
 from gateway.settings import Settings

@@ -386,7 +386,7 @@ class PyAVEncoder:
         self._whole = response_format in _WHOLE_FORMATS
         self._sink: _Sink | None = None if self._whole else _Sink()
         # closed by finish() or close()
-        self._buffer = tempfile.SpooledTemporaryFile(max_size=_MEMORY_SPOOL_BYTES) if self._whole else None  # noqa: SIM115
+        self._buffer = tempfile.SpooledTemporaryFile(max_size=_MEMORY_SPOOL_BYTES) if self._whole else None
         self._container = av.open(
             self._sink if self._sink is not None else self._buffer,
             mode="w",

@@ -81,7 +81,7 @@ class WhisperModelSettings(BaseModel):
     preload: bool = False
 
     @model_validator(mode="after")
-    def _one_source(self) -> "WhisperModelSettings":
+    def _one_source(self) -> WhisperModelSettings:
         if (self.embedded is None) == (self.path is None):
             raise ValueError("give exactly one of `embedded` or `path`")
         return self
@@ -131,7 +131,7 @@ class TranscriptionSettings(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _aliases_resolve(self) -> "TranscriptionSettings":
+    def _aliases_resolve(self) -> TranscriptionSettings:
         for alias, target in self.aliases.items():
             if target not in self.models:
                 raise ValueError(f"alias {alias!r} points at {target!r}, which is not a configured model")
@@ -410,7 +410,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _storage_and_consents(self) -> "Settings":
+    def _storage_and_consents(self) -> Settings:
         if self.database_url:
             self.storage.url = self.database_url
         model = self.consents.transcription_model
@@ -419,7 +419,7 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _diarization_whisper_exists(self) -> "Settings":
+    def _diarization_whisper_exists(self) -> Settings:
         # Named on purpose, the Whisper model must exist. Left at its default (`base`) in a configuration
         # without it, the diarizing model is simply not served (see gateway/services.py).
         section = self.diarization
@@ -443,7 +443,7 @@ class Settings(BaseSettings):
         return env_settings, init_settings
 
     @classmethod
-    def load(cls, config_file: Path | str | None = DEFAULT_CONFIG, **overrides: Any) -> "Settings":
+    def load(cls, config_file: Path | str | None = DEFAULT_CONFIG, **overrides: Any) -> Settings:
         """Read a YAML config file (if any), apply `overrides`, then the environment."""
         data: dict[str, Any] = {}
         if config_file is not None and Path(config_file).exists():

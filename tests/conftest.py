@@ -77,7 +77,7 @@ class RunningServer:
     def services(self) -> Any:
         return self.app.state.services
 
-    def start(self) -> "RunningServer":
+    def start(self) -> RunningServer:
         self.thread.start()
         deadline = time.monotonic() + 300
         while not self.server.started:

@@ -72,7 +72,7 @@ class InProcessServer:
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="audio-gateway-server", daemon=True)
 
-    def start(self) -> "InProcessServer":
+    def start(self) -> InProcessServer:
         self._thread.start()
         deadline = time.monotonic() + _STARTUP_TIMEOUT_S
         while not self._server.started:

@@ -87,7 +87,7 @@ class TranscriptionRequest(_AudioRequest):
     )
 
     @model_validator(mode="after")
-    def _consistent(self) -> "TranscriptionRequest":
+    def _consistent(self) -> TranscriptionRequest:
         if self.language is not None:
             code = normalize_language(self.language)
             if code is None:

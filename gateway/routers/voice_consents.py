@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query, Request
 
 from gateway.languages import normalize_language
 from gateway.middleware import request_tenant
-from gateway.protocol.json_body import StrictJsonRoute
 from gateway.protocol.forms import form_fields, read_form, validate
+from gateway.protocol.json_body import StrictJsonRoute
 from gateway.protocol.transcriptions import multipart_openapi
 from gateway.protocol.voice_consents import (
     VoiceConsent,
