@@ -10,6 +10,7 @@ one-thread replays side by side on a model with two workers. Best of 3 per figur
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import threading
 import time
@@ -76,26 +77,28 @@ def measure(name: str, audio: bytes, cores: int, cache: Path) -> list[list[objec
         for encoded, prompts, kwargs in generates:
             model.generate(storage(np.concatenate([encoded] * batch)), prompts * batch, **kwargs)
 
+    def encode_batch(model: ctranslate2.models.Whisper, batch: int) -> None:
+        model.encode(storage(np.concatenate([encodes[0]] * batch)))
+
+    def side_by_side(model: ctranslate2.models.Whisper, batch: int) -> None:
+        workers = [threading.Thread(target=replay, args=(model, batch)) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
     rows = []
     for threads in sorted({1, cores}):
         model = ctranslate2.models.Whisper(path, device="cpu", compute_type="int8", intra_threads=threads, inter_threads=1)
         for batch in (1, 2, 4):
-            encode = best_of(lambda: model.encode(storage(np.concatenate([encodes[0]] * batch))))
-            seconds = best_of(lambda: replay(model, batch))
+            encode = best_of(functools.partial(encode_batch, model, batch))
+            seconds = best_of(functools.partial(replay, model, batch))
             rows.append([name, threads, batch, 1, f"{encode / batch:.3f}", f"{seconds:.2f}", f"{seconds / batch:.2f}"])
         del model
     if cores >= 2:
         model = ctranslate2.models.Whisper(path, device="cpu", compute_type="int8", intra_threads=1, inter_threads=2)
         for batch in (1, 2, 4):
-
-            def side_by_side() -> None:
-                workers = [threading.Thread(target=replay, args=(model, batch)) for _ in range(2)]
-                for worker in workers:
-                    worker.start()
-                for worker in workers:
-                    worker.join()
-
-            seconds = best_of(side_by_side)
+            seconds = best_of(functools.partial(side_by_side, model, batch))
             rows.append([name, 1, batch, 2, "", f"{seconds:.2f}", f"{seconds / (2 * batch):.2f}"])
         del model
     return rows

@@ -123,7 +123,7 @@ def baseline(kind: str, audio: bytes, cache: Path) -> dict:
         out = subprocess.run(
             [sys.executable, "-c", BASELINE, handle.name, kind, str(cache), str(available_cores())],
             check=True, capture_output=True, text=True, cwd=ROOT,
-        )  # fmt: skip
+        )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -182,14 +182,14 @@ def run(minutes: list[float]) -> str:
         rows.append(
             [f"{length:g} min", "gateway (stream)", f"{len(audio) / 2**20:.1f}", f"{first:.1f}", deltas, f"{total:.1f}",
              f"{total / (length * 60):.3f}", "1.00", f"{idle:.0f}", f"{early:.0f}", f"{late:.0f}", f"{peak:.0f}"]
-        )  # fmt: skip
+        )
         for kind, label in (("sequential", "faster-whisper `transcribe`"), ("batched", "faster-whisper batched (8)")):
             result = baseline(kind, audio, cache)
             rows.append(
                 [f"{length:g} min", label, "", f"{result['first']:.1f}", result["segments"], f"{result['total']:.1f}",
                  f"{result['total'] / (length * 60):.3f}", f"{total / result['total']:.2f}", "", "", "",
                  f"{result['peak_mb']:.0f}"]
-            )  # fmt: skip
+            )
     stops = []
     for model in ("tiny.en", "base"):
         seconds, cpu = abandoned(model, long_recording(10))
@@ -208,7 +208,7 @@ def run(minutes: list[float]) -> str:
             ["length", "run", "upload MiB", "first delta / segment s", "deltas / segments", "total s", "RTF",
              "gateway / it", "idle MiB", "first quarter MiB", "last quarter MiB", "peak MiB"],
             rows,
-        )  # fmt: skip
+        )
         + "\n\n**A client that hangs up.** A 10-minute recording streamed, the connection closed after the first "
         "delta: how long the server keeps computing (until its CPU time stops growing for a second, that second "
         "not counted) and the CPU seconds it spends meanwhile. Every window of the request stops at its next model "

@@ -167,7 +167,7 @@ def render(results: dict[str, dict[str, Phase]], requests: int, idle: int, load:
         rows.append(
             [name, ms(med_idle), ms(percentile(quiet, 95)), ms(med_load), ms(percentile(under, 95)), len(under),
              f"{med_load / med_idle:.1f}x", f"{alone.audio_per_s:.2f}", f"{mixed.audio_per_s:.2f}", f"{kept:.2f}"]
-        )  # fmt: skip
+        )
         for latency in ("interactive", "bulk"):
             steps, mean, p95 = mixed.waits.get(latency, (0, float("nan"), float("nan")))
             wait_rows.append([name, latency, f"{steps:.0f}", ms(mean), f"<= {ms(p95)}"])
@@ -192,7 +192,7 @@ def render(results: dict[str, dict[str, Phase]], requests: int, idle: int, load:
             ["configuration", "idle first byte ms (median)", "idle p95 ms", "under load median ms", "under load p95 ms",
              "replies", "load / idle", "alone audio s/s", "mixed audio s/s", "kept"],
             rows,
-        )  # fmt: skip
+        )
         + "\n\nHow long compute steps (one model call each) waited for their cores in the mixed phase, per class "
         "(from `gateway_compute_wait_seconds`; p95 as the histogram bucket that holds it). Bulk steps are never "
         "overtaken by more than `interactive_ahead` (4) interactive ones.\n\n"

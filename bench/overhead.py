@@ -63,7 +63,7 @@ def run(repeats: int) -> str:
             rows.append(
                 [name, *(f"{medians[t]:.2f}" for t in variants), f"{h:.2f}", f"{h / best:.3f}",
                  f"{best / seconds:.3f}", f"{h / seconds:.3f}", same]
-            )  # fmt: skip
+            )
     body = (
         "## Gateway overhead and real-time factor (Whisper, CPU)\n\n"
         f"pyannote's real {seconds:.1f} s two-speaker recording, transcribed {repeats} times each way, "
@@ -77,7 +77,7 @@ def run(repeats: int) -> str:
             ["model", *(f"direct {t} thread{'s' if t > 1 else ''} s" for t in variants), "gateway s", "ratio",
              "RTF direct", "RTF gateway", "same text"],
             rows,
-        )  # fmt: skip
+        )
     )
     return body
 

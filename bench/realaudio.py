@@ -66,7 +66,7 @@ def diarize_rows(client) -> list[list[object]]:
         answer = ra.transcribe(client, rec, DIARIZE, "diarized_json")
         der = ""
         if rec.name == "sample":
-            turns = [(s, e, who) for (s, e, _), who in zip(answer.segments, answer.speakers)]
+            turns = [(s, e, who) for (s, e, _), who in zip(answer.segments, answer.speakers, strict=True)]
             der = f"{speech.der(speech.read_rttm(speech.PYANNOTE_SAMPLE_RTTM), turns):.1%}"
         share = f"{ra.speech_share(answer.spans, rec.speech):.0%}" if rec.speech else ""
         last = max((e for _, e, _ in answer.segments), default=0.0)

@@ -105,6 +105,6 @@ class Decoder:
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.parallel)
         return await anyio.to_thread.run_sync(
-            lambda: tuple(KnownSpeaker(n, decode_reference(r, i)) for i, (n, r) in enumerate(zip(names, references))),
+            lambda: tuple(KnownSpeaker(n, decode_reference(r, i)) for i, (n, r) in enumerate(zip(names, references, strict=True))),
             limiter=self._limiter,
         )

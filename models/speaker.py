@@ -192,8 +192,8 @@ class SpeakerEncoder:
             empty = np.zeros(0)
             return WindowEmbeddings(empty, empty, np.zeros((0, self.dim), np.float32))
         mel = self.mel(samples)
-        width = max(1, int(round(window_s / FRAME_S)))
-        step = max(1, int(round(step_s / FRAME_S)))
+        width = max(1, round(window_s / FRAME_S))
+        step = max(1, round(step_s / FRAME_S))
         total = len(mel)
         if total <= width:
             starts = [0]

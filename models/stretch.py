@@ -68,7 +68,7 @@ def change_tempo(audio: np.ndarray, rate: float, sample_rate: int) -> np.ndarray
     tolerance = int(0.008 * sample_rate)
     window = np.hanning(frame + 1)[:-1].astype(np.float32)  # periodic Hann
 
-    out_len = int(round(audio.size / rate))
+    out_len = round(audio.size / rate)
     frames = max(1, int(np.ceil(out_len / hop)))
     # Room on both sides for the search and the last frame.
     padded = np.concatenate(
@@ -78,7 +78,7 @@ def change_tempo(audio: np.ndarray, rate: float, sample_rate: int) -> np.ndarray
 
     previous = tolerance  # where the previous frame was taken from, in `padded`
     for k in range(frames):
-        nominal = tolerance + int(round(k * hop * rate))
+        nominal = tolerance + round(k * hop * rate)
         if k == 0:
             start = nominal
         else:

@@ -276,7 +276,7 @@ class WhisperWorker:
             start = _find(sequence, tokens)
             if start < 0:
                 continue
-            found = zip(tokens, logprobs[start : start + len(tokens)])
+            found = zip(tokens, logprobs[start : start + len(tokens)], strict=False)  # logprobs may stop short
             return tuple(
                 TokenLogprob(
                     token=tokenizer.decode([token]),

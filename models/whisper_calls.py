@@ -157,7 +157,7 @@ def _chosen_logprobs(result: Any) -> list[float]:
     tokens = list(result.sequences_ids[0])
     steps = result.logits[0] if result.logits else []
     logprobs = []
-    for token, step in zip(tokens, steps):
+    for token, step in zip(tokens, steps, strict=False):  # no logits: no logprobs
         row = np.array(step, dtype=np.float32)
         peak = float(row.max())
         logprobs.append(float(row[token]) - peak - float(np.log(np.exp(row - peak).sum())))

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, conn: Any) -> int:
     progress = Progress(_show_progress(args), total, "s audio" if known else "files")
     failed = 0
     try:
-        for path, seconds, target in zip(files, durations, targets):
+        for path, seconds, target in zip(files, durations, targets, strict=True):
             started = time.monotonic()
             with progress.file(path.name, seconds) as bar:
                 bar.stage("transcribing")

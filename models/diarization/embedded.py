@@ -244,7 +244,7 @@ class EmbeddedDiarizer:
         labels, counts = np.unique(path, return_counts=True)
         small = [
             int(label)
-            for label, count in zip(labels, counts)
+            for label, count in zip(labels, counts, strict=True)
             if count * step < c.min_speaker_s and int(label) not in keep
         ]
         return np.array(small, int)

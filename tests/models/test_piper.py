@@ -174,7 +174,7 @@ def test_voices_dir_problems_are_named(tmp_path):
     with pytest.raises(ModelUnavailable, match="does not exist"):
         scan_voices_dir(tmp_path / "nowhere")
     (tmp_path / "lonely.onnx").write_bytes(b"")
-    with pytest.raises(ModelUnavailable, match="lonely.onnx.json"):
+    with pytest.raises(ModelUnavailable, match=r"lonely\.onnx\.json"):
         scan_voices_dir(tmp_path)
 
 

@@ -72,10 +72,10 @@ def test_logprobs_match_the_tokens(tiny):
 
 
 def test_english_only_model_refuses(tiny):
-    with pytest.raises(InvalidRequest, match="tiny.en") as caught:
+    with pytest.raises(InvalidRequest, match=r"tiny\.en") as caught:
         tiny.check_options(TranscribeOptions(task="translate"))
     assert caught.value.param == "model"
-    with pytest.raises(InvalidRequest, match="tiny.en") as caught:
+    with pytest.raises(InvalidRequest, match=r"tiny\.en") as caught:
         tiny.check_options(TranscribeOptions(language="de"))
     assert caught.value.param == "language"
     tiny.check_options(TranscribeOptions(language="en"))  # English is what it knows

@@ -81,7 +81,7 @@ def test_bad_alias_is_refused():
 
 
 def test_missing_config_file():
-    with pytest.raises(FileNotFoundError, match="/nonexistent/config.yaml"):
+    with pytest.raises(FileNotFoundError, match=r"/nonexistent/config\.yaml"):
         Settings.load("/nonexistent/config.yaml")
 
 
