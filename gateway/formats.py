@@ -87,7 +87,9 @@ def render_verbose(
         "text": transcript.text,
     }
     if words:
-        body["words"] = [{"word": w.word.strip(), "start": round(w.start, 3), "end": round(w.end, 3)} for w in transcript.words]
+        body["words"] = [
+            {"word": w.word.strip(), "start": round(w.start, 3), "end": round(w.end, 3)} for w in transcript.words
+        ]
     if segments:
         body["segments"] = [segment_json(s) for s in transcript.segments]
     if usage is not None:

@@ -77,7 +77,9 @@ class WhisperWorker:
     @property
     def cpu_threads(self) -> int:
         """Threads of one model call on the CPU: the configured count, else the budget's."""
-        return min(self.source.cpu_threads, self.budget.cores) if self.source.cpu_threads else self.budget.threads("whisper")
+        if self.source.cpu_threads:
+            return min(self.source.cpu_threads, self.budget.cores)
+        return self.budget.threads("whisper")
 
     @property
     def loaded(self) -> bool:

@@ -186,7 +186,9 @@ def decode(
 
 def _placed(segment: Segment, window: SpeechWindow) -> Segment:
     """A window's segment with its times (and its words') mapped into the piece."""
-    words = tuple(replace(w, **dict(zip(("start", "end"), window.piece_span(w.start, w.end), strict=True))) for w in segment.words)
+    words = tuple(
+        replace(w, **dict(zip(("start", "end"), window.piece_span(w.start, w.end), strict=True))) for w in segment.words
+    )
     return replace(
         segment,
         seek=round(window.start * 100),

@@ -91,7 +91,9 @@ class TranscriptionRequest(_AudioRequest):
         if self.language is not None:
             code = normalize_language(self.language)
             if code is None:
-                raise InvalidRequest(f"Unsupported language: `{self.language}`.", param="language", code="invalid_value")
+                raise InvalidRequest(
+                    f"Unsupported language: `{self.language}`.", param="language", code="invalid_value"
+                )
             self.language = code
         self.keywords = list(check_keyword_list(self.keywords))
         self.languages = _language_codes(self.languages)
@@ -145,7 +147,9 @@ class TranscriptionRequest(_AudioRequest):
         """What a diarizing model refuses, as OpenAI's `gpt-4o-transcribe-diarize` does."""
         if self.prompt is not None:
             raise InvalidRequest(
-                f"`prompt` is not supported with the diarizing model `{self.model}`.", param="prompt", code="invalid_value"
+                f"`prompt` is not supported with the diarizing model `{self.model}`.",
+                param="prompt",
+                code="invalid_value",
             )
         if self.include:
             raise InvalidRequest(

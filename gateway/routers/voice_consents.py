@@ -40,7 +40,9 @@ def render(record: ConsentRecord) -> VoiceConsent:
 @router.post(
     "/v1/audio/voice_consents",
     openapi_extra=multipart_openapi(
-        VoiceConsentCreate, "A recording of the voice's owner speaking the approved phrase (10 MiB at most).", "recording"
+        VoiceConsentCreate,
+        "A recording of the voice's owner speaking the approved phrase (10 MiB at most).",
+        "recording",
     ),
     response_model=VoiceConsent,
     summary="Upload a consent recording (checked for the approved phrase)",

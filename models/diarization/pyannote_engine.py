@@ -285,7 +285,9 @@ def match_known(clusters: np.ndarray, references: np.ndarray, threshold: float) 
     similarity[np.all(_unit(clusters) == 0, axis=1)] = _UNMATCHABLE
     rows, cols = linear_sum_assignment(similarity, maximize=True)
     return {
-        int(r): int(c) for r, c in zip(rows, cols, strict=True) if similarity[r, c] > _UNMATCHABLE and similarity[r, c] >= threshold
+        int(r): int(c)
+        for r, c in zip(rows, cols, strict=True)
+        if similarity[r, c] > _UNMATCHABLE and similarity[r, c] >= threshold
     }
 
 
