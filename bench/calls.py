@@ -34,13 +34,17 @@ def best_of(run: Callable[[], object], repeats: int = 3) -> float:
     return min(times)
 
 
-def recorded_calls(name: str, audio: bytes, cache: Path) -> tuple[list[np.ndarray], list[tuple[np.ndarray, list, dict]]]:
+def recorded_calls(
+    name: str, audio: bytes, cache: Path
+) -> tuple[list[np.ndarray], list[tuple[np.ndarray, list, dict]]]:
     """The encoder inputs and generate calls faster-whisper makes for `audio`."""
     from faster_whisper import WhisperModel
 
     from models.assets import embedded_whisper_dir
 
-    model = WhisperModel(str(embedded_whisper_dir(MODELS[name], cache)), device="cpu", compute_type="int8", cpu_threads=1)
+    model = WhisperModel(
+        str(embedded_whisper_dir(MODELS[name], cache)), device="cpu", compute_type="int8", cpu_threads=1
+    )
     inner = model.model
     encodes: list[np.ndarray] = []
     generates: list[tuple[np.ndarray, list, dict]] = []
@@ -89,7 +93,9 @@ def measure(name: str, audio: bytes, cores: int, cache: Path) -> list[list[objec
 
     rows = []
     for threads in sorted({1, cores}):
-        model = ctranslate2.models.Whisper(path, device="cpu", compute_type="int8", intra_threads=threads, inter_threads=1)
+        model = ctranslate2.models.Whisper(
+            path, device="cpu", compute_type="int8", intra_threads=threads, inter_threads=1
+        )
         for batch in (1, 2, 4):
             encode = best_of(functools.partial(encode_batch, model, batch))
             seconds = best_of(functools.partial(replay, model, batch))

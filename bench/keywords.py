@@ -26,7 +26,10 @@ SENTENCES = [
     ("Call Saoirse Ronan and Joaquin Phoenix about the premiere.", ["Saoirse", "Ronan", "Joaquin"]),
     ("Dr. Oyelaran-Whitcombe reviewed the Nuvaxovid trial in Tromsø.", ["Oyelaran-Whitcombe", "Nuvaxovid", "Tromsø"]),
     ("The Pydantic and Starlette upgrade broke our Alembic migrations.", ["Pydantic", "Starlette", "Alembic"]),
-    ("Ask Anneliese Kowalczyk to book the flight to Reykjavík on Icelandair.", ["Anneliese", "Kowalczyk", "Reykjavík", "Icelandair"]),
+    (
+        "Ask Anneliese Kowalczyk to book the flight to Reykjavík on Icelandair.",
+        ["Anneliese", "Kowalczyk", "Reykjavík", "Icelandair"],
+    ),
 ]
 VOICES = ["piper", "espeak:en-us"]
 

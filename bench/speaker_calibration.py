@@ -99,7 +99,9 @@ def main(argv: list[str]) -> None:
     cats = sorted({r[0] for r in rows})
     for cat in cats:
         scores = np.array([r[1] for r in rows if r[0] == cat])
-        print(f"{cat:36} n={len(scores):3} min={scores.min():.3f} median={np.median(scores):.3f} max={scores.max():.3f}")
+        print(
+            f"{cat:36} n={len(scores):3} min={scores.min():.3f} median={np.median(scores):.3f} max={scores.max():.3f}"
+        )
     threshold = float(argv[0]) if argv else None
     if threshold is not None:
         for cat in cats:

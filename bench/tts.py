@@ -66,7 +66,15 @@ def measure(client, runs: int) -> str:
     for fmt, results in single.items():
         ttfb = [r.ttfb for r in results]
         total = statistics.median(r.total for r in results)
-        rows.append([f"`{fmt}`", ms(statistics.median(ttfb)), f"{ms(min(ttfb))} – {ms(max(ttfb))}", ms(total), f"{total / audio_seconds:.3f}"])
+        rows.append(
+            [
+                f"`{fmt}`",
+                ms(statistics.median(ttfb)),
+                f"{ms(min(ttfb))} – {ms(max(ttfb))}",
+                ms(total),
+                f"{total / audio_seconds:.3f}",
+            ]
+        )
 
     with ThreadPoolExecutor(CONCURRENCY) as pool:
         start = time.perf_counter()

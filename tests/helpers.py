@@ -16,7 +16,9 @@ import openai
 # two tenants of the custom-voice tests (tests/api/conftest.py has their SDK clients)
 KEY_A, KEY_B = "key-alice", "key-bob"
 # the consent phrase of API.md, spoken in consent recordings
-CONSENT_PHRASE = "I am the owner of this voice and I consent to OpenAI using this voice to create a synthetic voice model."
+CONSENT_PHRASE = (
+    "I am the owner of this voice and I consent to OpenAI using this voice to create a synthetic voice model."
+)
 
 
 def sdk(server, key: str = KEY_A) -> openai.OpenAI:

@@ -69,7 +69,10 @@ def test_prompt_buckets():
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     worker = WhisperWorker(
-        "base", WhisperSource(embedded="whisper-base", max_batch=4, batch_wait_s=0.5), CpuBudget(), tmp_path_factory.mktemp("c")
+        "base",
+        WhisperSource(embedded="whisper-base", max_batch=4, batch_wait_s=0.5),
+        CpuBudget(),
+        tmp_path_factory.mktemp("c"),
     )
     worker.load()
     return worker

@@ -21,7 +21,9 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    worker = WhisperWorker("tiny.en", WhisperSource(embedded="whisper-tiny.en"), CpuBudget(), tmp_path_factory.mktemp("c"))
+    worker = WhisperWorker(
+        "tiny.en", WhisperSource(embedded="whisper-tiny.en"), CpuBudget(), tmp_path_factory.mktemp("c")
+    )
     worker.load()
     return worker
 
@@ -117,7 +119,10 @@ def test_threads_of_decoding_and_encoding_calls(tmp_path):
     assert "quick brown fox" in text
 
     frugal = WhisperWorker(
-        "tiny.en", WhisperSource(embedded="whisper-tiny.en"), CpuBudget(cores=2, threads={"whisper_encode": 1}), tmp_path
+        "tiny.en",
+        WhisperSource(embedded="whisper-tiny.en"),
+        CpuBudget(cores=2, threads={"whisper_encode": 1}),
+        tmp_path,
     )
     frugal.load()
     assert frugal.model.model._wide_encoder is None  # no second instance
