@@ -113,7 +113,9 @@ def run(repeats: int) -> str:
     turns = engine.diarize(conv.samples, DiarizeOptions(known_speakers=known))
     names = {"joe": "piper:joe", "fiona": "en-us+f4"}
     named = [(t.start, t.end, names.get(t.speaker, t.speaker)) for t in turns]
-    sample_known = tuple(KnownSpeaker(n, speech.cut(sample, s)) for n, s in (("alice", "speaker90"), ("bob", "speaker91")))
+    sample_known = tuple(
+        KnownSpeaker(n, speech.cut(sample, s)) for n, s in (("alice", "speaker90"), ("bob", "speaker91"))
+    )
     s_turns = engine.diarize(sample.samples, DiarizeOptions(known_speakers=sample_known))
     s_named = [(t.start, t.end, {"alice": "speaker90", "bob": "speaker91"}.get(t.speaker, t.speaker)) for t in s_turns]
     known_rows = [
@@ -128,7 +130,7 @@ def run(repeats: int) -> str:
     g, i = np.array(genuine), np.array(impostor)
     calib = table(
         ["pairs", "n", "min", "5th pct", "median", "95th pct", "max"],
-        [[label, len(x), *(f"{v:.3f}" for v in (x.min(), np.percentile(x, 5), np.median(x), np.percentile(x, 95), x.max()))]
+        [[label, len(x), *(f"{v:.3f}" for v in (x.min(), *np.percentile(x, [5, 50, 95]), x.max()))]
          for label, x in (("same voice", g), ("other voice", i))],
     )
     threshold = engine.config.known_threshold

@@ -45,7 +45,8 @@ def long_recording(minutes: float) -> bytes:
         resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=48000)
         for index in range(repeats):
             part = unit[: total - index * len(unit)]
-            frame = av.AudioFrame.from_ndarray((part * 32767).astype(np.int16).reshape(1, -1), format="s16", layout="mono")
+            pcm = (part * 32767).astype(np.int16).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
             frame.sample_rate = 16000
             for chunk in resampler.resample(frame):
                 for packet in stream.encode(chunk):
@@ -98,7 +99,12 @@ from pathlib import Path
 from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
 from models.assets import embedded_whisper_dir
 audio = decode_audio(sys.argv[1])
-model = WhisperModel(str(embedded_whisper_dir("whisper-tiny.en", Path(sys.argv[3]))), device="cpu", compute_type="int8", cpu_threads=int(sys.argv[4]))
+model = WhisperModel(
+    str(embedded_whisper_dir("whisper-tiny.en", Path(sys.argv[3]))),
+    device="cpu",
+    compute_type="int8",
+    cpu_threads=int(sys.argv[4]),
+)
 start = time.perf_counter()
 if sys.argv[2] == "batched":
     segments, _ = BatchedInferencePipeline(model).transcribe(audio, batch_size=8, language="en")
@@ -109,7 +115,8 @@ for segment in segments:
     first = first or time.perf_counter() - start
     count += 1
 total = time.perf_counter() - start
-print(json.dumps({"first": first, "total": total, "segments": count, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"first": first, "total": total, "segments": count, "peak_mb": peak_mb}))
 """
 
 
@@ -135,7 +142,10 @@ def cpu_seconds(pid: int) -> float:
 
 
 def abandoned(model: str, audio: bytes) -> tuple[float, float]:
-    """A client that hangs up after the first delta: (seconds until the server is idle, CPU seconds it spent meanwhile)."""
+    """A client that hangs up after the first delta.
+
+    Returns (seconds until the server is idle, CPU seconds it spent meanwhile).
+    """
     import httpx
 
     with GatewayProcess(models=[model]) as gateway:
@@ -200,7 +210,8 @@ def run(minutes: list[float]) -> str:
         "block and transcribed in 5-minute pieces, the speech of each piece in 30-second windows decoded side by "
         "side. In the same run, faster-whisper called directly on the same audio and model files, in a process of "
         "its own on every core: sequential `transcribe` and `BatchedInferencePipeline` (batch 8). *gateway / it*: "
-        "the gateway's time over the row's (below 1: the gateway is faster). *Idle*: the server's peak memory after start; *first quarter* "
+        "the gateway's time over the row's (below 1: the gateway is faster). *Idle*: the server's peak memory after "
+        "start; *first quarter* "
         "and *last quarter*: the highest resident memory sampled (once a second) in the first and in the last "
         "quarter of the request; *peak*: the server's peak after the request. Memory bounded by a constant shows "
         "as a last quarter no higher than the first, whatever the length.\n\n"

@@ -26,7 +26,8 @@ def direct_model(name: str, threads: int, cache: Path):
 
     from models.assets import embedded_whisper_dir
 
-    return WhisperModel(str(embedded_whisper_dir(MODELS[name], cache)), device="cpu", compute_type="int8", cpu_threads=threads)
+    path = str(embedded_whisper_dir(MODELS[name], cache))
+    return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads)
 
 
 def run(repeats: int) -> str:

@@ -86,10 +86,12 @@ def measure(client, runs: int) -> str:
     return (
         "## Text to speech (Piper `en_US-joe-medium`, CPU)\n\n"
         f"A {len(TEXT)}-character input (four sentences, {audio_seconds:.1f} s of speech), model `tts-1`, voice "
-        f"`alloy`, streamed with the OpenAI SDK from `audio-gateway serve` (default config, Whisper limited to an idle `tiny.en`); {runs} requests per "
+        "`alloy`, streamed with the OpenAI SDK from `audio-gateway serve` (default config, Whisper limited to an "
+        f"idle `tiny.en`); {runs} requests per "
         "format after a warm-up, medians. *First byte*: from sending the request to the first audio byte. "
         "RTF = whole response time / audio duration (lower is faster). Target: first byte under 150 ms. "
-        f"Load average of the machine when measuring: {load:.1f} (it is shared: other work makes every figure larger).\n\n"
+        f"Load average of the machine when measuring: {load:.1f} "
+        "(it is shared: other work makes every figure larger).\n\n"
         + table(["format", "first byte ms", "range ms", "whole response ms", "RTF"], rows)
         + f"\n\n{CONCURRENCY} concurrent `pcm` requests of the same text: {wall:.2f} s for "
         f"{produced:.1f} s of audio, **{produced / wall:.1f} s of audio per second**; first byte median "

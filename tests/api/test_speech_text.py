@@ -169,7 +169,9 @@ def test_a_text_that_crashes_espeak_costs_one_request_not_the_server(server, kin
     are fine."""
     with httpx.Client(base_url=server.base_url, timeout=300) as http:
         try:
-            answer = http.post("/audio/speech", json={"model": "tts-1", "voice": "alloy", "input": CRASHES_ESPEAK[kind]})
+            answer = http.post(
+                "/audio/speech", json={"model": "tts-1", "voice": "alloy", "input": CRASHES_ESPEAK[kind]}
+            )
         except httpx.RemoteProtocolError:
             pass  # espeak-ng survived the whole text but died on a later piece: the audio had begun, it is cut
         else:

@@ -164,7 +164,8 @@ def test_stream_deltas_then_done(client, fixture_audio):
     clip = read_audio(fixture_audio("en_fox.flac"))
     import numpy as np
 
-    audio = encode(np.concatenate([clip, np.zeros(8000, np.float32), read_audio(fixture_audio("en_weather.flac"))]), "flac")
+    weather = read_audio(fixture_audio("en_weather.flac"))
+    audio = encode(np.concatenate([clip, np.zeros(8000, np.float32), weather]), "flac")
     stream = client.audio.transcriptions.create(
         model="tiny.en", file=("a.flac", audio), stream=True, include=["logprobs"]
     )

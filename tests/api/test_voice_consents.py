@@ -19,7 +19,10 @@ from tests.helpers import CONSENT_PHRASE, KEY_A, KEY_B, encode, sdk
 
 ORG_PHRASE = CONSENT_PHRASE.replace("OpenAI", "Acme Voice Lab")
 OTHER_SENTENCE = "I am the owner of this house and I agree to pay the rent every month."
-NEGATED = "I am not the owner of this voice and I do not consent to OpenAI using this voice to create a synthetic voice model."
+NEGATED = (
+    "I am not the owner of this voice and I do not consent to OpenAI using this voice to create a synthetic "
+    "voice model."
+)
 
 
 @pytest.fixture(scope="session")
