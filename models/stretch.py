@@ -38,7 +38,8 @@ def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     from scipy.signal import resample_poly
 
     g = math.gcd(rate_in, rate_out)
-    return resample_poly(audio, rate_out // g, rate_in // g).astype(np.float32)
+    resampled: np.ndarray = resample_poly(audio, rate_out // g, rate_in // g)
+    return resampled.astype(np.float32)
 
 
 def close_up(audio: np.ndarray, rate: int, *, start: bool, end: bool, threshold: float = 0.02) -> np.ndarray:

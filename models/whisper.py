@@ -102,8 +102,10 @@ class WhisperWorker:
             packaged(SILERO_VAD)
             if self.source.embedded:
                 directory = embedded_whisper_dir(self.source.embedded, self.cache_dir)
-            else:
+            elif self.source.path is not None:
                 directory = check_model_dir(Path(self.source.path), ("model.bin", "config.json"))
+            else:  # WhisperModelSettings allows exactly one source
+                raise ModelUnavailable(f"Whisper model {self.name!r} has neither an embedded model nor a path.")
             device = self.source.device
             if device == "auto":
                 device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"

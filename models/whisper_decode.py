@@ -186,9 +186,8 @@ def decode(
 
 def _placed(segment: Segment, window: SpeechWindow) -> Segment:
     """A window's segment with its times (and its words') mapped into the piece."""
-    words = tuple(
-        replace(w, **dict(zip(("start", "end"), window.piece_span(w.start, w.end), strict=True))) for w in segment.words
-    )
+    spans = [window.piece_span(w.start, w.end) for w in segment.words]
+    words = tuple(replace(w, start=start, end=end) for w, (start, end) in zip(segment.words, spans, strict=True))
     return replace(
         segment,
         seek=round(window.start * 100),

@@ -12,7 +12,8 @@ import numpy as np
 
 def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
     """Cosine similarities of unit rows."""
-    return np.clip(vectors @ vectors.T, -1.0, 1.0)
+    similarities: np.ndarray = np.clip(vectors @ vectors.T, -1.0, 1.0)
+    return similarities
 
 
 def centroids(vectors: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
