@@ -97,7 +97,7 @@ async def stream_from_thread(
         cancel.set()
 
 
-_background: set[asyncio.Task] = set()
+_background: set[asyncio.Task[None]] = set()
 
 
 class TicketStream(StreamingResponse):

@@ -101,7 +101,8 @@ def _transcribe(conn: Any, path: Path, model: str, args: argparse.Namespace) -> 
     response = conn.client.audio.transcriptions.with_raw_response.create(
         file=(path.name, path.read_bytes()), **options
     )
-    return response.http_response.content
+    content: bytes = response.http_response.content
+    return content
 
 
 def _deliver(body: bytes, target: Path | None, source: Path, several: bool) -> None:
