@@ -89,7 +89,10 @@ class BatchedModel:
         self._capture = capture
         # a second instance of the model that encodes on more threads, and its gate: used when
         # its cores are free at once (a lone request), else the window is encoded on one core
-        self._wide = encoder
+        self._wide_encoder: Any = None
+        self._wide_compute: WideCompute | None = None
+        if encoder is not None:
+            self._wide_encoder, self._wide_compute = encoder
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -101,11 +104,10 @@ class BatchedModel:
         if last is not None and last[0].shape == array.shape and np.array_equal(last[0], array):
             return last[1]
         encoded = None
-        if self._wide is not None:
-            wide_encoder, wide_compute = self._wide
-            with wide_compute() as wide:
+        if self._wide_encoder is not None and self._wide_compute is not None:
+            with self._wide_compute() as wide:
                 if wide:
-                    encoded = wide_encoder.encode(features, to_cpu=to_cpu)
+                    encoded = self._wide_encoder.encode(features, to_cpu=to_cpu)
         if encoded is None:
             with self._compute():
                 encoded = self._inner.encode(features, to_cpu=to_cpu)
