@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ def best_of(run: Callable[[], object], repeats: int = 3) -> float:
 
 def recorded_calls(
     name: str, audio: bytes, cache: Path
-) -> tuple[list[np.ndarray], list[tuple[np.ndarray, list, dict]]]:
+) -> tuple[list[np.ndarray], list[tuple[np.ndarray, list[list[int]], dict[str, Any]]]]:
     """The encoder inputs and generate calls faster-whisper makes for `audio`."""
     from faster_whisper import WhisperModel
 
@@ -47,17 +48,17 @@ def recorded_calls(
     )
     inner = model.model
     encodes: list[np.ndarray] = []
-    generates: list[tuple[np.ndarray, list, dict]] = []
+    generates: list[tuple[np.ndarray, list[list[int]], dict[str, Any]]] = []
 
     class Recorder:
         def __getattr__(self, attr: str) -> object:
             return getattr(inner, attr)
 
-        def encode(self, features, to_cpu=False):
+        def encode(self, features: Any, to_cpu: bool = False) -> Any:
             encodes.append(np.array(features))
             return inner.encode(features, to_cpu=to_cpu)
 
-        def generate(self, encoder_output, prompts, **kwargs):
+        def generate(self, encoder_output: Any, prompts: list[list[int]], **kwargs: Any) -> Any:
             generates.append((np.array(encoder_output), prompts, kwargs))
             return inner.generate(encoder_output, prompts, **kwargs)
 

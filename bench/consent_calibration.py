@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -117,7 +118,7 @@ def degrade(samples: np.ndarray, how: str, rng: np.random.Generator) -> np.ndarr
     raise ValueError(how)
 
 
-def clips(languages: list[str]) -> list[dict]:
+def clips(languages: list[str]) -> list[dict[str, Any]]:
     check = ConsentPhrases(organizations=ORGS)
     out = []
     for language in languages:
@@ -139,7 +140,7 @@ def clips(languages: list[str]) -> list[dict]:
     return out
 
 
-def transcribe_all(items: list[dict]) -> None:
+def transcribe_all(items: list[dict[str, Any]]) -> None:
     from gateway.settings import Settings
     from models.compute import CpuBudget
     from models.options import TranscribeOptions

@@ -15,8 +15,12 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from bench.report import table, write_section
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SENTENCES = [
     ("Please send the report to Siobhan Nkemelu before the Kubernetes review.", ["Siobhan", "Nkemelu", "Kubernetes"]),
@@ -34,7 +38,7 @@ SENTENCES = [
 VOICES = ["piper", "espeak:en-us"]
 
 
-def speak(text: str, voice: str):
+def speak(text: str, voice: str) -> np.ndarray:
     from gateway.audio_io import decode_audio
     from tests.helpers import espeak_speech, piper_speech
 
@@ -56,7 +60,7 @@ def main(argv: list[str]) -> None:
     worker.load()
     counts = {"without": 0, "with": 0, "other": 0}
     times: dict[str, list[float]] = {"without": [], "with": []}
-    total, examples = 0, []
+    total, examples = 0, list[tuple[str, str]]()
     for voice in VOICES:
         for index, (text, names) in enumerate(SENTENCES):
             audio = speak(text, voice)

@@ -72,7 +72,8 @@ class Sampler:
     """The resident memory of a process, once a second, in a thread."""
 
     def __init__(self, pid: int):
-        self.pid, self.samples, self._stop = pid, [], threading.Event()
+        self.pid, self._stop = pid, threading.Event()
+        self.samples: list[float] = []
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
@@ -120,7 +121,7 @@ print(json.dumps({"first": first, "total": total, "segments": count, "peak_mb": 
 """
 
 
-def baseline(kind: str, audio: bytes, cache: Path) -> dict:
+def baseline(kind: str, audio: bytes, cache: Path) -> dict[str, float]:
     """faster-whisper called directly on `audio` in a fresh process: `sequential` or `batched`."""
     from models.compute import available_cores
 
@@ -131,7 +132,8 @@ def baseline(kind: str, audio: bytes, cache: Path) -> dict:
             [sys.executable, "-c", BASELINE, handle.name, kind, str(cache), str(available_cores())],
             check=True, capture_output=True, text=True, cwd=ROOT,
         )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    figures: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def cpu_seconds(pid: int) -> float:

@@ -28,12 +28,18 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
 from bench.report import table, write_section
 from bench.server import GatewayProcess, recording
 from bench.throughput import percentile
+
+if TYPE_CHECKING:
+    from openai import OpenAI
+
+Waits = dict[str, tuple[float, list[tuple[float, float]], float]]  # class -> (count, buckets, sum)
 
 REPLY = "Your order has shipped and should arrive on Thursday. Reply here if you want to change the address."
 PCM_RATE = 24_000
@@ -52,7 +58,7 @@ class Phase:
     waits: dict[str, tuple[float, float, float]]  # class -> (steps, mean s, p95 s) of compute-step waits
 
 
-def speak(client) -> tuple[float, float]:
+def speak(client: OpenAI) -> tuple[float, float]:
     """One reply: seconds to its first byte, seconds of audio."""
     start = time.perf_counter()
     first, size = None, 0
@@ -66,11 +72,11 @@ def speak(client) -> tuple[float, float]:
     return (first if first is not None else float("nan")), size / 2 / PCM_RATE
 
 
-def waits(metrics_url: str) -> dict[str, tuple[float, list[tuple[float, float]], float]]:
+def waits(metrics_url: str) -> Waits:
     """Per class: count, cumulative buckets, sum of compute-step waits so far."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    out: dict[str, tuple[float, list[tuple[float, float]], float]] = {}
+    out: Waits = {}
     for family in text_string_to_metric_families(httpx.get(metrics_url).text):
         if family.name != "gateway_compute_wait_seconds":
             continue
@@ -83,7 +89,7 @@ def waits(metrics_url: str) -> dict[str, tuple[float, list[tuple[float, float]],
     return out
 
 
-def wait_figures(before, after) -> dict[str, tuple[float, float, float]]:
+def wait_figures(before: Waits, after: Waits) -> dict[str, tuple[float, float, float]]:
     """Steps, mean wait and the 95th percentile's bucket bound, between two scrapes."""
     figures = {}
     for latency, (count, buckets, total) in after.items():

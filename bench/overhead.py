@@ -14,6 +14,7 @@ import io
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.report import table, write_section
 from bench.server import GatewayProcess, recording
@@ -21,7 +22,7 @@ from bench.server import GatewayProcess, recording
 MODELS = {"tiny.en": "whisper-tiny.en", "base": "whisper-base"}
 
 
-def direct_model(name: str, threads: int, cache: Path):
+def direct_model(name: str, threads: int, cache: Path) -> Any:  # faster_whisper.WhisperModel
     from faster_whisper import WhisperModel
 
     from models.assets import embedded_whisper_dir

@@ -15,9 +15,13 @@ import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from bench.report import table, write_section
 from bench.server import GatewayProcess
+
+if TYPE_CHECKING:
+    from openai import OpenAI
 
 # 300 characters of ordinary prose, four sentences.
 TEXT = (
@@ -38,7 +42,11 @@ class Run:
     size: int  # bytes received
 
 
-def speak(client, response_format: str) -> Run:
+SpeechFormat = Literal["pcm", "mp3"]
+FORMATS: tuple[SpeechFormat, ...] = ("pcm", "mp3")
+
+
+def speak(client: OpenAI, response_format: SpeechFormat) -> Run:
     start = time.perf_counter()
     first = None
     size = 0
@@ -56,11 +64,11 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f}"
 
 
-def measure(client, runs: int) -> str:
-    for fmt in ("pcm", "mp3"):
+def measure(client: OpenAI, runs: int) -> str:
+    for fmt in FORMATS:
         speak(client, fmt)  # warm-up
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    single = {fmt: [speak(client, fmt) for _ in range(runs)] for fmt in ("pcm", "mp3")}
+    single = {fmt: [speak(client, fmt) for _ in range(runs)] for fmt in FORMATS}
     audio_seconds = single["pcm"][0].size / 2 / PCM_RATE
     rows = []
     for fmt, results in single.items():
