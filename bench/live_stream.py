@@ -102,6 +102,7 @@ class TurnResult:
     clip: Clip
     transcript: str = ""
     completed_after_end: float | None = None  # completed of its last item - end of its speech
+    completed_after_stopped: float | None = None  # completed of its last item - its speech_stopped event
     first_delta_after_start: float | None = None  # first delta - start of its speech
     interim: bool = False  # a delta came while the turn was still spoken (before its item was committed)
     items: int = 0
@@ -170,6 +171,7 @@ def _analyse(events: list[tuple[float, Any]], placed: list[Placed], t0: float) -
     starts = [p.speech_start - 0.5 for p in placed]
     owner: dict[str, int] = {}
     committed_at: dict[str, float] = {}
+    stopped_at: dict[str, float] = {}
     results = [TurnResult(p.clip) for p in placed]
     texts: dict[int, list[str]] = {i: [] for i in range(len(placed))}
     for at, event in events:
@@ -180,6 +182,8 @@ def _analyse(events: list[tuple[float, Any]], placed: list[Placed], t0: float) -
             results[owner[event.item_id]].items += 1
         elif kind == "input_audio_buffer.committed":
             committed_at[event.item_id] = at
+        elif kind == "input_audio_buffer.speech_stopped":
+            stopped_at[event.item_id] = at
         index = owner.get(getattr(event, "item_id", None) or "")
         if index is None:
             continue
@@ -192,6 +196,8 @@ def _analyse(events: list[tuple[float, Any]], placed: list[Placed], t0: float) -
         elif kind.endswith(".completed"):
             texts[index].append(event.transcript.strip())
             turn.completed_after_end = at - (t0 + where.speech_end)
+            stopped = stopped_at.get(event.item_id, committed_at.get(event.item_id))
+            turn.completed_after_stopped = None if stopped is None else at - stopped
         elif kind.endswith(".failed"):
             turn.failed += 1
     for index, turn in enumerate(results):

@@ -36,17 +36,22 @@ LEVELS = (1, 2, 4, 6, 8)
 RAMP_MODEL = "tiny.en"
 BOUND_P95_S = 3.0
 """A session keeps up only if 95% of its turns complete within this many seconds of their speech's end."""
-GROWTH_S = 0.5
+GROWTH_S = 1.0
 """...and the median delay of its later turns is no more than this above its earlier turns'."""
+RAMP_CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
+    "interim deltas on (default)": {},
+    "interim deltas off": {"realtime": {"interim_interval_ms": 0}},
+}
+"""The ramp runs on a fresh server per configuration: the defaults, and without interim decodes."""
 STAGGER_S = 0.7
 """Session i starts streaming i * STAGGER_S after the first: people do not pause in step."""
 LATENCY_HEADERS = [
     "model", "turns done", "median speech s", "completed after speech end s (median)", "p95 s",
-    "file request s (median)", "file p95 s", "first interim delta s (median)", "p95 s", "turns with interim",
+    "of which after speech_stopped s (median)", "file request s (median)", "file p95 s", "first interim delta s (median)", "p95 s", "turns with interim",
     "live WER %", "file WER %", "live - file", "client lag ms",
 ]  # fmt: skip
 RAMP_HEADERS = [
-    "sessions", "turns", "completed after speech end s (median)", "p95 s", "max s", "first half median s",
+    "configuration", "sessions", "turns", "completed after speech end s (median)", "p95 s", "max s", "first half median s",
     "second half median s", "interim", "missing or failed", "client lag ms", "verdict",
 ]  # fmt: skip
 
@@ -87,6 +92,7 @@ def latency_rows(base_url: str, turns: list[Clip]) -> list[list[Any]]:
         files = transcribe_files(base_url, model, turns)
         done = [t for t in run.turns if t.completed_after_end is not None]
         delays = [t.completed_after_end for t in done if t.completed_after_end is not None]
+        after_stop = [t.completed_after_stopped for t in done if t.completed_after_stopped is not None]
         interim = [t.first_delta_after_start for t in run.turns if t.interim and t.first_delta_after_start is not None]
         file_s = [f.seconds for f in files]
         live_wer = corpus_wer([(t.clip.text, t.transcript) for t in run.turns])
@@ -94,7 +100,7 @@ def latency_rows(base_url: str, turns: list[Clip]) -> list[list[Any]]:
         print(model, [round(d, 2) for d in delays], [round(d, 2) for d in interim], flush=True)
         rows.append(
             [f"`{model}`", f"{len(done)}/{len(run.turns)}", f"{median([c.speech[1] - c.speech[0] for c in turns]):.1f}",
-             f"{median(delays):.2f}", f"{percentile(delays, 95):.2f}", f"{median(file_s):.2f}",
+             f"{median(delays):.2f}", f"{percentile(delays, 95):.2f}", f"{median(after_stop):.2f}", f"{median(file_s):.2f}",
              f"{percentile(file_s, 95):.2f}", f"{median(interim):.2f}", f"{percentile(interim, 95):.2f}",
              f"{len(interim)}/{len(run.turns)}", f"{100 * live_wer:.1f}", f"{100 * file_wer:.1f}",
              f"{100 * (live_wer - file_wer):+.1f}", f"{run.send_lag_max * 1000:.0f}"]
@@ -141,14 +147,14 @@ def verdict(runs: list[SessionRun]) -> tuple[list[Any], bool, float]:
     return row, keeps_up, p95
 
 
-def ramp_rows(base_url: str, all_clips: list[Clip], seconds: float) -> tuple[list[list[Any]], int]:
+def ramp_rows(base_url: str, all_clips: list[Clip], seconds: float, name: str) -> tuple[list[list[Any]], int]:
     """The ramp's rows and the most sessions that kept up (with every smaller level keeping up too)."""
     rows, held, all_kept = [], 0, True
     for count in LEVELS:
         runs = asyncio.run(_sessions(base_url, count, all_clips, seconds))
         row, keeps_up, p95 = verdict(runs)
-        print(count, row, flush=True)
-        rows.append(row)
+        print(name, count, row, flush=True)
+        rows.append([name, *row])
         all_kept = all_kept and keeps_up
         if all_kept:
             held = count
@@ -164,7 +170,11 @@ def run(quick: bool) -> str:
     seconds = 30.0 if quick else 60.0
     with GatewayProcess(models=list(MODELS)) as gateway:
         latency = latency_rows(gateway.base_url, turns)
-        ramp, held = ramp_rows(gateway.base_url, all_clips, seconds)
+    ramp, held = [], {}
+    for name, sections in RAMP_CONFIGS.items():
+        with GatewayProcess(models=[RAMP_MODEL], sections=sections) as gateway:
+            rows, held[name] = ramp_rows(gateway.base_url, all_clips, seconds, name)
+            ramp += rows
     load_after = os.getloadavg()
     return render(latency, ramp, held, len(turns), seconds, quick, (load_before[0], load_after[0]))
 
@@ -172,7 +182,7 @@ def run(quick: bool) -> str:
 def render(
     latency: list[list[Any]],
     ramp: list[list[Any]],
-    held: int,
+    held: dict[str, int],
     turns: int,
     seconds: float,
     quick: bool,
@@ -191,7 +201,8 @@ def render(
         "spoken.\n\n"
         "*completed after speech end*: from the end of a turn's speech (its last 20 ms frame within 26 dB of the "
         "loudest) to its `conversation.item.input_audio_transcription.completed`, so the VAD's 500 ms of silence "
-        "is included. *file request*: the upload of the same turn to its answer. *first interim delta*: from the "
+        "is included; *of which after speech_stopped*: from the server's `speech_stopped` event to `completed` "
+        "(the transcription's own share). *file request*: the upload of the same turn to its answer. *first interim delta*: from the "
         "start of the turn's speech to its first `delta` sent while it was still spoken (turns with one / all). "
         "*WER*: word errors over all turns / reference words (normalised words), live turns and the same turns as "
         "files. *client lag*: how late the benchmark client sent an append at worst (its own share of a delay). "
@@ -200,12 +211,15 @@ def render(
         + table(LATENCY_HEADERS, latency)
         + f"\n\n**Concurrent sessions of `{RAMP_MODEL}`.** N sessions at once, each streaming about {seconds:.0f} s "
         f"of the same real-time paced turns (each from a different first turn; session i starts {STAGGER_S} s "
-        "after session i-1). A level *keeps up* when every turn completes, the p95 delay from speech end to "
+        "after session i-1), on a fresh server per configuration: the defaults, and with interim decodes off "
+        "(`realtime.interim_interval_ms: 0`: only each turn's final decode). A level *keeps up* when every turn completes, the p95 delay from speech end to "
         f"`completed` is at most {BOUND_P95_S:.1f} s, and the delay does not grow: the median of the second half "
         f"of each session's turns is at most {GROWTH_S:.1f} s above the first half's. *interim*: turns that got a "
         "delta while still spoken (interim decodes are best effort: under load they are folded or skipped).\n\n"
         + table(RAMP_HEADERS, ramp)
-        + f"\n\nSessions of `{RAMP_MODEL}` this machine held in real time: **{held}** (target: at least 6). "
+        + f"\n\nSessions of `{RAMP_MODEL}` this machine held in real time: "
+        + ", ".join(f"**{count}** with {name}" for name, count in held.items())
+        + " (target: at least 6). "
         f"Load average of the machine before / after the run: {load[0]:.1f} / {load[1]:.1f}: the machine is shared "
         "with other work, so every delay here may be larger than on a quiet 2-core machine (rerun "
         "`python -m bench realtime` there for the figures to quote)."
