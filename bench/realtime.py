@@ -44,6 +44,14 @@ RAMP_CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
 }
 """The ramp runs on a fresh server per configuration: the defaults, and without interim decodes."""
 STAGGER_S = 0.7
+READING = (
+    "Reading the figures: the delay of a turn is the VAD's 500 ms of silence, then its final decode (the *of which "
+    "after speech_stopped* column), which shares the cores with interim decodes: each one decodes the whole turn "
+    "so far again after every further second of it (a 5 s turn is decoded about five times before its final "
+    "decode), an interim decode still running when the turn ends holds its cores until its next model call, and "
+    "a final decode may wait behind other sessions' interim decodes. The ramp without interim decodes shows what "
+    "they cost in sessions."
+)
 """Session i starts streaming i * STAGGER_S after the first: people do not pause in step."""
 LATENCY_HEADERS = [
     "model", "turns done", "median speech s", "completed after speech end s (median)", "p95 s",
@@ -217,6 +225,8 @@ def render(
         f"of each session's turns is at most {GROWTH_S:.1f} s above the first half's. *interim*: turns that got a "
         "delta while still spoken (interim decodes are best effort: under load they are folded or skipped).\n\n"
         + table(RAMP_HEADERS, ramp)
+        + "\n\n"
+        + READING
         + f"\n\nSessions of `{RAMP_MODEL}` this machine held in real time: "
         + ", ".join(f"**{count}** with {name}" for name, count in held.items())
         + " (target: at least 6). "
