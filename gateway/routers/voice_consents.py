@@ -49,7 +49,7 @@ async def create_voice_consent(request: Request) -> Any:
     services: Services = request.app.state.services
     section = services.settings.consents
     form = await read_form(request, max_fields=10)
-    values, uploads = form_fields(form, files=("recording",))
+    values, uploads = form_fields(form, files=("recording",), known=VoiceConsentCreate.model_fields)
     body: VoiceConsentCreate = validate(VoiceConsentCreate, values)
     phrase_language = _phrase_language(services, body.language)
     upload = require_upload(uploads, "recording", section.max_recording_bytes)
