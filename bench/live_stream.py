@@ -154,7 +154,7 @@ async def stream(base_url: str, model: str, turns: list[Clip], start_delay: floa
 
 
 async def _read(conn: Any, events: list[tuple[float, Any]]) -> None:
-    cleared, pending = False, set()
+    cleared, pending = False, set[str]()
     while not (cleared and not pending):
         event = await conn.recv()
         events.append((time.monotonic(), event))

@@ -55,11 +55,13 @@ READING = (
 """Session i starts streaming i * STAGGER_S after the first: people do not pause in step."""
 LATENCY_HEADERS = [
     "model", "turns done", "median speech s", "completed after speech end s (median)", "p95 s",
-    "of which after speech_stopped s (median)", "file request s (median)", "file p95 s", "first interim delta s (median)", "p95 s", "turns with interim",
+    "of which after speech_stopped s (median)", "file request s (median)", "file p95 s",
+    "first interim delta s (median)", "p95 s", "turns with interim",
     "live WER %", "file WER %", "live - file", "client lag ms",
 ]  # fmt: skip
 RAMP_HEADERS = [
-    "configuration", "sessions", "turns", "completed after speech end s (median)", "p95 s", "max s", "first half median s",
+    "configuration", "sessions", "turns", "completed after speech end s (median)", "p95 s", "max s",
+    "first half median s",
     "second half median s", "interim", "missing or failed", "client lag ms", "verdict",
 ]  # fmt: skip
 
@@ -104,11 +106,13 @@ def latency_rows(base_url: str, turns: list[Clip]) -> list[list[Any]]:
         interim = [t.first_delta_after_start for t in run.turns if t.interim and t.first_delta_after_start is not None]
         file_s = [f.seconds for f in files]
         live_wer = corpus_wer([(t.clip.text, t.transcript) for t in run.turns])
-        file_wer = corpus_wer([(c.text, f.text) for c, f in zip(turns, files)])
+        file_wer = corpus_wer([(c.text, f.text) for c, f in zip(turns, files, strict=True)])
         print(model, [round(d, 2) for d in delays], [round(d, 2) for d in interim], flush=True)
         rows.append(
-            [f"`{model}`", f"{len(done)}/{len(run.turns)}", f"{median([c.speech[1] - c.speech[0] for c in turns]):.1f}",
-             f"{median(delays):.2f}", f"{percentile(delays, 95):.2f}", f"{median(after_stop):.2f}", f"{median(file_s):.2f}",
+            [f"`{model}`", f"{len(done)}/{len(run.turns)}",
+             f"{median([c.speech[1] - c.speech[0] for c in turns]):.1f}",
+             f"{median(delays):.2f}", f"{percentile(delays, 95):.2f}", f"{median(after_stop):.2f}",
+             f"{median(file_s):.2f}",
              f"{percentile(file_s, 95):.2f}", f"{median(interim):.2f}", f"{percentile(interim, 95):.2f}",
              f"{len(interim)}/{len(run.turns)}", f"{100 * live_wer:.1f}", f"{100 * file_wer:.1f}",
              f"{100 * (live_wer - file_wer):+.1f}", f"{run.send_lag_max * 1000:.0f}"]
@@ -210,7 +214,8 @@ def render(
         "*completed after speech end*: from the end of a turn's speech (its last 20 ms frame within 26 dB of the "
         "loudest) to its `conversation.item.input_audio_transcription.completed`, so the VAD's 500 ms of silence "
         "is included; *of which after speech_stopped*: from the server's `speech_stopped` event to `completed` "
-        "(the transcription's own share). *file request*: the upload of the same turn to its answer. *first interim delta*: from the "
+        "(the transcription's own share). *file request*: the upload of the same turn to its answer. "
+        "*first interim delta*: from the "
         "start of the turn's speech to its first `delta` sent while it was still spoken (turns with one / all). "
         "*WER*: word errors over all turns / reference words (normalised words), live turns and the same turns as "
         "files. *client lag*: how late the benchmark client sent an append at worst (its own share of a delay). "
@@ -220,7 +225,8 @@ def render(
         + f"\n\n**Concurrent sessions of `{RAMP_MODEL}`.** N sessions at once, each streaming about {seconds:.0f} s "
         f"of the same real-time paced turns (each from a different first turn; session i starts {STAGGER_S} s "
         "after session i-1), on a fresh server per configuration: the defaults, and with interim decodes off "
-        "(`realtime.interim_interval_ms: 0`: only each turn's final decode). A level *keeps up* when every turn completes, the p95 delay from speech end to "
+        "(`realtime.interim_interval_ms: 0`: only each turn's final decode). A level *keeps up* when every turn "
+        "completes, the p95 delay from speech end to "
         f"`completed` is at most {BOUND_P95_S:.1f} s, and the delay does not grow: the median of the second half "
         f"of each session's turns is at most {GROWTH_S:.1f} s above the first half's. *interim*: turns that got a "
         "delta while still spoken (interim decodes are best effort: under load they are folded or skipped).\n\n"

@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -33,7 +34,7 @@ class GatewayProcess:
         self,
         env: dict[str, str] | None = None,
         models: list[str] | None = None,
-        sections: dict[str, dict] | None = None,
+        sections: dict[str, dict[str, Any]] | None = None,
     ):
         """`models`: serve only these Whisper models of the default config, all preloaded; `sections`: settings
         merged into the default config's sections (`{"realtime": {"interim_interval_ms": 0}}`)."""

@@ -32,7 +32,8 @@ def run_with_bytes(*args: str, stdin: bytes, timeout: float = 300) -> subprocess
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "GATEWAY_"))}
     environment["PYTHONPATH"] = str(REPO)
     return subprocess.run(
-        [sys.executable, "-m", "gateway", *args], check=False, input=stdin, capture_output=True, timeout=timeout, cwd=REPO,
+        [sys.executable, "-m", "gateway", *args],
+        check=False, input=stdin, capture_output=True, timeout=timeout, cwd=REPO,
         env=environment,
     )  # fmt: skip
 

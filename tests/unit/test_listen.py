@@ -27,7 +27,7 @@ def test_a_file_becomes_100_ms_of_pcm16_at_24_khz_per_chunk():
 
 
 def test_a_missing_file():
-    with pytest.raises(FileNotFoundError, match="missing.flac: no such file"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.flac: no such file"):
         audio_source.chunks("missing.flac")
 
 
