@@ -114,7 +114,8 @@ async def _run(
     if getattr(body, "stream", False):
 
         def work(emit: Any, cancel: threading.Event) -> Transcript:
-            return entry.worker.transcribe(samples, options, on_segment=emit, cancel=cancel)
+            transcript: Transcript = entry.worker.transcribe(samples, options, on_segment=emit, cancel=cancel)
+            return transcript
 
         events = _events(request, entry, ticket, work, body, logprobs=options.logprobs)
         return TicketStream(events, ticket, media_type="text/event-stream", headers=SSE_HEADERS)
@@ -155,7 +156,8 @@ async def _diarize(
     if body.stream:
 
         def work(emit: Any, cancel: threading.Event) -> Transcript:
-            return entry.worker.transcribe(samples, options, diarize, on_segment=emit, cancel=cancel)
+            transcript: Transcript = entry.worker.transcribe(samples, options, diarize, on_segment=emit, cancel=cancel)
+            return transcript
 
         events = _events(request, entry, ticket, work, body, diarized=True)
         return TicketStream(events, ticket, media_type="text/event-stream", headers=SSE_HEADERS)

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query, Request
 
 from gateway.languages import normalize_language
 from gateway.middleware import request_tenant
-from gateway.protocol.json_body import StrictJsonRoute
 from gateway.protocol.forms import form_fields, read_form, validate
+from gateway.protocol.json_body import StrictJsonRoute
 from gateway.protocol.transcriptions import multipart_openapi
 from gateway.protocol.voice_consents import (
     VoiceConsent,
@@ -40,7 +40,9 @@ def render(record: ConsentRecord) -> VoiceConsent:
 @router.post(
     "/v1/audio/voice_consents",
     openapi_extra=multipart_openapi(
-        VoiceConsentCreate, "A recording of the voice's owner speaking the approved phrase (10 MiB at most).", "recording"
+        VoiceConsentCreate,
+        "A recording of the voice's owner speaking the approved phrase (10 MiB at most).",
+        "recording",
     ),
     response_model=VoiceConsent,
     summary="Upload a consent recording (checked for the approved phrase)",
