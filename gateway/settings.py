@@ -386,7 +386,9 @@ class RealtimeSettings(BaseModel):
         8, ge=1, description="Committed turns waiting for transcription before the session stops reading audio."
     )
     max_session_s: float = Field(
-        3600, gt=0, description="A session is closed with an error event (`session_expired`) after this long (OpenAI: 60 min)."
+        3600,
+        gt=0,
+        description="A session is closed with an error event (`session_expired`) after this long (OpenAI: 60 min).",
     )
     client_secret_ttl_s: int = Field(
         600,

@@ -249,8 +249,8 @@ class TurnDetector:
         return []
 
 
-_SENTENCE_END = re.compile(r"[.!?…。！？]['\"”’)\]]*$")
-CONTINUING_WORDS = frozenset(  # noqa: SIM905 (a list of words reads better as words)
+_SENTENCE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f]['\"\u201d\u2019)\]]*$")
+CONTINUING_WORDS = frozenset(
     """
     a an the and or but so because if when while that which who whose whom to of in on at by for with from
     into onto about as than then my your his her its our their this these those is are was were be been

@@ -101,7 +101,7 @@ def transcribe_turn(
         )
         for name in local
     ]
-    voiced = [(name, clip) for name, clip in zip(local, clips) if len(clip) >= SAMPLE_RATE // 10]
+    voiced = [(name, clip) for name, clip in zip(local, clips, strict=True) if len(clip) >= SAMPLE_RATE // 10]
     names: dict[str, str] = {}
     if voiced:
         vectors = unit(engine.embed([clip for _, clip in voiced]))

@@ -45,7 +45,7 @@ async def test_two_voices_keep_their_labels_turn_after_turn(async_client, fixtur
     done = [e for e in seen if e.type.endswith(".completed")]
     segments = segments_of(seen)
     assert len(done) == 4, [e.transcript for e in done]
-    for item, text in zip(done, TWO_VOICES):
+    for item, text in zip(done, TWO_VOICES, strict=True):
         assert word_error_rate(text, item.transcript) < 0.25, item.transcript
         mine = [s for s in segments if s.item_id == item.item_id]
         assert mine and word_error_rate(item.transcript, " ".join(s.text for s in mine)) < 0.1
