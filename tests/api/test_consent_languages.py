@@ -69,6 +69,7 @@ def refused(client, language: str, recording: bytes) -> dict:
     return caught.value.body
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("language", KOKORO)
 def test_published_phrase_spoken_by_kokoro_is_accepted(client, language):
     consent = client.audio.voice_consents.create(
@@ -78,6 +79,7 @@ def test_published_phrase_spoken_by_kokoro_is_accepted(client, language):
     client.audio.voice_consents.delete(consent.id)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("language", KOKORO)
 def test_kokoro_impostors_are_refused(client, language):
     """The phrase turned into a refusal, and another language's phrase declared as this one."""
