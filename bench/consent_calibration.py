@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -121,7 +122,7 @@ def degrade(samples: np.ndarray, how: str, rng: np.random.Generator) -> np.ndarr
     raise ValueError(how)
 
 
-def clips(languages: list[str]) -> list[dict]:
+def clips(languages: list[str]) -> list[dict[str, Any]]:
     check = ConsentPhrases(organizations=ORGS)
     out = []
     for language in languages:
@@ -145,7 +146,7 @@ def clips(languages: list[str]) -> list[dict]:
     return out
 
 
-def transcribe_all(items: list[dict]) -> None:
+def transcribe_all(items: list[dict[str, Any]]) -> None:
     from gateway.settings import Settings
     from models.compute import CpuBudget
     from models.options import TranscribeOptions
@@ -176,7 +177,8 @@ def transcribe_all(items: list[dict]) -> None:
             cache[key] = transcript.text
             CACHE.parent.mkdir(parents=True, exist_ok=True)
             CACHE.write_text(json.dumps(cache, ensure_ascii=False, indent=0))
-            print(f"[{n + 1}/{len(items)}] {item['source']} {item['how']}: {transcript.text}", file=sys.stderr, flush=True)
+            progress = f"[{n + 1}/{len(items)}] {item['source']} {item['how']}: {transcript.text}"
+            print(progress, file=sys.stderr, flush=True)
         item["heard"] = cache[key]
 
 
@@ -204,7 +206,10 @@ def main(argv: list[str]) -> None:
     print("\ngenuine error rates above 0.10:")
     for item, verdict in rows:
         if item["kind"] == "genuine" and verdict.error_rate > 0.10:
-            print(f"  {item['language']} {item['source']}/{item['speed']}/{item['how']} rate={verdict.error_rate:.2f}: {item['heard']}")
+            print(
+                f"  {item['language']} {item['source']}/{item['speed']}/{item['how']} "
+                f"rate={verdict.error_rate:.2f}: {item['heard']}"
+            )
     print("\nimpostor error rates (lowest first):")
     for item, verdict in sorted((r for r in rows if r[0]["kind"] == "impostor"), key=lambda r: r[1].error_rate)[:15]:
         print(f"  {item['language']} rate={verdict.error_rate:.2f} {verdict.reason!r}: {item['heard']}")

@@ -53,7 +53,7 @@ class GatewayProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def __enter__(self) -> "GatewayProcess":
+    def __enter__(self) -> GatewayProcess:
         env = {**os.environ, "GATEWAY_DATA_DIR": str(self.data_dir), "GATEWAY_LOG_LEVEL": "warning", **self.env}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gateway", "serve", "--port", str(self.port), "--config", str(self.config)],

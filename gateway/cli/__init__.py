@@ -77,10 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    status: int
     if not args.connects:
-        return args.func(args)
+        status = args.func(args)
+        return status
     with Gateway(args) as conn:
-        return args.func(args, conn)
+        status = args.func(args, conn)
+        return status
 
 
 def main(argv: list[str] | None = None) -> int:

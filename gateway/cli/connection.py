@@ -36,7 +36,12 @@ class Connection:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http.headers.update(headers)
         # The SDK insists on a key; a server without keys ignores whatever is sent.
-        self.client = OpenAI(base_url=self.base_url, api_key=api_key or "none", http_client=self.http, timeout=timeout)
+        self.client = OpenAI(
+            base_url=self.base_url,
+            api_key=api_key or "none",
+            http_client=self.http,  # type: ignore[arg-type]  # the SDK takes an httpx client too; its type says httpx2
+            timeout=timeout,
+        )
 
     @property
     def root_url(self) -> str:
@@ -72,7 +77,7 @@ class InProcessServer:
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="audio-gateway-server", daemon=True)
 
-    def start(self) -> "InProcessServer":
+    def start(self) -> InProcessServer:
         self._thread.start()
         deadline = time.monotonic() + _STARTUP_TIMEOUT_S
         while not self._server.started:
