@@ -27,7 +27,16 @@ from anyascii import anyascii
 
 from models.consent_phrases import DEFAULT_NEGATIONS, DEFAULT_PHRASES, DEFAULT_PROMPTS, ORGANIZATION
 
-__all__ = ["DEFAULT_NEGATIONS", "DEFAULT_PHRASES", "DEFAULT_PROMPTS", "ORGANIZATION", "ConsentPhrases", "Verdict", "tokens"]
+__all__ = [
+    "DEFAULT_NEGATIONS",
+    "DEFAULT_PHRASES",
+    "DEFAULT_PROMPTS",
+    "ORGANIZATION",
+    "ConsentPhrases",
+    "Verdict",
+    "latin",
+    "tokens",
+]
 
 CHARACTER_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "yue"})
 """Languages written without spaces between words: compared character by character."""

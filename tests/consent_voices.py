@@ -55,6 +55,7 @@ def reading(language: str) -> str:
         return JAPANESE_READING
     return DEFAULT_PHRASES[language][0].replace("{organization}", SAID_OPENAI.get(language, "OpenAI"))
 
+
 # misaki's EspeakG2P: espeak-ng's tied diphthongs and affricates as Kokoro's single symbols
 _ESPEAK_TO_KOKORO = sorted(
     {
@@ -130,7 +131,8 @@ def japanese_phonemes(kana: str) -> str:
     class KanaG2P(ja.JAG2P):  # type: ignore[misc]
         def __init__(self) -> None:
             self.tagger = lambda text: [Word(w) for w in re.findall(r"[、。]|[^\s、。]+", text)]
-            self.table, self.exceptions = dict(ja.HEPBURN), {}
+            self.table: dict[str, str] = dict(ja.HEPBURN)
+            self.exceptions: dict[str, str] = {}
 
     result = KanaG2P()(kana)
     return str(result[0] if isinstance(result, tuple) else result)
