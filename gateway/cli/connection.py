@@ -28,10 +28,20 @@ _STARTUP_TIMEOUT_S = 600.0
 class Connection:
     """An `openai.OpenAI` client and a plain HTTP client on the same server."""
 
-    def __init__(self, base_url: str, api_key: str | None, transport: httpx.BaseTransport | None, timeout: float):
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        transport: httpx.BaseTransport | None,
+        timeout: float,
+        socket: Path | None = None,
+    ):
         from openai import OpenAI
 
         self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.socket = socket
+        """The Unix socket of an in-process gateway (for clients other than HTTP: the realtime WebSocket)."""
         self.http = httpx.Client(transport=transport, timeout=timeout)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http.headers.update(headers)
@@ -117,7 +127,7 @@ class Gateway:
         )
         self._server = InProcessServer(settings).start()
         transport = httpx.HTTPTransport(uds=str(self._server.socket))
-        self._conn = Connection("http://audio-gateway.local/v1", None, transport, timeout)
+        self._conn = Connection("http://audio-gateway.local/v1", None, transport, timeout, self._server.socket)
         return self._conn
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
