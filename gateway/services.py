@@ -107,6 +107,7 @@ def _consent_phrases(settings: Settings) -> ConsentPhrases:
         templates={k.lower(): tuple(v) for k, v in section.phrases.items()},
         organizations=("OpenAI", section.organization),
         negations={k.lower(): tuple(v) for k, v in section.negations.items()},
+        prompts={k.lower(): v for k, v in section.prompts.items()},
         max_error_rate=section.max_error_rate,
         max_extra_words=section.max_extra_words,
         max_name_distance=section.max_name_distance,

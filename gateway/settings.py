@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from models.compute import Latency, LatencyPolicy
-from models.consent import DEFAULT_NEGATIONS, DEFAULT_PHRASES, ORGANIZATION
+from models.consent import DEFAULT_NEGATIONS, DEFAULT_PHRASES, DEFAULT_PROMPTS, ORGANIZATION
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
@@ -233,6 +233,11 @@ class ConsentSettings(BaseModel):
     negations: dict[str, list[str]] = Field(
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_NEGATIONS.items()},
         description="Words that turn a phrase into a refusal; refused when heard and not in the phrase.",
+    )
+    prompts: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_PROMPTS),
+        description="Whisper prompt per ISO-639-1 language, written in the script the transcript should use "
+        "(Whisper base writes Hindi in Urdu letters, Mandarin in traditional characters, now and then).",
     )
     max_error_rate: float = Field(0.35, ge=0, le=1, description="Word-level edit cost / phrase words; calibrated.")
     max_name_distance: float = Field(
