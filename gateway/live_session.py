@@ -35,6 +35,7 @@ from gateway.protocol.realtime import (
     server_event,
 )
 from gateway.services import Services
+from models.compute import Latency
 from models.diarization.live import SessionSpeakers
 from models.errors import GatewayError, InvalidRequest
 from models.live_audio import (
@@ -61,6 +62,10 @@ LARGE_MESSAGE = 64 * 1024
 """Client messages at least this long are parsed in a worker thread."""
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Busy(GatewayError):
+    """An interim decode not worth making now: the model has work waiting."""
 
 
 @dataclass(frozen=True)
@@ -392,7 +397,12 @@ class LiveSession:
         return await self._decode(entry, turn.samples, turn.config, threading.Event())
 
     async def _interim_decode(self, samples: np.ndarray, cancel: threading.Event) -> Transcript:
-        return await self._decode(self._whisper(self.model), samples, self.config, cancel)
+        """Best effort, behind every final decode: skipped while the model has work waiting, and run in
+        the bulk class, so interim words never delay a turn's `completed` (nor another session's)."""
+        entry = self._whisper(self.model)
+        if entry.queue.waiting:
+            raise Busy("interim decode skipped: the model has work waiting")
+        return await self._decode(entry, samples, self.config, cancel, latency="bulk")
 
     def _whisper(self, model: str) -> WorkerEntry:
         """The Whisper worker of a served model (for the diarizing model, the one it transcribes with)."""
@@ -408,13 +418,14 @@ class LiveSession:
         config: TranscriptionSession,
         cancel: threading.Event,
         work: Callable[..., Transcript] | None = None,
+        latency: Latency = "interactive",
     ) -> Transcript:
         """Whisper on float32 16 kHz samples, through the model's queue like a file transcription.
 
         `cancel` is also set when the session ends while the work runs (the queue sets it).
         """
         # a person is waiting for the words: live turns go before bulk work (issue 17's classes)
-        ticket = await self.services.registry.admit(entry, latency="interactive")  # QueueFull at once
+        ticket = await self.services.registry.admit(entry, latency=latency)  # QueueFull at once
         options = self._options(config)
         try:
             entry.worker.check_options(options)
