@@ -179,12 +179,6 @@ def test_non_speech_other_formats_are_empty(ask, name, fmt):
 # ---- gpt-4o-transcribe-diarize --------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11's target, not met yet: 22.4% today. The embedded engine's own turns score 15.3% (it misses "
-    "the second speaker's first two short turns, 1.4 s of confusion), and 1.9 s of the reference is overlapped "
-    "speech, which one-speaker segments always miss; strict, so it fails once the target is met",
-)
 def test_diarized_sample_scores_as_speaker_turns(ask):
     answer = ask(SAMPLE, DIARIZE, "diarized_json")
     turns = [(s, e, who) for (s, e, _), who in zip(answer.segments, answer.speakers)]
