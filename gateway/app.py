@@ -13,9 +13,9 @@ from fastapi import FastAPI
 
 from gateway import errors
 from gateway.draining import DrainMiddleware
+from gateway.errors import ServiceUnavailable
 from gateway.limits import DeadlineMiddleware, RateLimitMiddleware
 from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
-from gateway.errors import ServiceUnavailable
 from gateway.routers import health, models, playground, realtime, speech, transcriptions, voice_consents, voices
 from gateway.services import build_services
 from gateway.settings import Settings
@@ -64,7 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     if settings.playground:
         app.include_router(playground.router)
-    # Outermost last: request id -> telemetry -> server errors -> drain -> body limit -> API key -> rate limit -> deadline -> routes.
+    # Outermost last: request id -> telemetry -> server errors -> drain -> body limit -> API key -> rate limit
+    # -> deadline -> routes.
     app.add_middleware(DeadlineMiddleware, timeout_s=settings.limits.request_timeout_s)
     app.add_middleware(RateLimitMiddleware, limiter=services.rate_limiter)
     app.add_middleware(ApiKeyMiddleware, api_keys=settings.api_keys)

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from gateway.languages import language_name
+from models.transcript_checks import has_words
 from models.types import Segment, TokenLogprob, Transcript
 
 AUDIO_TOKENS_PER_SECOND = 50  # Whisper's encoder: 1500 positions per 30 s window
@@ -87,7 +88,11 @@ def render_verbose(
         "text": transcript.text,
     }
     if words:
-        body["words"] = [{"word": w.word.strip(), "start": round(w.start, 3), "end": round(w.end, 3)} for w in transcript.words]
+        body["words"] = [
+            {"word": w.word.strip(), "start": round(w.start, 3), "end": round(w.end, 3)}
+            for w in transcript.words
+            if has_words(w.word)  # a dash or quote Whisper left on its own is not a word
+        ]
     if segments:
         body["segments"] = [segment_json(s) for s in transcript.segments]
     if usage is not None:
@@ -125,7 +130,7 @@ def render_diarized(transcript: Transcript, usage: dict[str, Any] | None) -> dic
 
 
 def _timestamp(seconds: float, separator: str) -> str:
-    millis = max(0, int(round(seconds * 1000)))
+    millis = max(0, round(seconds * 1000))
     hours, millis = divmod(millis, 3_600_000)
     minutes, millis = divmod(millis, 60_000)
     secs, millis = divmod(millis, 1000)

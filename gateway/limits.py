@@ -26,6 +26,7 @@ import logging
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio
@@ -64,7 +65,7 @@ class Decision:
 class RateLimiter:
     """Token buckets per tenant, kept in memory (one set per replica)."""
 
-    def __init__(self, settings: RateLimitSettings, clock=time.monotonic):
+    def __init__(self, settings: RateLimitSettings, clock: Callable[[], float] = time.monotonic):
         self.settings = settings
         self.clock = clock
         self.per_tenant = {
@@ -129,8 +130,8 @@ class SharedRateLimiter(RateLimiter):
         *,
         parallel: int = 5,
         retry_s: float = 5.0,
-        wall_clock=time.time,
-        clock=time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
     ):
         super().__init__(settings, clock=clock)
         self.store = store
@@ -241,7 +242,7 @@ class DeadlineMiddleware:
         started = complete = body_done = False
         event_stream = False
         gone = asyncio.Event()
-        listener: asyncio.Task | None = None
+        listener: asyncio.Task[None] | None = None
 
         with anyio.CancelScope() as work:
             if self.timeout_s:

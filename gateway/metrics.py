@@ -193,7 +193,7 @@ class _StateCollector(Collector):
 
 def _wait_buckets(waits: Waits) -> list[tuple[str, float]]:
     """Cumulative Prometheus buckets of a waiting-time record."""
-    out = [(str(bound), float(n)) for bound, n in zip(WAIT_BUCKETS, waits.counts)]
+    out = [(str(bound), float(n)) for bound, n in zip(WAIT_BUCKETS, waits.counts, strict=True)]
     out.append(("+Inf", float(waits.count)))
     return out
 

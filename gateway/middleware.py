@@ -6,6 +6,7 @@ import hashlib
 import logging
 import re
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,7 +22,8 @@ DEFAULT_TENANT = "default"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
+    headers: Iterable[tuple[bytes, bytes]] = scope.get("headers", ())
+    for key, value in headers:
         if key == name:
             return value.decode("latin-1")
     return None
@@ -55,7 +57,8 @@ class RequestIdMiddleware:
 
 def request_tenant(request: Any) -> str:
     """The tenant `ApiKeyMiddleware` gave this request (the default tenant when auth is off)."""
-    return request.scope.get("state", {}).get("tenant", DEFAULT_TENANT)
+    tenant: str = request.scope.get("state", {}).get("tenant", DEFAULT_TENANT)
+    return tenant
 
 
 API_KEY_SUBPROTOCOL = "openai-insecure-api-key."
@@ -66,7 +69,8 @@ def _subprotocol_key(scope: Scope) -> str:
     """`Bearer KEY` from a WebSocket's `openai-insecure-api-key.KEY` subprotocol, else ""."""
     if scope["type"] != "websocket":
         return ""
-    for protocol in scope.get("subprotocols", ()):
+    subprotocols: Iterable[str] = scope.get("subprotocols", ())
+    for protocol in subprotocols:
         if protocol.startswith(API_KEY_SUBPROTOCOL):
             return "Bearer " + protocol[len(API_KEY_SUBPROTOCOL) :]
     return ""

@@ -28,7 +28,14 @@ def sse_error(exc: BaseException) -> bytes:
     if isinstance(exc, GatewayError):
         return sse_event(describe(exc)[1])
     return sse_event(
-        {"error": {"message": "The server had an error while processing your request.", "type": "server_error", "param": None, "code": None}}
+        {
+            "error": {
+                "message": "The server had an error while processing your request.",
+                "type": "server_error",
+                "param": None,
+                "code": None,
+            }
+        }
     )
 
 
@@ -90,7 +97,7 @@ async def stream_from_thread(
         cancel.set()
 
 
-_background: set[asyncio.Task] = set()
+_background: set[asyncio.Task[None]] = set()
 
 
 class TicketStream(StreamingResponse):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -87,11 +87,13 @@ class TranscriptionRequest(_AudioRequest):
     )
 
     @model_validator(mode="after")
-    def _consistent(self) -> "TranscriptionRequest":
+    def _consistent(self) -> TranscriptionRequest:
         if self.language is not None:
             code = normalize_language(self.language)
             if code is None:
-                raise InvalidRequest(f"Unsupported language: `{self.language}`.", param="language", code="invalid_value")
+                raise InvalidRequest(
+                    f"Unsupported language: `{self.language}`.", param="language", code="invalid_value"
+                )
             self.language = code
         self.keywords = list(check_keyword_list(self.keywords))
         self.languages = _language_codes(self.languages)
@@ -145,7 +147,9 @@ class TranscriptionRequest(_AudioRequest):
         """What a diarizing model refuses, as OpenAI's `gpt-4o-transcribe-diarize` does."""
         if self.prompt is not None:
             raise InvalidRequest(
-                f"`prompt` is not supported with the diarizing model `{self.model}`.", param="prompt", code="invalid_value"
+                f"`prompt` is not supported with the diarizing model `{self.model}`.",
+                param="prompt",
+                code="invalid_value",
             )
         if self.include:
             raise InvalidRequest(
@@ -251,12 +255,12 @@ class TranslationRequest(_AudioRequest):
     response_format: TranslationFormat = "json"
 
 
-def multipart_openapi(model: type[BaseModel], file_description: str, file_field: str = "file") -> dict:
+def multipart_openapi(model: type[BaseModel], file_description: str, file_field: str = "file") -> dict[str, Any]:
     """`openapi_extra` for a route that parses its multipart form itself."""
     schema = model.model_json_schema()
     defs = schema.pop("$defs", {})
 
-    def inline(node: object) -> object:
+    def inline(node: Any) -> Any:  # a JSON schema node
         if isinstance(node, dict):
             ref = node.get("$ref")
             if isinstance(ref, str) and ref.startswith("#/$defs/"):
@@ -266,7 +270,9 @@ def multipart_openapi(model: type[BaseModel], file_description: str, file_field:
             return [inline(item) for item in node]
         return node
 
-    properties = {file_field: {"type": "string", "format": "binary", "description": file_description}}
+    properties: dict[str, Any] = {
+        file_field: {"type": "string", "format": "binary", "description": file_description}
+    }
     properties.update(inline(schema["properties"]))
     body = {"type": "object", "required": [file_field, *schema.get("required", [])], "properties": properties}
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": body}}}}

@@ -59,7 +59,9 @@ async def create_speech(body: SpeechRequest, request: Request) -> Response:
     if body.instructions is not None and not model.instructions:
         raise InvalidRequest(f"`instructions` is not supported with model `{body.model}`.", param="instructions")
     if body.stream_format == "sse" and not model.sse:
-        raise InvalidRequest(f"`stream_format` `sse` is not supported with model `{body.model}`.", param="stream_format")
+        raise InvalidRequest(
+            f"`stream_format` `sse` is not supported with model `{body.model}`.", param="stream_format"
+        )
     if isinstance(body.voice, VoiceId):
         voice = await custom_piper_voice(services, request_tenant(request), body.voice.id)
     else:
@@ -98,7 +100,9 @@ async def list_voices(request: Request, model: str | None = None) -> Any:
     worker = _speech_worker(services)
     languages = {v.name: v.language for v in worker.voices()} if worker is not None else {}
     builtin = [
-        VoiceEntry(id=name, name=name, type="builtin", piper_voice=target, language=languages.get(target.partition(":")[0]))
+        VoiceEntry(
+            id=name, name=name, type="builtin", piper_voice=target, language=languages.get(target.partition(":")[0])
+        )
         for name, target in _voice_map(services, model).items()
     ]
     custom = []

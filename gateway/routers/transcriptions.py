@@ -51,7 +51,7 @@ MAX_FIELD_BYTES = 8 * 1024 * 1024
 async def create_transcription(request: Request) -> Response:
     services: Services = request.app.state.services
     form = await read_form(request, max_part_size=MAX_FIELD_BYTES)
-    values, uploads = form_fields(form, files=("file",), lists=_LIST_FIELDS)
+    values, uploads = form_fields(form, files=("file",), lists=_LIST_FIELDS, known=TranscriptionRequest.model_fields)
     json_object(values, "chunking_strategy")
     body: TranscriptionRequest = validate(TranscriptionRequest, values)
     upload = require_upload(uploads, "file", services.max_upload_bytes)
@@ -84,7 +84,7 @@ async def create_transcription(request: Request) -> Response:
 async def create_translation(request: Request) -> Response:
     services: Services = request.app.state.services
     form = await read_form(request)
-    values, uploads = form_fields(form, files=("file",))
+    values, uploads = form_fields(form, files=("file",), known=TranslationRequest.model_fields)
     body: TranslationRequest = validate(TranslationRequest, values)
     upload = require_upload(uploads, "file", services.max_upload_bytes)
     check_file_model(body.model)
@@ -114,7 +114,8 @@ async def _run(
     if getattr(body, "stream", False):
 
         def work(emit: Any, cancel: threading.Event) -> Transcript:
-            return entry.worker.transcribe(samples, options, on_segment=emit, cancel=cancel)
+            transcript: Transcript = entry.worker.transcribe(samples, options, on_segment=emit, cancel=cancel)
+            return transcript
 
         events = _events(request, entry, ticket, work, body, logprobs=options.logprobs)
         return TicketStream(events, ticket, media_type="text/event-stream", headers=SSE_HEADERS)
@@ -155,7 +156,8 @@ async def _diarize(
     if body.stream:
 
         def work(emit: Any, cancel: threading.Event) -> Transcript:
-            return entry.worker.transcribe(samples, options, diarize, on_segment=emit, cancel=cancel)
+            transcript: Transcript = entry.worker.transcribe(samples, options, diarize, on_segment=emit, cancel=cancel)
+            return transcript
 
         events = _events(request, entry, ticket, work, body, diarized=True)
         return TicketStream(events, ticket, media_type="text/event-stream", headers=SSE_HEADERS)

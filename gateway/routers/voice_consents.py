@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query, Request
 
 from gateway.languages import normalize_language
 from gateway.middleware import request_tenant
-from gateway.protocol.json_body import StrictJsonRoute
 from gateway.protocol.forms import form_fields, read_form, validate
+from gateway.protocol.json_body import StrictJsonRoute
 from gateway.protocol.transcriptions import multipart_openapi
 from gateway.protocol.voice_consents import (
     VoiceConsent,
@@ -40,7 +40,9 @@ def render(record: ConsentRecord) -> VoiceConsent:
 @router.post(
     "/v1/audio/voice_consents",
     openapi_extra=multipart_openapi(
-        VoiceConsentCreate, "A recording of the voice's owner speaking the approved phrase (10 MiB at most).", "recording"
+        VoiceConsentCreate,
+        "A recording of the voice's owner speaking the approved phrase (10 MiB at most).",
+        "recording",
     ),
     response_model=VoiceConsent,
     summary="Upload a consent recording (checked for the approved phrase)",
@@ -49,7 +51,7 @@ async def create_voice_consent(request: Request) -> Any:
     services: Services = request.app.state.services
     section = services.settings.consents
     form = await read_form(request, max_fields=10)
-    values, uploads = form_fields(form, files=("recording",))
+    values, uploads = form_fields(form, files=("recording",), known=VoiceConsentCreate.model_fields)
     body: VoiceConsentCreate = validate(VoiceConsentCreate, values)
     phrase_language = _phrase_language(services, body.language)
     upload = require_upload(uploads, "recording", section.max_recording_bytes)

@@ -12,12 +12,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from gateway.custom_voices import speech_worker
 from gateway.middleware import request_tenant
 from gateway.protocol.forms import form_fields, read_form, validate
 from gateway.protocol.transcriptions import multipart_openapi
 from gateway.protocol.voices import Voice, VoiceCreate, VoiceDeleted
 from gateway.services import Services
-from gateway.custom_voices import speech_worker
 from gateway.storage import ConsentRecord, NewRecording, VoiceRecord
 from gateway.uploads import require_upload
 from models.errors import InvalidRequest, NotFound
