@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # -> deadline -> routes.
     app.add_middleware(DeadlineMiddleware, timeout_s=settings.limits.request_timeout_s)
     app.add_middleware(RateLimitMiddleware, limiter=services.rate_limiter)
-    app.add_middleware(ApiKeyMiddleware, api_keys=settings.api_keys)
+    app.add_middleware(ApiKeyMiddleware, api_keys=settings.api_keys, client_secrets=services.client_secret)
     app.add_middleware(BodyLimitMiddleware, limit=settings.transcription.max_upload_bytes + BODY_SLACK_BYTES)
     app.add_middleware(DrainMiddleware, drain=services.drain)
     app.add_middleware(errors.ServerErrorMiddleware)

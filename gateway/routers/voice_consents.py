@@ -142,7 +142,11 @@ async def _verify(services: Services, samples: Any, language: str) -> Verdict:
     entry = services.registry.resolve(services.settings.consents.transcription_model, "transcription")
     # a person waits for the check: it goes before file transcriptions (429 at once when the queue is full)
     ticket = await services.registry.admit(entry, latency="interactive")
-    options = TranscribeOptions(language=language, beam_size=services.settings.transcription.beam_size)
+    options = TranscribeOptions(
+        language=language,
+        beam_size=services.settings.transcription.beam_size,
+        prompt=services.consent_phrases.prompts.get(language),
+    )
     try:
         entry.worker.check_options(options)
     except BaseException:
