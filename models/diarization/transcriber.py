@@ -90,7 +90,6 @@ class DiarizingTranscriber:
             raise
         return replace(transcript, segments=tuple(segments))
 
-
     def transcribe_turn(
         self,
         samples: np.ndarray,
