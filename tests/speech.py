@@ -209,8 +209,12 @@ def der(
     collar: float = 0.0,
     skip_overlap: bool = False,
 ) -> float:
-    """Diarization error rate with pyannote.metrics (no collar, overlap scored by default)."""
-    from pyannote.core import Annotation, Segment
+    """Diarization error rate with pyannote.metrics (no collar, overlap scored by default).
+
+    Scored over the union of both sides' extents, given explicitly (what pyannote.metrics assumes,
+    with a warning, when no evaluation map is given).
+    """
+    from pyannote.core import Annotation, Segment, Timeline
     from pyannote.metrics.diarization import DiarizationErrorRate
 
     def annotation(turns: Iterable[tuple[float, float, str]]) -> Any:  # pyannote.core.Annotation
@@ -221,7 +225,10 @@ def der(
 
     hyp = [(t.start, t.end, t.speaker) if hasattr(t, "speaker") else t for t in hypothesis]
     metric = DiarizationErrorRate(collar=collar, skip_overlap=skip_overlap)
-    return float(metric(annotation(reference), annotation(hyp)))
+    ref, hyp_annotation = annotation(reference), annotation(hyp)
+    extents = [a.get_timeline().extent() for a in (ref, hyp_annotation) if a]
+    uem = Timeline(extents).support() if extents else None
+    return float(metric(ref, hyp_annotation, uem=uem))
 
 
 def speaker_accuracy(reference: Sequence[tuple[float, float, str]], segments: Iterable[Any]) -> float:

@@ -1,10 +1,11 @@
 """Whisper plus a diarization engine: the worker behind `gpt-4o-transcribe-diarize`.
 
 Whisper transcribes with word timestamps; the engine says who spoke when; words are given
-to the speaker talking at that moment and segments are split at speaker changes. With
-`on_segment`, each speaker segment is handed over as soon as it is final: the diarization
-runs first (it needs the whole recording), then Whisper's segments are split and emitted
-one by one as Whisper decodes them.
+to the speaker talking at that moment and segments are split at speaker changes and pauses
+(see `models.diarization.align`). With `on_segment`, each speaker segment is handed over as
+soon as it is final: the diarization runs first (it needs the whole recording), then
+Whisper's segments are split and emitted one by one as Whisper decodes them (each once the
+next is known, since its end may move up to the next one's start).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from models.diarization.align import split_segment
+from models.diarization.align import SegmentAligner
 from models.diarization.base import DiarizationEngine, anonymous_label
 from models.diarization.live import SessionSpeakers, transcribe_turn
 from models.errors import Cancelled
@@ -69,22 +70,25 @@ class DiarizingTranscriber:
             turns = self.engine.diarize(samples, diarize)
             _check(cancel)
             segments: list[Segment] = []
+            aligner = SegmentAligner(turns, default_speaker=anonymous_label(0))
 
-            def split(segment: Segment) -> None:
-                for piece in split_segment(segment, turns):
-                    piece = replace(piece, id=len(segments), speaker=piece.speaker or anonymous_label(0))
+            def emit(pieces: list[Segment]) -> None:
+                for piece in pieces:
                     segments.append(piece)
                     if on_segment is not None:
                         on_segment(piece)
 
             transcript: Transcript = self.whisper.transcribe(
-                samples, replace(options, word_timestamps=True), on_segment=split, cancel=cancel
+                samples,
+                replace(options, word_timestamps=True),
+                on_segment=lambda segment: emit(aligner.add(segment)),
+                cancel=cancel,
             )
+            emit(aligner.finish())
         except Cancelled:
             self.cancelled += 1
             raise
         return replace(transcript, segments=tuple(segments))
-
 
     def transcribe_turn(
         self,

@@ -91,11 +91,6 @@ def test_one_voice_is_one_speaker(engine):
     assert speakers(turns) == {"A"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: the embedded diarizer splits a short single-voice clip (en_fox, 6.4 s) into A and B; "
-    "found by tests/system/test_cli.py's diarized_json check (issue 18)",
-)
 def test_a_short_clip_of_one_voice_is_one_speaker(engine):
     turns = engine.diarize(read_audio(Path(__file__).parents[1] / "fixtures" / "en_fox.flac"), DiarizeOptions())
     assert turns and speakers(turns) == {"A"}

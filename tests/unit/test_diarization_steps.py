@@ -84,7 +84,8 @@ def test_words_go_to_the_speaker_talking_and_segments_split_at_changes():
         (0, "A", " Hello there."),
         (1, "joe", " Hi Ann."),
     ]
-    assert transcript.segments[1].start == 2.2
+    assert transcript.segments[1].start == 2.1  # Whisper's 2.2 moves to where the engine heard joe start
+    assert (transcript.segments[0].start, transcript.segments[0].end) == (0.0, 2.0)
     assert all(w.speaker == "joe" for w in transcript.segments[1].words)
 
 
@@ -92,3 +93,34 @@ def test_a_word_in_a_gap_goes_to_the_nearest_turn():
     turns = [SpeakerTurn(0.0, 1.0, "A"), SpeakerTurn(3.0, 4.0, "B")]
     assert speaker_at(2.6, 2.8, turns) == "B"
     assert speaker_at(1.1, 1.2, turns) == "A"
+
+
+def _segment(*words: Word) -> Segment:
+    return Segment(0, 0, words[0].start, words[-1].end, "".join(w.word for w in words), (1,), 0.0, -0.1, 1.0, 0.01,
+                   words=words)
+
+
+def test_a_segment_is_split_where_the_engine_heard_a_pause_between_its_words():
+    turns = [SpeakerTurn(1.0, 1.6, "A"), SpeakerTurn(2.4, 4.0, "A")]
+    segment = _segment(_word(" Hello.", 1.0, 1.5), _word(" Hello", 2.0, 2.6), _word(" again.", 2.7, 3.2))
+    pieces = diarize_transcript(Transcript("transcribe", "en", 4.0, (segment,)), turns).segments
+    assert [(p.id, p.text, p.speaker) for p in pieces] == [(0, " Hello.", "A"), (1, " Hello again.", "A")]
+    # edges follow the engine's speech: the second piece starts where it heard speech again
+    assert [(p.start, p.end) for p in pieces] == [(1.0, 1.6), (2.4, 3.2)]
+    assert pieces[1].words[0].start == 2.4  # a word is trimmed to its segment
+
+
+def test_segment_edges_move_to_the_speech_but_never_across_a_neighbour():
+    turns = [SpeakerTurn(0.0, 6.0, "A")]
+    first = _segment(_word(" One", 0.3, 0.6), _word(" two.", 0.7, 1.0))
+    second = _segment(_word(" Three", 1.3, 1.6), _word(" four.", 1.7, 5.8))
+    pieces = diarize_transcript(Transcript("transcribe", "en", 6.0, (first, second)), turns).segments
+    # one speaker without a pause: the first ends where the second starts; the turn's edges bound both
+    assert [(p.start, p.end) for p in pieces] == [(0.0, 1.3), (1.3, 6.0)]
+
+
+def test_an_edge_far_from_the_speech_stays_at_its_word():
+    turns = [SpeakerTurn(0.0, 9.0, "A")]
+    segment = _segment(_word(" Late", 2.0, 2.4), _word(" start.", 2.5, 3.0))
+    (piece,) = diarize_transcript(Transcript("transcribe", "en", 9.0, (segment,)), turns).segments
+    assert (piece.start, piece.end) == (2.0, 3.0)
