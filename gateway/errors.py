@@ -20,7 +20,7 @@ from models.errors import (
     AudioDecodeError,
     Cancelled,
     Conflict,
-    GatewayError,
+    DomainError,
     InvalidRequest,
     ModelNotFound,
     ModelUnavailable,
@@ -32,15 +32,15 @@ from models.errors import (
 log = logging.getLogger(__name__)
 
 
-class AuthenticationFailed(GatewayError):
+class AuthenticationFailed(DomainError):
     """Missing or wrong API key."""
 
 
-class PermissionDenied(GatewayError):
+class PermissionDenied(DomainError):
     """The key is valid but may not do this."""
 
 
-class ServiceUnavailable(GatewayError):
+class ServiceUnavailable(DomainError):
     """A dependency (database, model) is down; the rest of the server works."""
 
 
@@ -52,7 +52,7 @@ class ShuttingDown(ServiceUnavailable):
         self.retry_after = 1.0
 
 
-class RateLimited(GatewayError):
+class RateLimited(DomainError):
     """The API key used up its request rate; `retry_after` seconds until its next request."""
 
     def __init__(self, message: str, *, retry_after: float):
@@ -60,13 +60,13 @@ class RateLimited(GatewayError):
         self.retry_after = retry_after
 
 
-class RequestTimeout(GatewayError):
+class RequestTimeout(DomainError):
     """The request took longer than its time budget; its work was stopped."""
 
 
 # (class, status, OpenAI type word, code when the error names none), most specific class first.
 # Every class has a code, so no answer leaves with `code: null`.
-_MAPPING: tuple[tuple[type[GatewayError], int, str, str], ...] = (
+_MAPPING: tuple[tuple[type[DomainError], int, str, str], ...] = (
     (ModelNotFound, 404, "invalid_request_error", "model_not_found"),
     (NotFound, 404, "not_found_error", "not_found"),
     (AudioDecodeError, 400, "invalid_request_error", "invalid_value"),
@@ -109,7 +109,7 @@ def envelope(message: str, type_: str, param: str | None = None, code: str | Non
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
-def describe(exc: GatewayError) -> tuple[int, dict[str, Any]]:
+def describe(exc: DomainError) -> tuple[int, dict[str, Any]]:
     """Status code and envelope for a domain error."""
     for cls, status, type_, code in _MAPPING:
         if isinstance(exc, cls):
@@ -117,7 +117,7 @@ def describe(exc: GatewayError) -> tuple[int, dict[str, Any]]:
     return 500, envelope(exc.message, "server_error", exc.param, exc.code or SERVER_ERROR_CODE)
 
 
-def error_response(exc: GatewayError) -> JSONResponse:
+def error_response(exc: DomainError) -> JSONResponse:
     status, body = describe(exc)
     headers = {}
     retry_after = getattr(exc, "retry_after", None)
@@ -141,8 +141,8 @@ def validation_param(loc: tuple[Any, ...]) -> str | None:
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into the envelope."""
 
-    @app.exception_handler(GatewayError)
-    async def _domain(request: Request, exc: GatewayError) -> JSONResponse:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
@@ -151,7 +151,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if isinstance(exc.__cause__, GatewayError):  # e.g. the body limit, hit while FastAPI read a JSON body
+        if isinstance(exc.__cause__, DomainError):  # e.g. the body limit, hit while FastAPI read a JSON body
             return error_response(exc.__cause__)
         fallback = ("server_error", SERVER_ERROR_CODE) if exc.status_code >= 500 else _STATUS_TYPES[400]
         type_, code = _STATUS_TYPES.get(exc.status_code, fallback)
@@ -212,7 +212,7 @@ class ServerErrorMiddleware:
             if started:
                 log.exception("error after the response began on %s %s", scope.get("method"), scope.get("path"))
                 return
-            if isinstance(exc, GatewayError):
+            if isinstance(exc, DomainError):
                 response = error_response(exc)
             else:
                 log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from gateway.languages import language_name
@@ -166,3 +167,14 @@ def render_text(transcript: Transcript) -> str:
 
 
 TEXT_RENDERERS = {"text": render_text, "srt": render_srt, "vtt": render_vtt}
+
+
+_TEXT_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def speech_usage(text: str, seconds: float) -> dict[str, int]:
+    """Token usage of a speech request, estimated: one token per word or punctuation mark of the
+    input, and the audio counted at the rate the transcription usage uses."""
+    input_tokens = len(_TEXT_TOKEN.findall(text))
+    output_tokens = math.ceil(seconds * AUDIO_TOKENS_PER_SECOND)
+    return {"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": input_tokens + output_tokens}

@@ -35,10 +35,10 @@ from gateway.protocol.realtime import (
     server_event,
 )
 from gateway.services import Services
-from models.errors import GatewayError, InvalidRequest
+from models.errors import DomainError, InvalidRequest
 from models.live_audio import LiveDecoder, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent
 from models.options import TranscribeOptions
-from models.registry import WorkerEntry
+from gateway.serving.registry import WorkerEntry
 from models.types import SAMPLE_RATE, Transcript
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class LiveSession:
             else:
                 self._clear()
                 await self.send(server_event("input_audio_buffer.cleared"))
-        except GatewayError as exc:
+        except DomainError as exc:
             await self.send(error_event(exc, event_id))
 
     async def _update(self, update: Any) -> None:
@@ -286,14 +286,14 @@ class LiveSession:
             entry = self.services.registry.resolve(turn.model, "transcription")
             worker = entry.name
             transcript = await self._run(entry, turn)
-        except GatewayError as exc:
+        except DomainError as exc:
             self._count(worker, "failed")
             await self._failed(turn, exc)
             return
         except Exception:  # a bug must not end the session's transcripts
             log.exception("realtime session %s: transcribing item %s failed", self.id, turn.item_id)
             self._count(worker, "failed")
-            await self._failed(turn, GatewayError("The server had an error while transcribing this audio."))
+            await self._failed(turn, DomainError("The server had an error while transcribing this audio."))
             return
         logprobs = turn.config.logprobs
         rest = self.interim.final(turn.item_id, transcript.text)
@@ -335,7 +335,7 @@ class LiveSession:
         if metrics is not None:
             metrics.turn(worker, outcome, seconds)
 
-    async def _failed(self, turn: Turn, exc: GatewayError) -> None:
+    async def _failed(self, turn: Turn, exc: DomainError) -> None:
         error = {k: v for k, v in error_event(exc)["error"].items() if k != "event_id"}
         await self.send(
             server_event(

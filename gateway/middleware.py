@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import AuthenticationFailed, error_response
 from gateway.logs import REQUEST_ID
-from models.errors import GatewayError, PayloadTooLarge
+from models.errors import DomainError, PayloadTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class ApiKeyMiddleware:
         return await self.app(scope, receive, send)
 
 
-async def deny_websocket(scope: Scope, receive: Receive, send: Send, exc: GatewayError) -> None:
+async def deny_websocket(scope: Scope, receive: Receive, send: Send, exc: DomainError) -> None:
     """Refuse a WebSocket handshake with the HTTP status and envelope of `exc`.
 
     Where the server lacks ASGI's denial-response extension, the handshake is closed instead

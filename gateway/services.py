@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from gateway.draining import Drain
 from gateway.limits import RateLimiter, build_rate_limiter
@@ -19,7 +22,7 @@ from models.diarization.embedded import EmbeddedDiarizer, EmbeddedDiarizerConfig
 from models.diarization.pyannote_engine import PyannoteEngine, PyannoteSource
 from models.diarization.transcriber import DiarizingTranscriber
 from models.piper import PiperTuning, PiperWorker
-from models.registry import ModelRegistry, WorkerEntry, WorkQueue
+from gateway.serving.registry import ModelRegistry, WorkerEntry, WorkQueue
 from models.speaker import SpeakerEncoder
 from models.voice_match import VoiceMatcher
 from models.whisper import WhisperSource, WhisperWorker
@@ -197,3 +200,13 @@ def _diarization_engine(settings: Settings, budget: CpuBudget, encoder: SpeakerE
         known_threshold=section.embedded.known_speaker_threshold, max_speakers=section.embedded.max_speakers
     )
     return EmbeddedDiarizer(config, budget=budget, encoder=encoder)
+
+
+def get_services(request: Request) -> Services:
+    """The app's services (built by the lifespan), for a route's parameters."""
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+"""A route parameter `services: ServicesDep` receives the app's `Services`."""

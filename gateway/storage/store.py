@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.errors import ServiceUnavailable
 from gateway.storage import schema
 from gateway.storage.database import create_database_engine, migrate, redacted
-from models.errors import Conflict, GatewayError, InvalidRequest, NotFound
+from models.errors import Conflict, DomainError, InvalidRequest, NotFound
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -193,7 +193,7 @@ class Store:
         try:
             with factory() as session, session.begin():
                 yield session
-        except GatewayError:
+        except DomainError:
             raise
         except DBAPIError as exc:
             if not isinstance(exc, (OperationalError, InterfaceError)) and not exc.connection_invalidated:

@@ -5,7 +5,7 @@ import anyio
 import pytest
 
 from models.errors import InsufficientMemory, ModelNotFound, ModelUnavailable, QueueFull
-from models.registry import ModelRegistry, WorkerEntry, WorkQueue
+from gateway.serving.registry import ModelRegistry, WorkerEntry, WorkQueue
 
 
 class _Worker:

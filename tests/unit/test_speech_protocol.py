@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.protocol.speech import SpeechRequest, VoiceId, pace_from_instructions
-from gateway.routers.speech import speech_usage
+from gateway.formats import speech_usage
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import threading
 import time
 
 from gateway.streaming import stream_from_thread
-from models.registry import WorkQueue
+from gateway.serving.registry import WorkQueue
 
 
 def counting_work(count: int, emitted: list[int], done: threading.Event):

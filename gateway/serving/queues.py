@@ -27,18 +27,43 @@ T = TypeVar("T")
 
 
 class Ticket:
-    """A place in a worker's queue, held from admission until the work ends."""
+    """A place in a worker's queue, held from admission until the work ends.
+
+    A context manager: leaving the block gives the place back, unless the work took it
+    (`WorkQueue.run` and a `WorkStream` give it back when they end). `hand_over` moves the
+    place to a new owner, such as a stream that outlives the block. Giving back twice is
+    harmless, so nobody needs to track who releases.
+    """
 
     def __init__(self, queue: WorkQueue, latency: Latency):
         self._queue = queue
         self.latency = latency  # the class the work runs in
         self._held = True
 
+    @property
+    def held(self) -> bool:
+        """Whether this ticket still holds its place."""
+        return self._held
+
     def release(self) -> None:
+        """Give the place back (once; later calls do nothing)."""
         if self._held:
             self._held = False
             self._queue.admitted -= 1
             self._queue.last_active = time.monotonic()
+
+    def hand_over(self) -> Ticket:
+        """A new ticket for the same place; this one no longer holds it (leaving its block releases nothing)."""
+        if not self._held:
+            raise RuntimeError("the ticket's place was already given back")
+        self._held = False
+        return Ticket(self._queue, self.latency)
+
+    def __enter__(self) -> Ticket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 @dataclass(eq=False)
