@@ -47,7 +47,7 @@ def _settings(variant: str, data_dir: Path, postgres_url: str | None):
 async def _measure(apps: dict, rounds: int, per_round: int) -> tuple[dict, dict, dict]:
     import httpx
 
-    from gateway.middleware import tenant_of
+    from gateway.tenants import tenant_of
 
     decision: dict[str, list[float]] = {v: [] for v in apps}
     request: dict[str, list[float]] = {v: [] for v in apps}

@@ -12,8 +12,8 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from gateway.errors import describe
-from models.errors import DomainError
 from gateway.serving.queues import Ticket, WorkQueue
+from models.errors import DomainError
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from gateway.protocol.models import Model, ModelList
-from gateway.serving.registry import ServedModel
 from gateway.services import ServicesDep
+from gateway.serving.registry import ServedModel
 
 router = APIRouter(tags=["models"])
 

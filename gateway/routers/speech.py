@@ -13,9 +13,9 @@ from gateway.audio_io import MIME_TYPES
 from gateway.formats import speech_usage
 from gateway.protocol.json_body import StrictJsonRoute
 from gateway.protocol.speech import SpeechRequest
+from gateway.services import ServicesDep
 from gateway.serving import speech
 from gateway.serving.speech import OUTPUT_RATE
-from gateway.services import ServicesDep
 from gateway.streaming import SSE_HEADERS, WorkResponse, WorkStream, sse_error, sse_event
 from gateway.telemetry import note
 

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from gateway import formats
 from gateway.protocol.forms import form_fields, json_object, multipart_openapi, read_form, validate
 from gateway.protocol.transcriptions import AudioRequest, TranscriptionRequest, TranslationRequest
-from gateway.serving import transcription
 from gateway.services import ServicesDep
+from gateway.serving import transcription
 from gateway.streaming import SSE_HEADERS, WorkResponse, sse_error, sse_event
 from gateway.telemetry import note
 from gateway.uploads import require_upload

@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from gateway.middleware import request_tenant
 from gateway.protocol.forms import form_fields, multipart_openapi, read_form, validate
 from gateway.protocol.json_body import StrictJsonRoute
 from gateway.protocol.voice_consents import (
@@ -20,9 +19,10 @@ from gateway.protocol.voice_consents import (
     VoiceConsentList,
     VoiceConsentUpdate,
 )
-from gateway.serving import consent
 from gateway.services import ServicesDep
+from gateway.serving import consent
 from gateway.storage import ConsentRecord, NewRecording
+from gateway.tenants import request_tenant
 from gateway.uploads import require_upload
 
 router = APIRouter(tags=["voice consents"], route_class=StrictJsonRoute)

@@ -14,13 +14,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from gateway.middleware import request_tenant
 from gateway.protocol.forms import form_fields, multipart_openapi, read_form, validate
 from gateway.protocol.speech import VoiceList
 from gateway.protocol.voices import Voice, VoiceCreate, VoiceDeleted
-from gateway.serving import voices
 from gateway.services import ServicesDep
+from gateway.serving import voices
 from gateway.storage import ConsentRecord, NewRecording, VoiceRecord
+from gateway.tenants import request_tenant
 from gateway.uploads import require_upload
 from models.errors import InvalidRequest, NotFound
 from models.types import SAMPLE_RATE

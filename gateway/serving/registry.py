@@ -21,10 +21,10 @@ from typing import Any, Generic, Literal, TypeVar, cast, overload
 import anyio
 import anyio.to_thread
 
+from gateway.serving.queues import Ticket, WorkQueue
 from models.compute import Latency
 from models.errors import DomainError, InsufficientMemory, ModelNotFound, ModelUnavailable
 from models.memory import mib, release_free_memory, rss_bytes
-from gateway.serving.queues import Ticket, WorkQueue
 from models.workers import Kind, SpeakerTranscriber, Synthesizer, Transcriber, Worker
 
 __all__ = ["ModelRegistry", "ServedModel", "Ticket", "WorkQueue", "Worker", "WorkerEntry"]

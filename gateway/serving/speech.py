@@ -14,13 +14,13 @@ from collections.abc import Callable
 from starlette.requests import Request
 
 from gateway.audio_io import open_encoder
-from gateway.middleware import request_tenant
 from gateway.protocol.speech import SpeechRequest, pace_from_instructions
-from gateway.serving import voices
 from gateway.services import Services
+from gateway.serving import voices
 from gateway.settings import SpeechModelSettings
 from gateway.streaming import Emit, WorkStream
 from gateway.telemetry import note
+from gateway.tenants import request_tenant
 from models.errors import InvalidRequest
 from models.options import SynthesizeOptions
 from models.piper import MAX_SPEED, MIN_SPEED

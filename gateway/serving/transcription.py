@@ -16,8 +16,8 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from gateway.protocol.transcriptions import AudioRequest, TranscriptionRequest, check_file_model
-from gateway.serving.queues import Ticket, WorkQueue
 from gateway.services import Services
+from gateway.serving.queues import Ticket, WorkQueue
 from gateway.streaming import WorkStream
 from gateway.telemetry import note
 from models.options import DiarizeOptions

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gateway.limits import RateLimiter, SharedRateLimiter, build_rate_limiter
-from gateway.middleware import tenant_of
+from gateway.tenants import tenant_of
 from gateway.settings import RateLimitSettings
 from gateway.storage import Store, database_url
 
