@@ -21,8 +21,6 @@ import re
 import time
 from dataclasses import dataclass
 
-import anyio
-import anyio.to_thread
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.errors import ServiceUnavailable
@@ -30,6 +28,7 @@ from gateway.settings import RateLimitSettings
 from gateway.storage import Store
 from gateway.storage.buckets import SharedBuckets, Take
 from gateway.tenants import tenant_of
+from gateway.threads import LazyLimiter
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +128,7 @@ class SharedRateLimiter(RateLimiter):
         self.retry_s = retry_s
         self.wall_clock = wall_clock
         self.fallbacks = 0  # decisions taken locally because the database failed
-        self._parallel = parallel
-        self._limiter: anyio.CapacityLimiter | None = None
+        self._threads = LazyLimiter(parallel)
         self._retry_at: float | None = None  # set while the database is considered down
 
     @property
@@ -142,10 +140,8 @@ class SharedRateLimiter(RateLimiter):
         if rate <= 0:
             return None
         if self._retry_at is None or self.clock() >= self._retry_at:
-            if self._limiter is None:
-                self._limiter = anyio.CapacityLimiter(self._parallel)
             try:
-                take = await anyio.to_thread.run_sync(self._take, tenant, rate, size, limiter=self._limiter)
+                take = await self._threads.run(self._take, tenant, rate, size)
             except (SQLAlchemyError, ServiceUnavailable) as exc:
                 if self._retry_at is None:
                     log.error("rate limits: the database failed (%s); limiting per replica until it is back", exc)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
+from gateway.threads import LazyLimiter
 from models.compute import LATENCIES, ClassLine, Latency, LatencyPolicy, Waits, latency_class
 from models.errors import QueueFull
 
@@ -99,14 +100,12 @@ class WorkQueue:
         """How long admitted calls waited for a place to run, per class."""
         self._running = 0  # places taken: calls running, or handed a place and about to run
         self._line: ClassLine[_Waiter] = ClassLine(policy or LatencyPolicy())
-        self._threads: anyio.CapacityLimiter | None = None
+        self._threads = LazyLimiter(max_parallel)
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
         """The worker's threads (runs and loads); created lazily: it belongs to the event loop that first uses it."""
-        if self._threads is None:
-            self._threads = anyio.CapacityLimiter(self.max_parallel)
-        return self._threads
+        return self._threads.limiter
 
     @property
     def running(self) -> int:

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio
-import anyio.to_thread
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.errors import ServiceUnavailable
 from gateway.storage import schema
 from gateway.storage.database import create_database_engine, migrate, redacted
+from gateway.threads import LazyLimiter
 from models.errors import Conflict, DomainError, InvalidRequest, NotFound
 
 log = logging.getLogger(__name__)
@@ -145,8 +144,7 @@ class Store:
         self.engine = create_database_engine(url, pool_size=pool_size, connect_timeout_s=connect_timeout_s)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.engine.execution_options(sqlite_write=True), expire_on_commit=False)
-        self._limiter: anyio.CapacityLimiter | None = None
-        self._parallel = pool_size
+        self._threads = LazyLimiter(pool_size)
         self.pool_size = pool_size
         self.connect_timeout_s = connect_timeout_s
         self.revision: str | None = None
@@ -177,15 +175,13 @@ class Store:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Call a store method in a worker thread; (re)open the store first if it is not ready."""
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self._parallel)
 
         def call() -> T:
             if self.revision is None:
                 self.open()
             return fn(*args)
 
-        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+        return await self._threads.run(call)
 
     @contextmanager
     def _session(self, write: bool = False) -> Iterator[Session]:
