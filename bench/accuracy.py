@@ -48,7 +48,7 @@ def _recordings() -> list[tuple[str, "object", str]]:
     """(name, float32 mono 16 kHz samples, reference text or "" for none)."""
     import numpy as np
 
-    from tests.helpers import espeak_samples, piper_speech, read_audio
+    from samples.audio import espeak_samples, piper_speech, read_audio
 
     rate = 16000
     rng = np.random.default_rng(0)
@@ -74,7 +74,7 @@ def _recordings() -> list[tuple[str, "object", str]]:
 
 
 def _wav(samples, rate: int) -> bytes:
-    from tests.helpers import encode
+    from samples.audio import encode
 
     return encode(samples, "wav", rate=rate)
 
@@ -82,7 +82,7 @@ def _wav(samples, rate: int) -> bytes:
 def _real_cases():
     import numpy as np
 
-    from tests.helpers import read_audio
+    from samples.audio import read_audio
 
     sample = read_audio(SAMPLE / "sample.wav")
     rng = np.random.default_rng(1)
@@ -123,7 +123,7 @@ def measure(models: list[str], cache: Path) -> dict:
     from models.compute import CpuBudget
     from models.options import TranscribeOptions
     from models.whisper import WhisperSource, WhisperWorker
-    from tests.helpers import word_error_rate
+    from samples.audio import word_error_rate
 
     recordings = _recordings()
     real = _real_cases()

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from models.consent import ConsentPhrases
-from tests.helpers import espeak_samples
+from samples.audio import espeak_samples
 
 ORGS = ("OpenAI", "Acme Studios")
 CACHE = Path("data/cache/consent_calibration.json")
@@ -96,7 +96,7 @@ def piper(text: str, length_scale: float) -> tuple[np.ndarray, int]:
 
 def resample16(samples: np.ndarray, rate: int) -> np.ndarray:
     from gateway.audio_io import decode_audio
-    from tests.helpers import encode
+    from samples.audio import encode
 
     return decode_audio(encode(samples, "wav", rate=rate))
 
@@ -111,7 +111,7 @@ def degrade(samples: np.ndarray, how: str, rng: np.random.Generator) -> np.ndarr
         return samples + noise
     if how == "mp3":
         from gateway.audio_io import decode_audio
-        from tests.helpers import encode
+        from samples.audio import encode
 
         return decode_audio(encode(samples, "mp3"))
     raise ValueError(how)

@@ -29,7 +29,7 @@ from bench.report import table, write_section
 from bench.server import GatewayProcess
 from models.diarization.embedded import EmbeddedDiarizer
 from models.options import DiarizeOptions, KnownSpeaker
-from tests import speech
+from samples import speech
 
 REFERENCE_TEXT = "Please remember to lock the front door tonight, and leave the key with the neighbours."
 
@@ -158,7 +158,7 @@ MODEL = "gpt-4o-transcribe-diarize"
 
 
 def _wav(samples: np.ndarray) -> bytes:
-    from tests.helpers import encode
+    from samples.audio import encode
 
     return encode(samples, "wav")
 
@@ -183,7 +183,7 @@ def _first_segment(client, audio: bytes, **fields) -> tuple[float, float]:
 
 def request_section(client, repeats: int) -> str:
     """The whole diarized transcription request through HTTP."""
-    from tests.helpers import data_url, encode
+    from samples.audio import data_url, encode
 
     sample = speech.pyannote_sample()
     conv = speech.round_robin(CONVERSATIONS["3 voices (Piper joe, espeak m3, f4)"][0], 9, seed=12)

@@ -91,7 +91,7 @@ def test_replica_scope_and_no_limits_stay_in_memory(tmp_path: Path):
 @pytest.fixture
 def own_postgres():
     """A PostgreSQL cluster of this test alone, to be stopped and started (an outage)."""
-    from tests.postgres import PostgresCluster, postgres_bin_dir
+    from samples.postgres import PostgresCluster, postgres_bin_dir
 
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
