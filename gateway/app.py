@@ -20,6 +20,10 @@ from gateway.settings import Settings
 log = logging.getLogger(__name__)
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application for `settings` (default: configs/default.yaml and the environment).
+
+    Nothing is loaded here: the lifespan opens the store and preloads the pinned models.
+    """
     settings = settings or Settings.load()
     services = build_services(settings)
 

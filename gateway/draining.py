@@ -21,11 +21,14 @@ class Drain:
 
     @property
     def draining(self) -> bool:
+        """Whether draining has begun."""
         return self.since is not None
 
     def begin(self) -> None:
+        """Start draining (once; later calls keep the first start time)."""
         if self.since is None:
             self.since = time.monotonic()
 
     def elapsed(self) -> float:
+        """Seconds since draining began (0 before)."""
         return 0.0 if self.since is None else time.monotonic() - self.since

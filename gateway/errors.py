@@ -103,6 +103,7 @@ MAX_MESSAGE_CHARS = 2000
 
 
 def envelope(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    """OpenAI's error body; a message over `MAX_MESSAGE_CHARS` is cut."""
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[: MAX_MESSAGE_CHARS - 1] + "…"
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
@@ -117,6 +118,7 @@ def describe(exc: DomainError) -> tuple[int, dict[str, Any]]:
 
 
 def error_response(exc: DomainError) -> JSONResponse:
+    """The JSON answer for a domain error, with `Retry-After` when the error says when to retry."""
     status, body = describe(exc)
     headers = {}
     retry_after = getattr(exc, "retry_after", None)

@@ -42,6 +42,7 @@ def usage_for(model_id: str, transcript: Transcript) -> dict[str, Any]:
 
 
 def logprobs_json(logprobs: tuple[TokenLogprob, ...]) -> list[dict[str, Any]]:
+    """Token log probabilities as OpenAI writes them: token, logprob, UTF-8 bytes."""
     return [{"token": lp.token, "logprob": lp.logprob, "bytes": list(lp.bytes)} for lp in logprobs]
 
 
@@ -51,6 +52,7 @@ def languages_json(transcript: Transcript) -> list[dict[str, str]]:
 
 
 def render_json(transcript: Transcript, usage: dict[str, Any] | None, logprobs: bool = False) -> dict[str, Any]:
+    """The `json` format: the text, with `logprobs` when asked for and the usage."""
     body: dict[str, Any] = {"text": transcript.text}
     if logprobs:
         body["logprobs"] = logprobs_json(transcript.logprobs)
@@ -60,6 +62,7 @@ def render_json(transcript: Transcript, usage: dict[str, Any] | None, logprobs: 
 
 
 def segment_json(segment: Segment) -> dict[str, Any]:
+    """One segment of `verbose_json`: times in seconds (ms precision), tokens and decoding figures."""
     return {
         "id": segment.id,
         "seek": segment.seek,
@@ -114,6 +117,7 @@ def diarized_segment_json(segment: Segment) -> dict[str, Any]:
 
 
 def render_diarized(transcript: Transcript, usage: dict[str, Any] | None) -> dict[str, Any]:
+    """The `diarized_json` format: segments with their speaker, times in seconds."""
     body: dict[str, Any] = {
         "task": transcript.task,
         "duration": round(transcript.duration, 3),
@@ -163,6 +167,7 @@ def _vtt_text(segment: Segment) -> str:
 
 
 def render_text(transcript: Transcript) -> str:
+    """The `text` format: the transcript and a newline."""
     return transcript.text + "\n"
 
 

@@ -43,6 +43,8 @@ class _Bucket:
 
 @dataclass(frozen=True)
 class Decision:
+    """What a rate limiter decided for one request, with the figures of the `x-ratelimit-*` headers."""
+
     allowed: bool
     limit: int  # bucket size
     remaining: int
@@ -136,6 +138,8 @@ class SharedRateLimiter(RateLimiter):
         return self._retry_at is not None
 
     async def admit(self, tenant: str) -> Decision | None:
+        """A token from the tenant's shared bucket (None: no limit); from this replica's buckets while the
+        database is down."""
         rate, size = self._rate(tenant)
         if rate <= 0:
             return None

@@ -28,7 +28,14 @@ def sse_error(exc: BaseException) -> bytes:
     if isinstance(exc, DomainError):
         return sse_event(describe(exc)[1])
     return sse_event(
-        {"error": {"message": "The server had an error while processing your request.", "type": "server_error", "param": None, "code": None}}
+        {
+            "error": {
+                "message": "The server had an error while processing your request.",
+                "type": "server_error",
+                "param": None,
+                "code": None,
+            }
+        }
     )
 
 

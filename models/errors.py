@@ -23,6 +23,8 @@ class NotFound(DomainError):
 
 
 class ModelNotFound(NotFound):
+    """No served model has this id (or none of the kind the endpoint needs)."""
+
     def __init__(self, model: str, *, kind: str = "model"):
         super().__init__(
             f"The model `{model}` does not exist or you do not have access to it.",

@@ -35,9 +35,7 @@ def read_audio(path: Path | bytes, rate: int = 16000) -> np.ndarray:
     with av.open(source) as container:
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         pieces = [
-            out.to_ndarray().reshape(-1)
-            for frame in container.decode(audio=0)
-            for out in resampler.resample(frame)
+            out.to_ndarray().reshape(-1) for frame in container.decode(audio=0) for out in resampler.resample(frame)
         ]
         pieces += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
     return np.concatenate(pieces)

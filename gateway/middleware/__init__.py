@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BODY_SLACK_BYTES", "deny_websocket", "is_api", "request_tenant", "stack"]
 
+
 def stack(services: Services) -> list[Middleware]:
     """The middleware in request order, outermost first (as `FastAPI(middleware=...)` takes them)."""
     settings = services.settings

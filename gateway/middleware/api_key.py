@@ -17,7 +17,8 @@ def _subprotocol_key(scope: Scope) -> str:
     """`Bearer KEY` from a WebSocket's `openai-insecure-api-key.KEY` subprotocol, else ""."""
     if scope["type"] != "websocket":
         return ""
-    for protocol in scope.get("subprotocols", ()):
+    protocols: list[str] = scope.get("subprotocols", [])
+    for protocol in protocols:
         if protocol.startswith(API_KEY_SUBPROTOCOL):
             return "Bearer " + protocol[len(API_KEY_SUBPROTOCOL) :]
     return ""

@@ -12,6 +12,7 @@ BODY_SLACK_BYTES = 12 * 1024 * 1024
 """Room above the largest upload for the other form fields: four speaker reference clips of 10 s
 as base64 data URLs (a 48 kHz stereo wav of 10 s is 2.6 MB in base64)."""
 
+
 class BodyLimitMiddleware:
     """Refuse request bodies over `limit` bytes without reading them whole.
 

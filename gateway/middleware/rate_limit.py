@@ -7,8 +7,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import RateLimited, error_response
 from gateway.limits import RateLimiter, _duration
-from gateway.middleware.api_key import DEFAULT_TENANT
 from gateway.middleware.scope import is_api
+from gateway.tenants import DEFAULT_TENANT
 
 
 class RateLimitMiddleware:

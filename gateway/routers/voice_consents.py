@@ -36,7 +36,9 @@ def render(record: ConsentRecord) -> VoiceConsent:
 @router.post(
     "/v1/audio/voice_consents",
     openapi_extra=multipart_openapi(
-        VoiceConsentCreate, "A recording of the voice's owner speaking the approved phrase (10 MiB at most).", "recording"
+        VoiceConsentCreate,
+        "A recording of the voice's owner speaking the approved phrase (10 MiB at most).",
+        "recording",
     ),
     response_model=VoiceConsent,
     summary="Upload a consent recording (checked for the approved phrase)",
@@ -88,7 +90,9 @@ async def retrieve_voice_consent(consent_id: str, request: Request, services: Se
 
 
 @router.post("/v1/audio/voice_consents/{consent_id}", response_model=VoiceConsent, summary="Rename a consent")
-async def update_voice_consent(consent_id: str, body: VoiceConsentUpdate, request: Request, services: ServicesDep) -> Any:
+async def update_voice_consent(
+    consent_id: str, body: VoiceConsentUpdate, request: Request, services: ServicesDep
+) -> Any:
     tenant = request_tenant(request)
     return render(await services.store.run(services.store.rename_consent, tenant, consent_id, body.name))
 
@@ -101,4 +105,3 @@ async def update_voice_consent(consent_id: str, body: VoiceConsentUpdate, reques
 async def delete_voice_consent(consent_id: str, request: Request, services: ServicesDep) -> Any:
     await services.store.run(services.store.delete_consent, request_tenant(request), consent_id)
     return VoiceConsentDeleted(id=consent_id)
-

@@ -109,14 +109,17 @@ class WorkQueue:
 
     @property
     def running(self) -> int:
+        """Places taken: calls running, or handed a place and about to run."""
         return self._running
 
     @property
     def waiting(self) -> int:
+        """Admitted calls waiting for a place."""
         return self.admitted - self.running
 
     @property
     def capacity(self) -> int:
+        """Calls admitted at most: running plus waiting."""
         return self.max_parallel + self.max_queue
 
     def reserve(self, latency: Latency | None = None) -> Ticket:

@@ -68,6 +68,7 @@ class WorkerEntry(Generic[W]):
 
     @property
     def loaded(self) -> bool:
+        """Whether the worker's model is loaded now."""
         return bool(self.worker.loaded)
 
     @property
@@ -79,6 +80,7 @@ class WorkerEntry(Generic[W]):
 
     @property
     def idle(self) -> bool:
+        """Whether no admitted request holds this worker."""
         return self.queue.admitted == 0
 
     def footprint(self) -> int:

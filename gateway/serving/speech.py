@@ -39,7 +39,9 @@ async def speak(services: Services, request: Request, body: SpeechRequest) -> Wo
     if body.instructions is not None and not model.instructions:
         raise InvalidRequest(f"`instructions` is not supported with model `{body.model}`.", param="instructions")
     if body.stream_format == "sse" and not model.sse:
-        raise InvalidRequest(f"`stream_format` `sse` is not supported with model `{body.model}`.", param="stream_format")
+        raise InvalidRequest(
+            f"`stream_format` `sse` is not supported with model `{body.model}`.", param="stream_format"
+        )
     voice = await voices.piper_voice(services, request_tenant(request), body.voice, body.model)
     speed = min(MAX_SPEED, max(MIN_SPEED, body.speed * pace_from_instructions(body.instructions)))
     options = SynthesizeOptions(

@@ -28,7 +28,6 @@ Call = Callable[[SegmentCallback | None, threading.Event], Transcript]
 """One transcription of checked audio: `call(on_segment, cancel)`, blocking, run in the model's thread."""
 
 
-
 @dataclass(frozen=True)
 class Streamed:
     """A transcription read as it is decoded: ("item", Segment)... then ("result", Transcript)."""
@@ -97,4 +96,3 @@ async def _run(
     transcript: Transcript = await queue.run(call, None, cancel, ticket=ticket, cancel=cancel)
     note(request, audio_seconds=transcript.duration)
     return transcript
-

@@ -80,7 +80,9 @@ async def list_voices(services: Services, tenant: str, model: str | None) -> lis
     languages = {v.name: v.language for v in loaded.voices()} if loaded is not None else {}
 
     def listed(id_: str, name: str, type_: Literal["builtin", "audio_sample"], target: str) -> VoiceEntry:
-        return VoiceEntry(id=id_, name=name, type=type_, piper_voice=target, language=languages.get(target.partition(":")[0]))
+        return VoiceEntry(
+            id=id_, name=name, type=type_, piper_voice=target, language=languages.get(target.partition(":")[0])
+        )
 
     entries = [listed(name, name, "builtin", target) for name, target in voice_map(services, model).items()]
     for record in await services.store.run(services.store.list_voices, tenant):

@@ -61,6 +61,8 @@ def new_id(prefix: str) -> str:
 
 @dataclass(frozen=True)
 class ConsentRecord:
+    """A stored consent recording: who said which phrase, how well, and its speaker embedding once computed."""
+
     id: str
     tenant: str
     name: str
@@ -76,6 +78,8 @@ class ConsentRecord:
 
 @dataclass(frozen=True)
 class VoiceRecord:
+    """A stored custom voice: its consent, its sample, and the Piper voice that speaks it."""
+
     id: str
     tenant: str
     name: str
@@ -99,6 +103,8 @@ class NewRecording:
 
 @dataclass(frozen=True)
 class Page:
+    """One page of a list, and whether more follow."""
+
     items: list[Any]
     has_more: bool
 
