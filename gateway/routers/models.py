@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from gateway.protocol.models import Model, ModelList
@@ -19,12 +17,12 @@ def _model(served: ServedModel) -> Model:
 
 
 @router.get("/v1/models", response_model=ModelList)
-async def list_models(services: ServicesDep) -> Any:
+async def list_models(services: ServicesDep) -> ModelList:
     """Every public model id this server serves, aliases included."""
     return ModelList(data=[_model(s) for s in services.registry.served.values()])
 
 
 @router.get("/v1/models/{model_id:path}", response_model=Model)
-async def retrieve_model(model_id: str, services: ServicesDep) -> Any:
+async def retrieve_model(model_id: str, services: ServicesDep) -> Model:
     """One served model id, or 404 `model_not_found`."""
     return _model(services.registry.get_served(model_id))

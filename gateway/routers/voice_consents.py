@@ -6,8 +6,6 @@ language in the recording (gateway/serving/consent.py). Every object belongs to 
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query, Request
 
 from gateway.protocol.forms import form_fields, multipart_openapi, read_form, validate
@@ -43,7 +41,7 @@ def render(record: ConsentRecord) -> VoiceConsent:
     response_model=VoiceConsent,
     summary="Upload a consent recording (checked for the approved phrase)",
 )
-async def create_voice_consent(request: Request, services: ServicesDep) -> Any:
+async def create_voice_consent(request: Request, services: ServicesDep) -> VoiceConsent:
     form = await read_form(request, max_fields=10)
     values, uploads = form_fields(form, files=("recording",))
     body: VoiceConsentCreate = validate(VoiceConsentCreate, values)
@@ -71,7 +69,7 @@ async def list_voice_consents(
     services: ServicesDep,
     after: str | None = Query(None, description="The id of the last consent of the previous page."),
     limit: int = Query(20, ge=1, le=100, description="Consents per page."),
-) -> Any:
+) -> VoiceConsentList:
     page = await services.store.run(
         lambda: services.store.list_consents(request_tenant(request), after=after, limit=limit)
     )
@@ -85,14 +83,14 @@ async def list_voice_consents(
 
 
 @router.get("/v1/audio/voice_consents/{consent_id}", response_model=VoiceConsent, summary="Retrieve a consent")
-async def retrieve_voice_consent(consent_id: str, request: Request, services: ServicesDep) -> Any:
+async def retrieve_voice_consent(consent_id: str, request: Request, services: ServicesDep) -> VoiceConsent:
     return render(await services.store.run(services.store.get_consent, request_tenant(request), consent_id))
 
 
 @router.post("/v1/audio/voice_consents/{consent_id}", response_model=VoiceConsent, summary="Rename a consent")
 async def update_voice_consent(
     consent_id: str, body: VoiceConsentUpdate, request: Request, services: ServicesDep
-) -> Any:
+) -> VoiceConsent:
     tenant = request_tenant(request)
     return render(await services.store.run(services.store.rename_consent, tenant, consent_id, body.name))
 
@@ -102,6 +100,6 @@ async def update_voice_consent(
     response_model=VoiceConsentDeleted,
     summary="Delete a consent and its recording (409 while voices use it)",
 )
-async def delete_voice_consent(consent_id: str, request: Request, services: ServicesDep) -> Any:
+async def delete_voice_consent(consent_id: str, request: Request, services: ServicesDep) -> VoiceConsentDeleted:
     await services.store.run(services.store.delete_consent, request_tenant(request), consent_id)
     return VoiceConsentDeleted(id=consent_id)

@@ -10,7 +10,6 @@ gateway/serving/voices.py turns a request's `voice` into that Piper voice.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 from fastapi import APIRouter, Request
 
@@ -35,7 +34,7 @@ def render(record: VoiceRecord) -> Voice:
 
 
 @router.get("/v1/audio/voices", response_model=VoiceList, summary="List voices (audio-gateway extension)")
-async def list_voices(request: Request, services: ServicesDep, model: str | None = None) -> Any:
+async def list_voices(request: Request, services: ServicesDep, model: str | None = None) -> VoiceList:
     """The built-in voice names and the caller's custom voices, with the Piper voice each is spoken with."""
     return VoiceList(data=await voices.list_voices(services, request_tenant(request), model))
 
@@ -48,7 +47,7 @@ async def list_voices(request: Request, services: ServicesDep, model: str | None
     response_model=Voice,
     summary="Create a custom voice from a sample of a consenting speaker",
 )
-async def create_voice(request: Request, services: ServicesDep) -> Any:
+async def create_voice(request: Request, services: ServicesDep) -> Voice:
     section = services.settings.custom_voices
     store, tenant = services.store, request_tenant(request)
     form = await read_form(request, max_fields=10)
@@ -112,6 +111,6 @@ async def create_voice(request: Request, services: ServicesDep) -> Any:
 
 
 @router.delete("/v1/audio/voices/{voice_id}", response_model=VoiceDeleted, summary="Delete a custom voice")
-async def delete_voice(voice_id: str, request: Request, services: ServicesDep) -> Any:
+async def delete_voice(voice_id: str, request: Request, services: ServicesDep) -> VoiceDeleted:
     await services.store.run(services.store.delete_voice, request_tenant(request), voice_id)
     return VoiceDeleted(id=voice_id)
