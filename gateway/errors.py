@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.protocol.validation import validation_problem
 from models.errors import (
     AudioDecodeError,
     Cancelled,
@@ -133,12 +134,6 @@ def error_response(exc: DomainError) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def validation_param(loc: tuple[Any, ...]) -> str | None:
-    """The wire name of the field a pydantic error points at."""
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form")]
-    return parts[0] if parts else None
-
-
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into the envelope."""
 
@@ -165,14 +160,10 @@ def install(app: FastAPI) -> None:
 
 
 def validation_envelope(errors: Any) -> dict[str, Any]:
-    """The envelope of a pydantic/FastAPI validation failure: its first error, with the field as `param`."""
-    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-    param = validation_param(tuple(first.get("loc", ())))
-    if first.get("type") == "missing":
-        message = f"Missing required parameter: '{param}'."
-        return envelope(message, "invalid_request_error", param, "missing_required_parameter")
-    if first.get("type") == "json_invalid":
-        message = f"The request body is not valid JSON: {first.get('msg')}."
+    """The envelope of a pydantic/FastAPI validation failure: the field as `param` (see protocol/validation)."""
+    if errors and errors[0].get("type") == "json_invalid":
+        message = f"The request body is not valid JSON: {errors[0].get('msg')}."
         return envelope(message, "invalid_request_error", None, "invalid_json")
-    message = f"Invalid value for '{param}': {first.get('msg')}" if param else str(first.get("msg"))
-    return envelope(message, "invalid_request_error", param, "invalid_value")
+    problem = validation_problem(errors)
+    return envelope(problem.message, "invalid_request_error", problem.param, problem.code)
+

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from gateway.languages import language_name
+from models.transcript_checks import has_words
 from models.types import Segment, TokenLogprob, Transcript
 
 AUDIO_TOKENS_PER_SECOND = 50  # Whisper's encoder: 1500 positions per 30 s window
@@ -91,7 +92,11 @@ def render_verbose(
         "text": transcript.text,
     }
     if words:
-        body["words"] = [{"word": w.word.strip(), "start": round(w.start, 3), "end": round(w.end, 3)} for w in transcript.words]
+        body["words"] = [
+            {"word": w.word.strip(), "start": round(w.start, 3), "end": round(w.end, 3)}
+            for w in transcript.words
+            if has_words(w.word)  # a dash or quote Whisper left on its own is not a word
+        ]
     if segments:
         body["segments"] = [segment_json(s) for s in transcript.segments]
     if usage is not None:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
 
+from gateway.protocol.validation import validation_problem
 from models.errors import InvalidRequest, PayloadTooLarge
 
 _BRACKETS = re.compile(r"^(?P<name>[^\[\]]+)(?P<keys>(\[[^\[\]]*\])+)$")
@@ -25,13 +27,15 @@ MAX_TEXT_FILE_PART = 1024 * 1024
 
 
 def form_fields(
-    form: FormData, *, files: tuple[str, ...], lists: tuple[str, ...] = ()
+    form: FormData, *, files: tuple[str, ...], lists: tuple[str, ...] = (), known: Collection[str] = ()
 ) -> tuple[dict[str, Any], dict[str, UploadFile]]:
     """Split a form into scalar/array/object values and the named file uploads.
 
     Only the fields in `lists` may repeat (`include[]=a&include[]=b`, or without brackets);
     any other field sent twice is a 400 naming it, never a silent choice between the two.
     An empty text field counts as absent, as clients that send every field mean it.
+    With `known` (the request model's fields), any other field is a 400 `unknown_parameter`,
+    whatever shape it was sent in.
     """
     values: dict[str, Any] = {}
     uploads: dict[str, UploadFile] = {}
@@ -53,6 +57,8 @@ def form_fields(
             value = raw.decode("utf-8", errors="replace")
         match = _BRACKETS.match(key)
         name = key if match is None else match.group("name")
+        if known and name not in known and name not in files:
+            raise unknown_parameter(name)
         keys = [] if match is None else re.findall(r"\[([^\[\]]*)\]", match.group("keys"))
         if name in lists:
             if keys not in ([], [""]):
@@ -80,6 +86,11 @@ def form_fields(
             raise _duplicate(key, param=name)
         target[keys[-1]] = value
     return values, uploads
+
+
+def unknown_parameter(name: str) -> InvalidRequest:
+    """OpenAI's answer to a parameter the endpoint does not take."""
+    return InvalidRequest(f"Unrecognized request argument supplied: {name}.", param=name, code="unknown_parameter")
 
 
 def _duplicate(field: str, *, param: str | None = None) -> InvalidRequest:
@@ -127,16 +138,7 @@ def validate(model: type[BaseModel], values: dict[str, Any]) -> Any:
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        first = exc.errors(include_input=False, include_url=False)[0]
-        loc = [str(p) for p in first.get("loc", ())]
-        param = loc[0] if loc else None
-        if first.get("type") == "missing":
-            message = f"Missing required parameter: '{param}'."
-            code = "missing_required_parameter"
-        else:
-            message = f"Invalid value for '{'.'.join(loc)}': {first.get('msg')}."
-            code = "invalid_value"
-        raise InvalidRequest(message, param=param, code=code) from exc
+        raise validation_problem(exc.errors(include_url=False)) from exc
 
 
 async def read_form(request: Any, *, max_fields: int = 200, max_part_size: int = 1024 * 1024) -> FormData:

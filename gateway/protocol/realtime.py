@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gateway.errors import describe
+from gateway.protocol.validation import validation_problem
 from models.errors import DomainError, InvalidRequest
 from models.options import VadParameters
 
@@ -133,11 +134,7 @@ class TranscriptionSession(BaseModel):
         try:
             return TranscriptionSession.model_validate(merged)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in ("session", *first.get("loc", ())))
-            raise InvalidRequest(
-                f"Invalid value for '{loc}': {first.get('msg')}.", param=loc, code="invalid_value"
-            ) from exc
+            raise validation_problem(exc.errors(include_url=False), prefix=("session",)) from exc
 
     def wire(self, session_id: str, model: str) -> dict[str, Any]:
         """The session as `session.created` / `session.updated` carry it."""

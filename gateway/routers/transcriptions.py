@@ -40,7 +40,7 @@ MAX_FIELD_BYTES = 8 * 1024 * 1024
 )
 async def create_transcription(request: Request, services: ServicesDep) -> Response:
     form = await read_form(request, max_part_size=MAX_FIELD_BYTES)
-    values, uploads = form_fields(form, files=("file",), lists=_LIST_FIELDS)
+    values, uploads = form_fields(form, files=("file",), lists=_LIST_FIELDS, known=TranscriptionRequest.model_fields)
     json_object(values, "chunking_strategy")
     body: TranscriptionRequest = validate(TranscriptionRequest, values)
     upload = require_upload(uploads, "file", services.max_upload_bytes)
@@ -55,7 +55,7 @@ async def create_transcription(request: Request, services: ServicesDep) -> Respo
 )
 async def create_translation(request: Request, services: ServicesDep) -> Response:
     form = await read_form(request)
-    values, uploads = form_fields(form, files=("file",))
+    values, uploads = form_fields(form, files=("file",), known=TranslationRequest.model_fields)
     body: TranslationRequest = validate(TranslationRequest, values)
     upload = require_upload(uploads, "file", services.max_upload_bytes)
     return respond(request, body, await transcription.translate(services, request, body, upload))

@@ -43,7 +43,7 @@ def render(record: ConsentRecord) -> VoiceConsent:
 )
 async def create_voice_consent(request: Request, services: ServicesDep) -> VoiceConsent:
     form = await read_form(request, max_fields=10)
-    values, uploads = form_fields(form, files=("recording",))
+    values, uploads = form_fields(form, files=("recording",), known=VoiceConsentCreate.model_fields)
     body: VoiceConsentCreate = validate(VoiceConsentCreate, values)
     phrase_language = consent.phrase_language_of(services, body.language)
     upload = require_upload(uploads, "recording", services.settings.consents.max_recording_bytes)

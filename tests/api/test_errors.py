@@ -50,6 +50,46 @@ def test_invalid_parameters_are_400_with_param(client, fixture_audio, fields, pa
     _assert_envelope(caught.value, 400, "invalid_request_error", param)
 
 
+@pytest.mark.parametrize(
+    ("fields", "named", "reason"),
+    [
+        # an object that fails a union names the nested field, not the union's first branch ("auto")
+        ({"chunking_strategy": {"type": "server_vad", "threshold": 1.5}}, "chunking_strategy.threshold", "less than 1"),
+        ({"chunking_strategy": {"type": "client_vad"}}, "chunking_strategy.type", "'server_vad'"),
+        ({"chunking_strategy": "manual"}, "chunking_strategy", "'auto'"),
+    ],
+)
+def test_a_bad_nested_field_is_named_in_the_message(client, fixture_audio, fields, named, reason):
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.audio.transcriptions.create(model="tiny.en", file=fixture_audio("en_fox.flac"), extra_body=fields)
+    message = caught.value.response.json()["error"]["message"]
+    assert f"'{named}'" in message and reason in message, message
+
+
+def test_a_parameter_the_endpoint_does_not_take_is_named(client, fixture_audio):
+    """`keywords` is a transcription parameter; translations refuse it with OpenAI's words."""
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.audio.translations.create(
+            model="whisper-1", file=fixture_audio("en_fox.flac"), extra_body={"keywords": ["Acme"]}
+        )
+    body = caught.value.response.json()["error"]
+    assert body == {
+        "message": "Unrecognized request argument supplied: keywords.",
+        "type": "invalid_request_error",
+        "param": "keywords",
+        "code": "unknown_parameter",
+    }
+
+
+def test_validator_messages_carry_no_pydantic_prefix(client):
+    """A validator's own reason reaches the caller as written, without pydantic's "Value error, "."""
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.audio.speech.create(model="tts-1", voice="alloy", input="\u200b\u200b")  # nothing to say
+    body = caught.value.response.json()["error"]
+    assert body["param"] == "input" and "Value error" not in body["message"], body
+    assert body["message"].startswith("Invalid value for 'input': "), body
+
+
 def test_missing_model_and_file(server):
     response = httpx.post(f"{server.base_url}/audio/transcriptions", files={"file": ("a.wav", b"RIFF")})
     assert response.status_code == 400

@@ -49,6 +49,14 @@ def test_verbose_json_fields():
     assert "segments" not in formats.render_verbose(TRANSCRIPT, None, segments=False, words=True)
 
 
+def test_verbose_json_words_are_words():
+    """A dash or quote Whisper leaves on its own (a cut-off "so-", speaker dashes) is not listed as a word."""
+    words = (Word(" so", 0.0, 0.2, 0.9), Word("-", 0.2, 0.3, 0.5), Word(" 42", 0.3, 0.6, 0.9), Word(" 東京", 0.6, 1.0, 0.9))
+    segment = replace(_segment(0, 0.0, 1.0, " so - 42 東京"), words=words)
+    body = formats.render_verbose(replace(TRANSCRIPT, segments=(segment,)), None, words=True)
+    assert [w["word"] for w in body["words"]] == ["so", "42", "東京"]
+
+
 DIARIZED = Transcript(
     task="transcribe", language="en", duration=4.0,
     segments=(

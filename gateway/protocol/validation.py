@@ -1,0 +1,68 @@
+"""One reading of a pydantic validation failure: the field to name, the reason, the error to raise.
+
+Used by the JSON body handler (`gateway/errors.py`), the multipart forms (`protocol/forms.py`) and the
+realtime `session.update` (`protocol/realtime.py`), so a bad field reads the same on every surface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from models.errors import InvalidRequest
+
+_WHERE = ("body", "query", "path", "form")
+
+
+def validation_problem(errors: Sequence[Any], prefix: tuple[str, ...] = ()) -> InvalidRequest:
+    """The 400 for pydantic's `errors()`: the most telling error, named by its dotted field path.
+
+    `param` is the top-level field (`chunking_strategy`), or the whole path under `prefix` (realtime
+    events name `session.audio.input.format`); the message names the nested field
+    (`chunking_strategy.threshold`) and drops pydantic's "Value error, " prefix.
+    """
+    if not errors:
+        return InvalidRequest("The request is not valid.", code="invalid_value")
+    chosen = _most_telling(list(errors))
+    path = _field_path(tuple(chosen.get("loc", ())))
+    top = path.split(".")[0] if path else None
+    param = ".".join((*prefix, path)) if prefix and path else (top if not prefix else ".".join(prefix))
+    if chosen.get("type") == "missing":
+        return InvalidRequest(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+    if chosen.get("type") == "extra_forbidden":  # OpenAI's words for a parameter the endpoint does not take
+        name = named_of(prefix, path)
+        return InvalidRequest(f"Unrecognized request argument supplied: {name}.", param=param, code="unknown_parameter")
+    reason = str(chosen.get("msg", "invalid")).removeprefix("Value error, ").rstrip(".")
+    named = named_of(prefix, path)
+    message = f"Invalid value for '{named}': {reason}." if named else f"{reason}."
+    return InvalidRequest(message, param=param or None, code="invalid_value")
+
+
+def named_of(prefix: tuple[str, ...], path: str | None) -> str:
+    """The dotted name of a field under `prefix`."""
+    return ".".join((*prefix, path)) if path else ".".join(prefix)
+
+
+def _most_telling(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first error, unless an object failed every branch of a union.
+
+    pydantic reports one error per union branch (`"auto"`, then the `ServerVad` object); for an object
+    the object branch's error (`threshold` out of range) is the one that says what is wrong.
+    """
+    first = errors[0]
+    if not isinstance(first.get("input"), dict):
+        return first
+    top = _field_path(tuple(first.get("loc", ())))
+    head = top.split(".")[0] if top else None
+    same = [e for e in errors if ((_field_path(tuple(e.get("loc", ()))) or "").split(".")[0] or None) == head]
+    return max(same, key=lambda e: len(e.get("loc", ())))
+
+
+def _field_path(loc: tuple[Any, ...]) -> str | None:
+    """`chunking_strategy.threshold`; request parts and union branch tags (`ServerVad`, `literal[...]`) left out."""
+    parts = [
+        str(p)
+        for p in loc
+        if p not in _WHERE and not (isinstance(p, str) and (p[:1].isupper() or ("[" in p and not p.endswith("[]"))))
+    ]
+    return ".".join(parts) or None
