@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup serve test test-main test-pyannote pyannote-venv bench system-deps clean
+.PHONY: setup serve lint test test-main test-pyannote pyannote-venv bench system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,14 @@ serve: setup
 system-deps:
 	bash scripts/system-deps
 
+# the gates: ruff and mypy --strict (configured in pyproject.toml), before any test
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python -m mypy
+
 test: test-main test-pyannote
 
-test-main: setup system-deps
+test-main: lint setup system-deps
 	$(VENV)/bin/python -m pytest -q --ignore=tests/pyannote
 
 pyannote-venv:

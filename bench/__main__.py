@@ -10,6 +10,7 @@ SUITES = [
     "bench.overhead",
     "bench.throughput",
     "bench.longform",
+    "bench.realtime",
     "bench.accuracy",
     "bench.tts",
     "bench.mixed",

@@ -19,7 +19,16 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from models.types import Segment
+
+Figures = dict[str, dict[str, Any]]  # model -> recording -> figure(s)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "fixtures" / "pyannote_sample"
@@ -44,7 +53,7 @@ HARVARD = [
 ]  # fmt: skip
 
 
-def _recordings() -> list[tuple[str, "object", str]]:
+def _recordings() -> list[tuple[str, np.ndarray, str]]:
     """(name, float32 mono 16 kHz samples, reference text or "" for none)."""
     import numpy as np
 
@@ -73,13 +82,13 @@ def _recordings() -> list[tuple[str, "object", str]]:
     return out
 
 
-def _wav(samples, rate: int) -> bytes:
+def _wav(samples: np.ndarray, rate: int) -> bytes:
     from samples.audio import encode
 
     return encode(samples, "wav", rate=rate)
 
 
-def _real_cases():
+def _real_cases() -> dict[str, tuple[np.ndarray, float | None]]:
     import numpy as np
 
     from samples.audio import read_audio
@@ -102,7 +111,7 @@ def _turns(shift: float) -> list[tuple[float, float]]:
     return turns
 
 
-def _in_speech(segments, turns, collar: float = 0.5) -> float:
+def _in_speech(segments: Sequence[Segment], turns: list[tuple[float, float]], collar: float = 0.5) -> float:
     total = sum(s.end - s.start for s in segments)
     if not total:
         return 1.0
@@ -118,7 +127,7 @@ def _in_speech(segments, turns, collar: float = 0.5) -> float:
     return inside / total
 
 
-def measure(models: list[str], cache: Path) -> dict:
+def measure(models: list[str], cache: Path) -> Figures:
     """Every figure for every model with the `models` package on sys.path (this tree or a baseline)."""
     from models.compute import CpuBudget
     from models.options import TranscribeOptions
@@ -127,11 +136,11 @@ def measure(models: list[str], cache: Path) -> dict:
 
     recordings = _recordings()
     real = _real_cases()
-    results: dict = {}
+    results: Figures = {}
     for name in models:
         worker = WhisperWorker(name, WhisperSource(embedded=MODELS[name]), CpuBudget(), cache)
         worker.load()
-        figures: dict = {}
+        figures: dict[str, Any] = {}
         for label, samples, reference in recordings:
             figures[label] = word_error_rate(reference, worker.transcribe(samples, TranscribeOptions()).text)
         for label, (samples, shift) in real.items():
@@ -150,7 +159,7 @@ def measure(models: list[str], cache: Path) -> dict:
     return results
 
 
-def _baseline(revision: str, models: list[str], cache: Path) -> dict:
+def _baseline(revision: str, models: list[str], cache: Path) -> Figures:
     with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
         tree = Path(tmp) / "tree"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), revision], check=True,
@@ -162,7 +171,8 @@ def _baseline(revision: str, models: list[str], cache: Path) -> dict:
             )  # fmt: skip
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    figures: Figures = json.loads(out.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def _env() -> dict[str, str]:
@@ -171,7 +181,7 @@ def _env() -> dict[str, str]:
     return dict(os.environ)
 
 
-def _report(now: dict, before: dict, revision: str) -> str:
+def _report(now: Figures, before: Figures, revision: str) -> str:
     from bench.report import table
 
     lines = [

@@ -10,11 +10,13 @@ one-thread replays side by side on a model with two workers. Best of 3 per figur
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,26 +35,30 @@ def best_of(run: Callable[[], object], repeats: int = 3) -> float:
     return min(times)
 
 
-def recorded_calls(name: str, audio: bytes, cache: Path) -> tuple[list[np.ndarray], list[tuple[np.ndarray, list, dict]]]:
+def recorded_calls(
+    name: str, audio: bytes, cache: Path
+) -> tuple[list[np.ndarray], list[tuple[np.ndarray, list[list[int]], dict[str, Any]]]]:
     """The encoder inputs and generate calls faster-whisper makes for `audio`."""
     from faster_whisper import WhisperModel
 
     from models.assets import embedded_whisper_dir
 
-    model = WhisperModel(str(embedded_whisper_dir(MODELS[name], cache)), device="cpu", compute_type="int8", cpu_threads=1)
+    model = WhisperModel(
+        str(embedded_whisper_dir(MODELS[name], cache)), device="cpu", compute_type="int8", cpu_threads=1
+    )
     inner = model.model
     encodes: list[np.ndarray] = []
-    generates: list[tuple[np.ndarray, list, dict]] = []
+    generates: list[tuple[np.ndarray, list[list[int]], dict[str, Any]]] = []
 
     class Recorder:
         def __getattr__(self, attr: str) -> object:
             return getattr(inner, attr)
 
-        def encode(self, features, to_cpu=False):
+        def encode(self, features: Any, to_cpu: bool = False) -> Any:
             encodes.append(np.array(features))
             return inner.encode(features, to_cpu=to_cpu)
 
-        def generate(self, encoder_output, prompts, **kwargs):
+        def generate(self, encoder_output: Any, prompts: list[list[int]], **kwargs: Any) -> Any:
             generates.append((np.array(encoder_output), prompts, kwargs))
             return inner.generate(encoder_output, prompts, **kwargs)
 
@@ -76,26 +82,30 @@ def measure(name: str, audio: bytes, cores: int, cache: Path) -> list[list[objec
         for encoded, prompts, kwargs in generates:
             model.generate(storage(np.concatenate([encoded] * batch)), prompts * batch, **kwargs)
 
+    def encode_batch(model: ctranslate2.models.Whisper, batch: int) -> None:
+        model.encode(storage(np.concatenate([encodes[0]] * batch)))
+
+    def side_by_side(model: ctranslate2.models.Whisper, batch: int) -> None:
+        workers = [threading.Thread(target=replay, args=(model, batch)) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+
     rows = []
     for threads in sorted({1, cores}):
-        model = ctranslate2.models.Whisper(path, device="cpu", compute_type="int8", intra_threads=threads, inter_threads=1)
+        model = ctranslate2.models.Whisper(
+            path, device="cpu", compute_type="int8", intra_threads=threads, inter_threads=1
+        )
         for batch in (1, 2, 4):
-            encode = best_of(lambda: model.encode(storage(np.concatenate([encodes[0]] * batch))))
-            seconds = best_of(lambda: replay(model, batch))
+            encode = best_of(functools.partial(encode_batch, model, batch))
+            seconds = best_of(functools.partial(replay, model, batch))
             rows.append([name, threads, batch, 1, f"{encode / batch:.3f}", f"{seconds:.2f}", f"{seconds / batch:.2f}"])
         del model
     if cores >= 2:
         model = ctranslate2.models.Whisper(path, device="cpu", compute_type="int8", intra_threads=1, inter_threads=2)
         for batch in (1, 2, 4):
-
-            def side_by_side() -> None:
-                workers = [threading.Thread(target=replay, args=(model, batch)) for _ in range(2)]
-                for worker in workers:
-                    worker.start()
-                for worker in workers:
-                    worker.join()
-
-            seconds = best_of(side_by_side)
+            seconds = best_of(functools.partial(side_by_side, model, batch))
             rows.append([name, 1, batch, 2, "", f"{seconds:.2f}", f"{seconds / (2 * batch):.2f}"])
         del model
     return rows

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -117,7 +118,7 @@ def degrade(samples: np.ndarray, how: str, rng: np.random.Generator) -> np.ndarr
     raise ValueError(how)
 
 
-def clips(languages: list[str]) -> list[dict]:
+def clips(languages: list[str]) -> list[dict[str, Any]]:
     check = ConsentPhrases(organizations=ORGS)
     out = []
     for language in languages:
@@ -139,7 +140,7 @@ def clips(languages: list[str]) -> list[dict]:
     return out
 
 
-def transcribe_all(items: list[dict]) -> None:
+def transcribe_all(items: list[dict[str, Any]]) -> None:
     from gateway.settings import Settings
     from models.compute import CpuBudget
     from models.options import TranscribeOptions
@@ -153,13 +154,17 @@ def transcribe_all(items: list[dict]) -> None:
         key = json.dumps([item[k] for k in ("language", "text", "source", "speed", "how")], ensure_ascii=False)
         if key not in cache:
             kind, _, arg = item["source"].partition(":")
-            samples, rate = espeak_samples(item["text"], arg, item["speed"]) if kind == "espeak" else piper(item["text"], float(arg))
+            if kind == "espeak":
+                samples, rate = espeak_samples(item["text"], arg, item["speed"])
+            else:
+                samples, rate = piper(item["text"], float(arg))
             audio = degrade(resample16(samples, rate), item["how"], rng)
             transcript = worker.transcribe(audio, TranscribeOptions(language=item["language"]))
             cache[key] = transcript.text
             CACHE.parent.mkdir(parents=True, exist_ok=True)
             CACHE.write_text(json.dumps(cache, ensure_ascii=False, indent=0))
-            print(f"[{n + 1}/{len(items)}] {item['source']} {item['how']}: {transcript.text}", file=sys.stderr, flush=True)
+            progress = f"[{n + 1}/{len(items)}] {item['source']} {item['how']}: {transcript.text}"
+            print(progress, file=sys.stderr, flush=True)
         item["heard"] = cache[key]
 
 
@@ -187,7 +192,10 @@ def main(argv: list[str]) -> None:
     print("\ngenuine error rates above 0.10:")
     for item, verdict in rows:
         if item["kind"] == "genuine" and verdict.error_rate > 0.10:
-            print(f"  {item['language']} {item['source']}/{item['speed']}/{item['how']} rate={verdict.error_rate:.2f}: {item['heard']}")
+            print(
+                f"  {item['language']} {item['source']}/{item['speed']}/{item['how']} "
+                f"rate={verdict.error_rate:.2f}: {item['heard']}"
+            )
     print("\nimpostor error rates (lowest first):")
     for item, verdict in sorted((r for r in rows if r[0]["kind"] == "impostor"), key=lambda r: r[1].error_rate)[:15]:
         print(f"  {item['language']} rate={verdict.error_rate:.2f} {verdict.reason!r}: {item['heard']}")

@@ -22,6 +22,7 @@ import argparse
 import os
 import statistics
 import time
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +31,12 @@ from bench.server import GatewayProcess
 from models.diarization.embedded import EmbeddedDiarizer
 from models.options import DiarizeOptions, KnownSpeaker
 from samples import speech
+
+if TYPE_CHECKING:
+    from openai import OpenAI
+
+    from models.diarization.embedded import Analysis
+    from models.types import SpeakerTurn
 
 REFERENCE_TEXT = "Please remember to lock the front door tonight, and leave the key with the neighbours."
 
@@ -41,7 +48,9 @@ CONVERSATIONS = {
 }
 
 
-def timed(engine: EmbeddedDiarizer, samples: np.ndarray, options: DiarizeOptions, repeats: int):
+def timed(
+    engine: EmbeddedDiarizer, samples: np.ndarray, options: DiarizeOptions, repeats: int
+) -> tuple[list[SpeakerTurn], float]:
     times = []
     turns = []
     for _ in range(repeats):
@@ -65,6 +74,7 @@ def calibration(engine: EmbeddedDiarizer, seeds: range) -> tuple[list[float], li
         voices = [pool[(seed + i) % len(pool)] for i in range(2 + seed % 2)]
         conv = speech.round_robin(voices, 3 * len(voices), seed=seed, first=seed)
         analysis = engine.analyse(conv.samples, DiarizeOptions())
+        assert analysis is not None, "a conversation has speech"
         for label, vector in enumerate(analysis.speaker_vectors):
             who = majority_voice(conv, analysis, label)
             for voice, ref in refs.items():
@@ -72,6 +82,7 @@ def calibration(engine: EmbeddedDiarizer, seeds: range) -> tuple[list[float], li
     # the sample: its two speakers, references cut from the recording itself
     sample = speech.pyannote_sample()
     analysis = engine.analyse(sample.samples, DiarizeOptions())
+    assert analysis is not None, "the sample has speech"
     for label, vector in enumerate(analysis.speaker_vectors):
         who = majority_voice(sample, analysis, label)
         for speaker in ("speaker90", "speaker91"):
@@ -80,7 +91,7 @@ def calibration(engine: EmbeddedDiarizer, seeds: range) -> tuple[list[float], li
     return genuine, impostor
 
 
-def majority_voice(conv: speech.Conversation, analysis, label: int) -> str:
+def majority_voice(conv: speech.Conversation, analysis: Analysis, label: int) -> str:
     totals: dict[str, float] = {}
     centers = analysis.short.centers
     for center in centers[analysis.path == label]:
@@ -88,7 +99,7 @@ def majority_voice(conv: speech.Conversation, analysis, label: int) -> str:
             for start, end, voice in conv.turns:
                 if start <= lo < end:
                     totals[voice] = totals.get(voice, 0.0) + 1
-    return max(totals, key=totals.get) if totals else "?"
+    return max(totals, key=totals.__getitem__) if totals else "?"
 
 
 def run(repeats: int) -> str:
@@ -113,7 +124,9 @@ def run(repeats: int) -> str:
     turns = engine.diarize(conv.samples, DiarizeOptions(known_speakers=known))
     names = {"joe": "piper:joe", "fiona": "en-us+f4"}
     named = [(t.start, t.end, names.get(t.speaker, t.speaker)) for t in turns]
-    sample_known = tuple(KnownSpeaker(n, speech.cut(sample, s)) for n, s in (("alice", "speaker90"), ("bob", "speaker91")))
+    sample_known = tuple(
+        KnownSpeaker(n, speech.cut(sample, s)) for n, s in (("alice", "speaker90"), ("bob", "speaker91"))
+    )
     s_turns = engine.diarize(sample.samples, DiarizeOptions(known_speakers=sample_known))
     s_named = [(t.start, t.end, {"alice": "speaker90", "bob": "speaker91"}.get(t.speaker, t.speaker)) for t in s_turns]
     known_rows = [
@@ -128,7 +141,7 @@ def run(repeats: int) -> str:
     g, i = np.array(genuine), np.array(impostor)
     calib = table(
         ["pairs", "n", "min", "5th pct", "median", "95th pct", "max"],
-        [[label, len(x), *(f"{v:.3f}" for v in (x.min(), np.percentile(x, 5), np.median(x), np.percentile(x, 95), x.max()))]
+        [[label, len(x), *(f"{v:.3f}" for v in (x.min(), *np.percentile(x, [5, 50, 95]), x.max()))]
          for label, x in (("same voice", g), ("other voice", i))],
     )
     threshold = engine.config.known_threshold
@@ -163,14 +176,14 @@ def _wav(samples: np.ndarray) -> bytes:
     return encode(samples, "wav")
 
 
-def _request(client, audio: bytes, **fields) -> tuple[float, object]:
+def _request(client: OpenAI, audio: bytes, **fields: Any) -> tuple[float, Any]:
     start = time.perf_counter()
     result = client.audio.transcriptions.create(model=MODEL, file=("audio.wav", audio), response_format="diarized_json",
                                                 **fields)
     return time.perf_counter() - start, result
 
 
-def _first_segment(client, audio: bytes, **fields) -> tuple[float, float]:
+def _first_segment(client: OpenAI, audio: bytes, **fields: Any) -> tuple[float, float]:
     """Seconds to the first transcript.text.segment event and to the end of the stream."""
     start = time.perf_counter()
     first = None
@@ -181,7 +194,7 @@ def _first_segment(client, audio: bytes, **fields) -> tuple[float, float]:
     return first if first is not None else float("nan"), time.perf_counter() - start
 
 
-def request_section(client, repeats: int) -> str:
+def request_section(client: OpenAI, repeats: int) -> str:
     """The whole diarized transcription request through HTTP."""
     from samples.audio import data_url, encode
 
@@ -190,7 +203,7 @@ def request_section(client, repeats: int) -> str:
     known = {"joe": data_url(encode(reference("piper:joe"), "mp3"), "audio/mpeg"),
              "fiona": data_url(encode(reference("en-us+f4"), "ogg"), "audio/ogg")}
     names = {"joe": "piper:joe", "fiona": "en-us+f4"}
-    cases = [
+    cases: list[tuple[str, speech.Conversation, dict[str, Any]]] = [
         ("pyannote sample (real, 2 speakers)", sample, {}),
         ("3 voices, `chunking_strategy=auto`", conv, {"chunking_strategy": "auto"}),
         ("3 voices, 2 named (`known_speaker_*`), `auto`", conv,

@@ -15,8 +15,12 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from bench.report import table, write_section
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SENTENCES = [
     ("Please send the report to Siobhan Nkemelu before the Kubernetes review.", ["Siobhan", "Nkemelu", "Kubernetes"]),
@@ -26,12 +30,15 @@ SENTENCES = [
     ("Call Saoirse Ronan and Joaquin Phoenix about the premiere.", ["Saoirse", "Ronan", "Joaquin"]),
     ("Dr. Oyelaran-Whitcombe reviewed the Nuvaxovid trial in Tromsø.", ["Oyelaran-Whitcombe", "Nuvaxovid", "Tromsø"]),
     ("The Pydantic and Starlette upgrade broke our Alembic migrations.", ["Pydantic", "Starlette", "Alembic"]),
-    ("Ask Anneliese Kowalczyk to book the flight to Reykjavík on Icelandair.", ["Anneliese", "Kowalczyk", "Reykjavík", "Icelandair"]),
+    (
+        "Ask Anneliese Kowalczyk to book the flight to Reykjavík on Icelandair.",
+        ["Anneliese", "Kowalczyk", "Reykjavík", "Icelandair"],
+    ),
 ]
 VOICES = ["piper", "espeak:en-us"]
 
 
-def speak(text: str, voice: str):
+def speak(text: str, voice: str) -> np.ndarray:
     from gateway.audio_io import decode_audio
     from samples.audio import espeak_speech, piper_speech
 
@@ -53,7 +60,7 @@ def main(argv: list[str]) -> None:
     worker.load()
     counts = {"without": 0, "with": 0, "other": 0}
     times: dict[str, list[float]] = {"without": [], "with": []}
-    total, examples = 0, []
+    total, examples = 0, list[tuple[str, str]]()
     for voice in VOICES:
         for index, (text, names) in enumerate(SENTENCES):
             audio = speak(text, voice)

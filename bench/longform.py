@@ -45,7 +45,8 @@ def long_recording(minutes: float) -> bytes:
         resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=48000)
         for index in range(repeats):
             part = unit[: total - index * len(unit)]
-            frame = av.AudioFrame.from_ndarray((part * 32767).astype(np.int16).reshape(1, -1), format="s16", layout="mono")
+            pcm = (part * 32767).astype(np.int16).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
             frame.sample_rate = 16000
             for chunk in resampler.resample(frame):
                 for packet in stream.encode(chunk):
@@ -71,14 +72,15 @@ class Sampler:
     """The resident memory of a process, once a second, in a thread."""
 
     def __init__(self, pid: int):
-        self.pid, self.samples, self._stop = pid, [], threading.Event()
+        self.pid, self._stop = pid, threading.Event()
+        self.samples: list[float] = []
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(1.0):
             self.samples.append(memory_mb(self.pid, "VmRSS"))
 
-    def __enter__(self) -> "Sampler":
+    def __enter__(self) -> Sampler:
         self._thread.start()
         return self
 
@@ -98,7 +100,12 @@ from pathlib import Path
 from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
 from models.assets import embedded_whisper_dir
 audio = decode_audio(sys.argv[1])
-model = WhisperModel(str(embedded_whisper_dir("whisper-tiny.en", Path(sys.argv[3]))), device="cpu", compute_type="int8", cpu_threads=int(sys.argv[4]))
+model = WhisperModel(
+    str(embedded_whisper_dir("whisper-tiny.en", Path(sys.argv[3]))),
+    device="cpu",
+    compute_type="int8",
+    cpu_threads=int(sys.argv[4]),
+)
 start = time.perf_counter()
 if sys.argv[2] == "batched":
     segments, _ = BatchedInferencePipeline(model).transcribe(audio, batch_size=8, language="en")
@@ -109,11 +116,12 @@ for segment in segments:
     first = first or time.perf_counter() - start
     count += 1
 total = time.perf_counter() - start
-print(json.dumps({"first": first, "total": total, "segments": count, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"first": first, "total": total, "segments": count, "peak_mb": peak_mb}))
 """
 
 
-def baseline(kind: str, audio: bytes, cache: Path) -> dict:
+def baseline(kind: str, audio: bytes, cache: Path) -> dict[str, float]:
     """faster-whisper called directly on `audio` in a fresh process: `sequential` or `batched`."""
     from models.compute import available_cores
 
@@ -123,8 +131,9 @@ def baseline(kind: str, audio: bytes, cache: Path) -> dict:
         out = subprocess.run(
             [sys.executable, "-c", BASELINE, handle.name, kind, str(cache), str(available_cores())],
             check=True, capture_output=True, text=True, cwd=ROOT,
-        )  # fmt: skip
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        )
+    figures: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def cpu_seconds(pid: int) -> float:
@@ -135,7 +144,10 @@ def cpu_seconds(pid: int) -> float:
 
 
 def abandoned(model: str, audio: bytes) -> tuple[float, float]:
-    """A client that hangs up after the first delta: (seconds until the server is idle, CPU seconds it spent meanwhile)."""
+    """A client that hangs up after the first delta.
+
+    Returns (seconds until the server is idle, CPU seconds it spent meanwhile).
+    """
     import httpx
 
     with GatewayProcess(models=[model]) as gateway:
@@ -182,14 +194,14 @@ def run(minutes: list[float]) -> str:
         rows.append(
             [f"{length:g} min", "gateway (stream)", f"{len(audio) / 2**20:.1f}", f"{first:.1f}", deltas, f"{total:.1f}",
              f"{total / (length * 60):.3f}", "1.00", f"{idle:.0f}", f"{early:.0f}", f"{late:.0f}", f"{peak:.0f}"]
-        )  # fmt: skip
+        )
         for kind, label in (("sequential", "faster-whisper `transcribe`"), ("batched", "faster-whisper batched (8)")):
             result = baseline(kind, audio, cache)
             rows.append(
                 [f"{length:g} min", label, "", f"{result['first']:.1f}", result["segments"], f"{result['total']:.1f}",
                  f"{result['total'] / (length * 60):.3f}", f"{total / result['total']:.2f}", "", "", "",
                  f"{result['peak_mb']:.0f}"]
-            )  # fmt: skip
+            )
     stops = []
     for model in ("tiny.en", "base"):
         seconds, cpu = abandoned(model, long_recording(10))
@@ -200,7 +212,8 @@ def run(minutes: list[float]) -> str:
         "block and transcribed in 5-minute pieces, the speech of each piece in 30-second windows decoded side by "
         "side. In the same run, faster-whisper called directly on the same audio and model files, in a process of "
         "its own on every core: sequential `transcribe` and `BatchedInferencePipeline` (batch 8). *gateway / it*: "
-        "the gateway's time over the row's (below 1: the gateway is faster). *Idle*: the server's peak memory after start; *first quarter* "
+        "the gateway's time over the row's (below 1: the gateway is faster). *Idle*: the server's peak memory after "
+        "start; *first quarter* "
         "and *last quarter*: the highest resident memory sampled (once a second) in the first and in the last "
         "quarter of the request; *peak*: the server's peak after the request. Memory bounded by a constant shows "
         "as a last quarter no higher than the first, whatever the length.\n\n"
@@ -208,7 +221,7 @@ def run(minutes: list[float]) -> str:
             ["length", "run", "upload MiB", "first delta / segment s", "deltas / segments", "total s", "RTF",
              "gateway / it", "idle MiB", "first quarter MiB", "last quarter MiB", "peak MiB"],
             rows,
-        )  # fmt: skip
+        )
         + "\n\n**A client that hangs up.** A 10-minute recording streamed, the connection closed after the first "
         "delta: how long the server keeps computing (until its CPU time stops growing for a second, that second "
         "not counted) and the CPU seconds it spends meanwhile. Every window of the request stops at its next model "

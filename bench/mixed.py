@@ -28,12 +28,18 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
 from bench.report import table, write_section
 from bench.server import GatewayProcess, recording
 from bench.throughput import percentile
+
+if TYPE_CHECKING:
+    from openai import OpenAI
+
+Waits = dict[str, tuple[float, list[tuple[float, float]], float]]  # class -> (count, buckets, sum)
 
 REPLY = "Your order has shipped and should arrive on Thursday. Reply here if you want to change the address."
 PCM_RATE = 24_000
@@ -52,7 +58,7 @@ class Phase:
     waits: dict[str, tuple[float, float, float]]  # class -> (steps, mean s, p95 s) of compute-step waits
 
 
-def speak(client) -> tuple[float, float]:
+def speak(client: OpenAI) -> tuple[float, float]:
     """One reply: seconds to its first byte, seconds of audio."""
     start = time.perf_counter()
     first, size = None, 0
@@ -66,11 +72,11 @@ def speak(client) -> tuple[float, float]:
     return (first if first is not None else float("nan")), size / 2 / PCM_RATE
 
 
-def waits(metrics_url: str) -> dict[str, tuple[float, list[tuple[float, float]], float]]:
+def waits(metrics_url: str) -> Waits:
     """Per class: count, cumulative buckets, sum of compute-step waits so far."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    out: dict[str, tuple[float, list[tuple[float, float]], float]] = {}
+    out: Waits = {}
     for family in text_string_to_metric_families(httpx.get(metrics_url).text):
         if family.name != "gateway_compute_wait_seconds":
             continue
@@ -83,7 +89,7 @@ def waits(metrics_url: str) -> dict[str, tuple[float, list[tuple[float, float]],
     return out
 
 
-def wait_figures(before, after) -> dict[str, tuple[float, float, float]]:
+def wait_figures(before: Waits, after: Waits) -> dict[str, tuple[float, float, float]]:
     """Steps, mean wait and the 95th percentile's bucket bound, between two scrapes."""
     figures = {}
     for latency, (count, buckets, total) in after.items():
@@ -167,7 +173,7 @@ def render(results: dict[str, dict[str, Phase]], requests: int, idle: int, load:
         rows.append(
             [name, ms(med_idle), ms(percentile(quiet, 95)), ms(med_load), ms(percentile(under, 95)), len(under),
              f"{med_load / med_idle:.1f}x", f"{alone.audio_per_s:.2f}", f"{mixed.audio_per_s:.2f}", f"{kept:.2f}"]
-        )  # fmt: skip
+        )
         for latency in ("interactive", "bulk"):
             steps, mean, p95 = mixed.waits.get(latency, (0, float("nan"), float("nan")))
             wait_rows.append([name, latency, f"{steps:.0f}", ms(mean), f"<= {ms(p95)}"])
@@ -192,7 +198,7 @@ def render(results: dict[str, dict[str, Phase]], requests: int, idle: int, load:
             ["configuration", "idle first byte ms (median)", "idle p95 ms", "under load median ms", "under load p95 ms",
              "replies", "load / idle", "alone audio s/s", "mixed audio s/s", "kept"],
             rows,
-        )  # fmt: skip
+        )
         + "\n\nHow long compute steps (one model call each) waited for their cores in the mixed phase, per class "
         "(from `gateway_compute_wait_seconds`; p95 as the histogram bucket that holds it). Bulk steps are never "
         "overtaken by more than `interactive_ahead` (4) interactive ones.\n\n"

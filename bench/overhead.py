@@ -14,6 +14,7 @@ import io
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.report import table, write_section
 from bench.server import GatewayProcess, recording
@@ -21,12 +22,13 @@ from bench.server import GatewayProcess, recording
 MODELS = {"tiny.en": "whisper-tiny.en", "base": "whisper-base"}
 
 
-def direct_model(name: str, threads: int, cache: Path):
+def direct_model(name: str, threads: int, cache: Path) -> Any:  # faster_whisper.WhisperModel
     from faster_whisper import WhisperModel
 
     from models.assets import embedded_whisper_dir
 
-    return WhisperModel(str(embedded_whisper_dir(MODELS[name], cache)), device="cpu", compute_type="int8", cpu_threads=threads)
+    path = str(embedded_whisper_dir(MODELS[name], cache))
+    return WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads)
 
 
 def run(repeats: int) -> str:
@@ -63,7 +65,7 @@ def run(repeats: int) -> str:
             rows.append(
                 [name, *(f"{medians[t]:.2f}" for t in variants), f"{h:.2f}", f"{h / best:.3f}",
                  f"{best / seconds:.3f}", f"{h / seconds:.3f}", same]
-            )  # fmt: skip
+            )
     body = (
         "## Gateway overhead and real-time factor (Whisper, CPU)\n\n"
         f"pyannote's real {seconds:.1f} s two-speaker recording, transcribed {repeats} times each way, "
@@ -77,7 +79,7 @@ def run(repeats: int) -> str:
             ["model", *(f"direct {t} thread{'s' if t > 1 else ''} s" for t in variants), "gateway s", "ratio",
              "RTF direct", "RTF gateway", "same text"],
             rows,
-        )  # fmt: skip
+        )
     )
     return body
 

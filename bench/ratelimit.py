@@ -18,18 +18,24 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bench.report import table, write_section
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from gateway.settings import Settings
 
 KEY = "bench-key"
 VARIANTS = ["off", "replica", "shared, SQLite", "shared, PostgreSQL"]
 
 
-def _settings(variant: str, data_dir: Path, postgres_url: str | None):
+def _settings(variant: str, data_dir: Path, postgres_url: str | None) -> Settings:
     from gateway.settings import Settings
 
     limits = {} if variant == "off" else {"per_key": {KEY: 1e9}, "burst": 10**9}
-    overrides: dict = {
+    overrides: dict[str, Any] = {
         "data_dir": str(data_dir),
         "api_keys": [KEY],  # limits are per key: with auth off every caller is one tenant
         "log_level": "warning",
@@ -44,7 +50,9 @@ def _settings(variant: str, data_dir: Path, postgres_url: str | None):
     return Settings.load(None, **overrides)
 
 
-async def _measure(apps: dict, rounds: int, per_round: int) -> tuple[dict, dict, dict]:
+async def _measure(
+    apps: dict[str, FastAPI], rounds: int, per_round: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, list[float]]]:
     import httpx
 
     from gateway.tenants import tenant_of

@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
+from typing import TYPE_CHECKING
 
 from bench.report import table, write_section
 from samples import realaudio as ra
 from samples import speech
 
+if TYPE_CHECKING:
+    from openai import OpenAI
+
 DIARIZE = "gpt-4o-transcribe-diarize"
 
 
-def speech_rows(client, model: str) -> list[list[object]]:
+def speech_rows(client: OpenAI, model: str) -> list[list[object]]:
     rows = []
     for rec in ra.sample_variants():
         answer = ra.transcribe(client, rec, model, "verbose_json")
@@ -42,7 +46,7 @@ def speech_rows(client, model: str) -> list[list[object]]:
     return rows
 
 
-def non_speech_rows(client, model: str) -> list[list[object]]:
+def non_speech_rows(client: OpenAI, model: str) -> list[list[object]]:
     rows = []
     for rec in ra.non_speech():
         answer = ra.transcribe(client, rec, model, "verbose_json+words")
@@ -51,22 +55,22 @@ def non_speech_rows(client, model: str) -> list[list[object]]:
     return rows
 
 
-def librivox_row(client, model: str) -> list[object]:
+def librivox_row(client: OpenAI, model: str) -> list[object]:
     rec = ra.librivox_track()
     answer = ra.transcribe(client, rec, model, "verbose_json")
     errors = ra.word_start_errors(rec.words, ra.transcribe(client, rec, model, "verbose_json+words").words)
     median = statistics.median(errors) if errors else float("nan")
-    return [model, f"{ra.wer(rec.text, answer.text):.1%}", f"{ra.speech_share(answer.spans, rec.speech):.0%}",
+    return [model, f"{ra.wer(rec.text or '', answer.text):.1%}", f"{ra.speech_share(answer.spans, rec.speech):.0%}",
             f"{len(errors)}/{len(rec.words)}", f"{median:.2f}", len(ra.repeated_sentences(answer.text))]
 
 
-def diarize_rows(client) -> list[list[object]]:
+def diarize_rows(client: OpenAI) -> list[list[object]]:
     rows = []
     for rec in [ra.pyannote_sample(), ra.cut(ra.pyannote_sample()), *ra.non_speech()]:
         answer = ra.transcribe(client, rec, DIARIZE, "diarized_json")
         der = ""
         if rec.name == "sample":
-            turns = [(s, e, who) for (s, e, _), who in zip(answer.segments, answer.speakers)]
+            turns = [(s, e, who) for (s, e, _), who in zip(answer.segments, answer.speakers, strict=True)]
             der = f"{speech.der(speech.read_rttm(speech.PYANNOTE_SAMPLE_RTTM), turns):.1%}"
         share = f"{ra.speech_share(answer.spans, rec.speech):.0%}" if rec.speech else ""
         last = max((e for _, e, _ in answer.segments), default=0.0)
@@ -75,7 +79,7 @@ def diarize_rows(client) -> list[list[object]]:
     return rows
 
 
-def run(client, models: list[str]) -> str:
+def run(client: OpenAI, models: list[str]) -> str:
     speech_table, silent, libri = [], [], []
     for model in models:
         speech_table += speech_rows(client, model)
@@ -85,7 +89,8 @@ def run(client, models: list[str]) -> str:
         "## Real recordings (issue 11)",
         "",
         "`verbose_json` (default: segment timestamps) and `srt` through the official SDK; *repeated*: sentences "
-        "of 4+ words said again, or 8-word runs that recur (samples/realaudio.py `repeated_sentences`). Targets: first segment >= 6.2 s "
+        "of 4+ words said again, or 8-word runs that recur (samples/realaudio.py `repeated_sentences`). "
+        "Targets: first segment >= 6.2 s "
         "on the sample (speech at 6.69 s), >= 90% of segment time in speech (0.5 s collar), nothing past the "
         "audio, no repeated sentence; non-speech: no segment, empty text; diarized segment DER <= 15%.",
         "",

@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -29,20 +30,29 @@ def recording(name: str = "pyannote_sample/sample.wav") -> tuple[bytes, float]:
 class GatewayProcess:
     """`audio-gateway serve` on a free loopback port, stopped on exit."""
 
-    def __init__(self, env: dict[str, str] | None = None, models: list[str] | None = None):
-        """`models`: serve only these Whisper models of the default config, all preloaded."""
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        models: list[str] | None = None,
+        sections: dict[str, dict[str, Any]] | None = None,
+    ):
+        """`models`: serve only these Whisper models of the default config, all preloaded; `sections`: settings
+        merged into the default config's sections (`{"realtime": {"interim_interval_ms": 0}}`)."""
         self.env = env or {}
         self._tmp = tempfile.TemporaryDirectory(prefix="bench-")
         self.data_dir = Path(self._tmp.name)
         self.config = ROOT / "configs" / "default.yaml"
-        if models is not None:
+        if models is not None or sections:
             config = yaml.safe_load(self.config.read_text())
-            section = config["transcription"]
-            section["models"] = {name: {**section["models"][name], "preload": True} for name in models}
-            section["aliases"] = {alias: target for alias, target in section["aliases"].items() if target in models}
-            # everything that listens through a Whisper model uses one that is served here
-            for other in ("consents", "diarization"):
-                config.setdefault(other, {})["transcription_model"] = models[0]
+            if models is not None:
+                section = config["transcription"]
+                section["models"] = {name: {**section["models"][name], "preload": True} for name in models}
+                section["aliases"] = {a: target for a, target in section["aliases"].items() if target in models}
+                # everything that listens through a Whisper model uses one that is served here
+                for other in ("consents", "diarization"):
+                    config.setdefault(other, {})["transcription_model"] = models[0]
+            for name, values in (sections or {}).items():
+                config.setdefault(name, {}).update(values)
             self.config = self.data_dir / "bench.yaml"
             self.config.write_text(yaml.safe_dump(config))
         with socket.socket() as sock:
@@ -53,7 +63,7 @@ class GatewayProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def __enter__(self) -> "GatewayProcess":
+    def __enter__(self) -> GatewayProcess:
         env = {**os.environ, "GATEWAY_DATA_DIR": str(self.data_dir), "GATEWAY_LOG_LEVEL": "warning", **self.env}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gateway", "serve", "--port", str(self.port), "--config", str(self.config)],

@@ -40,7 +40,11 @@ def speak(speaker: str, text: str) -> np.ndarray:
     from samples.audio import espeak_speech, piper_speech, read_audio
 
     kind, arg = SPEAKERS[speaker]
-    return read_audio(piper_speech(text, length_scale=arg) if kind == "piper" else espeak_speech(text, voice=arg))
+    if kind == "piper":
+        assert isinstance(arg, float)
+        return read_audio(piper_speech(text, length_scale=arg))
+    assert isinstance(arg, str)
+    return read_audio(espeak_speech(text, voice=arg))
 
 
 def noisy(samples: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
@@ -70,7 +74,7 @@ def embeddings() -> dict[str, np.ndarray]:
             out[f"{speaker}/p{n}+snr15"] = encoder.embed(noisy(clean, 15, rng))
         print(f"embedded {speaker}", file=sys.stderr, flush=True)
     CACHE.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(CACHE, **out)
+    np.savez(CACHE, **out)  # type: ignore[arg-type]  # numpy's stub: a key could be `allow_pickle`
     return out
 
 
@@ -80,7 +84,9 @@ def category(consent: str, sample: str, condition: str) -> str:
         return "same speaker, noisy sample" if noisy_ else "same speaker, clean sample"
     if consent.startswith("piper") != sample.startswith("piper"):
         return "Piper joe vs espeak-ng"
-    base = lambda name: name.split("+")[0] if not name.endswith("klatt") else name  # noqa: E731
+    def base(name: str) -> str:
+        return name.split("+")[0] if not name.endswith("klatt") else name
+
     if base(consent) == base(sample):
         return "espeak-ng, variants of one voice"
     return "espeak-ng, different voices"
@@ -99,7 +105,9 @@ def main(argv: list[str]) -> None:
     cats = sorted({r[0] for r in rows})
     for cat in cats:
         scores = np.array([r[1] for r in rows if r[0] == cat])
-        print(f"{cat:36} n={len(scores):3} min={scores.min():.3f} median={np.median(scores):.3f} max={scores.max():.3f}")
+        print(
+            f"{cat:36} n={len(scores):3} min={scores.min():.3f} median={np.median(scores):.3f} max={scores.max():.3f}"
+        )
     threshold = float(argv[0]) if argv else None
     if threshold is not None:
         for cat in cats:

@@ -106,21 +106,31 @@ def run(models: list[str], requests: int, base_url: str | None, label: str, repe
                 }
             for model in models:
                 with GatewayProcess(models=[model]) as alone_gateway:
-                    alone, together = alternating_latency([alone_gateway.base_url, gateway.base_url], model, audio, repeats)
+                    alone, together = alternating_latency(
+                        [alone_gateway.base_url, gateway.base_url], model, audio, repeats
+                    )
                 isolation_rows.append([model, f"{alone:.2f}", f"{together:.2f}", f"{together / alone:.3f}"])
     rows = []
     for name, levels in results.items():
         serial = levels[1]["rpm"]
         for c, figures in levels.items():
             rows.append(
-                [name, c, f"{figures['p50']:.2f}", f"{figures['p95']:.2f}", f"{figures['rpm']:.1f}", f"{figures['rpm'] / serial:.2f}x"]
+                [
+                    name,
+                    c,
+                    f"{figures['p50']:.2f}",
+                    f"{figures['p95']:.2f}",
+                    f"{figures['rpm']:.1f}",
+                    f"{figures['rpm'] / serial:.2f}x",
+                ]
             )
     image = DOC.parent / f"throughput-{label}.png"
     plot(results, image)
     keep(label, results, models, requests, note)
     body = (
         f"## Transcription throughput and latency ({label})\n\n"
-        f"pyannote's real {seconds:.1f} s two-speaker recording sent {requests} times (at least c) by c concurrent OpenAI SDK "
+        f"pyannote's real {seconds:.1f} s two-speaker recording sent {requests} times (at least c) by c concurrent "
+        "OpenAI SDK "
         "clients, for c = 1, 2, 4, 8, after one warm-up request. Latency in seconds; rpm = requests per minute; "
         "speed-up against c = 1 on the same server.\n\n"
         + table(["server model", "c", "p50 s", "p95 s", "rpm", "vs serial"], rows)
@@ -137,10 +147,14 @@ def run(models: list[str], requests: int, base_url: str | None, label: str, repe
     return body
 
 
-def keep(label: str, results: dict[str, dict[int, dict[str, float]]], models: list[str], requests: int, note: str) -> None:
+def keep(
+    label: str, results: dict[str, dict[int, dict[str, float]]], models: list[str], requests: int, note: str
+) -> None:
     """This run's figures, for the side-by-side section."""
     figures = {name.removeprefix(f"{label} "): levels for name, levels in results.items()}
-    record = {"label": label, "models": models, "requests": requests, "machine": machine(), "note": note, "figures": figures}
+    record = {
+        "label": label, "models": models, "requests": requests, "machine": machine(), "note": note, "figures": figures
+    }
     (DOC.parent / f"throughput-{label}.json").write_text(json.dumps(record, indent=1) + "\n")
 
 
@@ -174,7 +188,9 @@ def side_by_side() -> str | None:
         "## Side by side with another server\n\n"
         "The same workload (the throughput section above) against each server, same machine, same recording; "
         "each server's own section says when it ran.\n\n" + "\n".join(notes) + "\n\n"
-        + table(["model", "c", "gateway rpm", "other rpm", "gateway / other", "gateway p95 s", "other p95 s", "other"], rows)
+        + table(
+            ["model", "c", "gateway rpm", "other rpm", "gateway / other", "gateway p95 s", "other p95 s", "other"], rows
+        )
         + f"\n\n![side by side]({image.name})\n"
     )
 
@@ -188,7 +204,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--base-url", help="measure another OpenAI-compatible server instead of starting ours")
     parser.add_argument("--label", help="name of the server in the report (default: audio-gateway)")
-    parser.add_argument("--note", default="", help="how that server ran (version, settings), for the side-by-side section")
+    parser.add_argument(
+        "--note", default="", help="how that server ran (version, settings), for the side-by-side section"
+    )
     args = parser.parse_args(argv)
     label = args.label or ("audio-gateway" if not args.base_url else "other")
     note = args.note or (

@@ -15,9 +15,13 @@ import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from bench.report import table, write_section
 from bench.server import GatewayProcess
+
+if TYPE_CHECKING:
+    from openai import OpenAI
 
 # 300 characters of ordinary prose, four sentences.
 TEXT = (
@@ -38,7 +42,11 @@ class Run:
     size: int  # bytes received
 
 
-def speak(client, response_format: str) -> Run:
+SpeechFormat = Literal["pcm", "mp3"]
+FORMATS: tuple[SpeechFormat, ...] = ("pcm", "mp3")
+
+
+def speak(client: OpenAI, response_format: SpeechFormat) -> Run:
     start = time.perf_counter()
     first = None
     size = 0
@@ -56,17 +64,25 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f}"
 
 
-def measure(client, runs: int) -> str:
-    for fmt in ("pcm", "mp3"):
+def measure(client: OpenAI, runs: int) -> str:
+    for fmt in FORMATS:
         speak(client, fmt)  # warm-up
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    single = {fmt: [speak(client, fmt) for _ in range(runs)] for fmt in ("pcm", "mp3")}
+    single = {fmt: [speak(client, fmt) for _ in range(runs)] for fmt in FORMATS}
     audio_seconds = single["pcm"][0].size / 2 / PCM_RATE
     rows = []
     for fmt, results in single.items():
         ttfb = [r.ttfb for r in results]
         total = statistics.median(r.total for r in results)
-        rows.append([f"`{fmt}`", ms(statistics.median(ttfb)), f"{ms(min(ttfb))} – {ms(max(ttfb))}", ms(total), f"{total / audio_seconds:.3f}"])
+        rows.append(
+            [
+                f"`{fmt}`",
+                ms(statistics.median(ttfb)),
+                f"{ms(min(ttfb))} – {ms(max(ttfb))}",
+                ms(total),
+                f"{total / audio_seconds:.3f}",
+            ]
+        )
 
     with ThreadPoolExecutor(CONCURRENCY) as pool:
         start = time.perf_counter()
@@ -78,10 +94,12 @@ def measure(client, runs: int) -> str:
     return (
         "## Text to speech (Piper `en_US-joe-medium`, CPU)\n\n"
         f"A {len(TEXT)}-character input (four sentences, {audio_seconds:.1f} s of speech), model `tts-1`, voice "
-        f"`alloy`, streamed with the OpenAI SDK from `audio-gateway serve` (default config, Whisper limited to an idle `tiny.en`); {runs} requests per "
+        "`alloy`, streamed with the OpenAI SDK from `audio-gateway serve` (default config, Whisper limited to an "
+        f"idle `tiny.en`); {runs} requests per "
         "format after a warm-up, medians. *First byte*: from sending the request to the first audio byte. "
         "RTF = whole response time / audio duration (lower is faster). Target: first byte under 150 ms. "
-        f"Load average of the machine when measuring: {load:.1f} (it is shared: other work makes every figure larger).\n\n"
+        f"Load average of the machine when measuring: {load:.1f} "
+        "(it is shared: other work makes every figure larger).\n\n"
         + table(["format", "first byte ms", "range ms", "whole response ms", "RTF"], rows)
         + f"\n\n{CONCURRENCY} concurrent `pcm` requests of the same text: {wall:.2f} s for "
         f"{produced:.1f} s of audio, **{produced / wall:.1f} s of audio per second**; first byte median "

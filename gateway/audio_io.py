@@ -30,10 +30,11 @@ import re
 import struct
 import tempfile
 from collections.abc import Iterator
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
 import av
 import numpy as np
+from av.audio.stream import AudioStream
 
 from models.errors import AudioDecodeError
 from models.types import SAMPLE_RATE
@@ -386,7 +387,7 @@ class PyAVEncoder:
         self._whole = response_format in _WHOLE_FORMATS
         self._sink: _Sink | None = None if self._whole else _Sink()
         # closed by finish() or close()
-        self._buffer = tempfile.SpooledTemporaryFile(max_size=_MEMORY_SPOOL_BYTES) if self._whole else None  # noqa: SIM115
+        self._buffer = tempfile.SpooledTemporaryFile(max_size=_MEMORY_SPOOL_BYTES) if self._whole else None
         self._container = av.open(
             self._sink if self._sink is not None else self._buffer,
             mode="w",
@@ -394,7 +395,7 @@ class PyAVEncoder:
             container_options={"flush_packets": "1", **options},
             buffer_size=4096,
         )
-        self._stream = self._container.add_stream(codec, rate=sample_rate, layout="mono")
+        self._stream = cast(AudioStream, self._container.add_stream(codec, rate=sample_rate, layout="mono"))
         if bit_rate:
             self._stream.bit_rate = bit_rate
         self._sample_rate = sample_rate

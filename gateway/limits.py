@@ -19,6 +19,7 @@ import logging
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -56,7 +57,7 @@ class Decision:
 class RateLimiter:
     """Token buckets per tenant, kept in memory (one set per replica)."""
 
-    def __init__(self, settings: RateLimitSettings, clock=time.monotonic):
+    def __init__(self, settings: RateLimitSettings, clock: Callable[[], float] = time.monotonic):
         self.settings = settings
         self.clock = clock
         self.per_tenant = {
@@ -121,8 +122,8 @@ class SharedRateLimiter(RateLimiter):
         *,
         parallel: int = 5,
         retry_s: float = 5.0,
-        wall_clock=time.time,
-        clock=time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
     ):
         super().__init__(settings, clock=clock)
         self.store = store

@@ -35,11 +35,12 @@ from gateway.protocol.realtime import (
     server_event,
 )
 from gateway.services import Services
+from gateway.serving.registry import WorkerEntry
 from models.errors import DomainError, InvalidRequest
 from models.live_audio import LiveDecoder, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent
 from models.options import TranscribeOptions
-from gateway.serving.registry import WorkerEntry
 from models.types import SAMPLE_RATE, Transcript
+from models.workers import Transcriber
 
 log = logging.getLogger(__name__)
 
@@ -346,7 +347,7 @@ class LiveSession:
             )
         )
 
-    async def _run(self, entry: WorkerEntry, turn: Turn) -> Transcript:
+    async def _run(self, entry: WorkerEntry[Transcriber], turn: Turn) -> Transcript:
         return await self._decode(entry, turn.samples, turn.config, threading.Event())
 
     async def _interim_decode(self, samples: np.ndarray, cancel: threading.Event) -> Transcript:
@@ -354,7 +355,11 @@ class LiveSession:
         return await self._decode(entry, samples, self.config, cancel)
 
     async def _decode(
-        self, entry: WorkerEntry, samples: np.ndarray, config: TranscriptionSession, cancel: threading.Event
+        self,
+        entry: WorkerEntry[Transcriber],
+        samples: np.ndarray,
+        config: TranscriptionSession,
+        cancel: threading.Event,
     ) -> Transcript:
         """Whisper on float32 16 kHz samples, through the model's queue like a file transcription.
 

@@ -49,7 +49,9 @@ class Services:
     live_sessions: SessionSlots = field(init=False)  # realtime transcription sessions held by this replica
 
     def __post_init__(self) -> None:
-        self.metrics = Metrics(self.registry, self.drain, self.not_ready, self.rate_limiter, self.budget, (self.voice_queue,))
+        self.metrics = Metrics(
+            self.registry, self.drain, self.not_ready, self.rate_limiter, self.budget, (self.voice_queue,)
+        )
         self.live_sessions = SessionSlots(self.settings.realtime.max_sessions, self.metrics.registry)
 
     @property

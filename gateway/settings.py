@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from models.compute import Latency, LatencyPolicy
 from models.consent import DEFAULT_NEGATIONS, DEFAULT_PHRASES, ORGANIZATION
@@ -30,7 +30,9 @@ class EngineThreads(BaseModel):
     whisper_encode: int = Field(
         0,
         ge=0,
-        description="Per Whisper encoder call on the CPU; above `whisper`, the model is loaded twice (weights twice in memory).",
+        description=(
+            "Per Whisper encoder call on the CPU; above `whisper`, the model is loaded twice (weights twice in memory)."
+        ),
     )
     piper: int = Field(2, ge=0, description="Per Piper synthesis step (more threads: earlier first byte).")
     speaker: int = Field(0, ge=0, description="Per speaker-encoder step (resemblyzer: voices, embedded diarization).")
@@ -76,12 +78,14 @@ class WhisperModelSettings(BaseModel):
     )
     path: Path | None = Field(None, description="A local CTranslate2 model directory.")
     device: Device = "auto"
-    compute_type: str = Field("default", description="CTranslate2 compute type; 'default' picks int8 on CPU, float16 on CUDA.")
+    compute_type: str = Field(
+        "default", description="CTranslate2 compute type; 'default' picks int8 on CPU, float16 on CUDA."
+    )
     cpu_threads: int = Field(0, ge=0, description="0 takes the CPU budget's share.")
     preload: bool = False
 
     @model_validator(mode="after")
-    def _one_source(self) -> "WhisperModelSettings":
+    def _one_source(self) -> WhisperModelSettings:
         if (self.embedded is None) == (self.path is None):
             raise ValueError("give exactly one of `embedded` or `path`")
         return self
@@ -131,7 +135,7 @@ class TranscriptionSettings(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _aliases_resolve(self) -> "TranscriptionSettings":
+    def _aliases_resolve(self) -> TranscriptionSettings:
         for alias, target in self.aliases.items():
             if target not in self.models:
                 raise ValueError(f"alias {alias!r} points at {target!r}, which is not a configured model")
@@ -285,7 +289,9 @@ class SpeechSettings(BaseModel):
     preload: bool = True
     first_chars: int = Field(30, ge=0, description="The first piece of text is at most this long; 0: a sentence.")
     max_chars: int = Field(
-        300, ge=50, description="Every piece of text is at most this long: cut at a clause mark, a space, else in a word."
+        300,
+        ge=50,
+        description="Every piece of text is at most this long: cut at a clause mark, a space, else in a word.",
     )
     max_phonemes: int = Field(
         400, ge=50, description="One Piper run is at most this many phonemes (about 20 s of speech): bounds its memory."
@@ -340,7 +346,9 @@ class DiarizationSettings(BaseModel):
         default_factory=lambda: ["gpt-4o-transcribe-diarize"], description="Served ids of the diarizing model."
     )
     engine: Literal["embedded", "pyannote"] = "embedded"
-    transcription_model: str = Field("base", description="The Whisper model: a key of transcription.models, or an alias.")
+    transcription_model: str = Field(
+        "base", description="The Whisper model: a key of transcription.models, or an alias."
+    )
     preload: bool = False
     require_chunking_above_s: float = Field(
         30, ge=0, description="Longer audio needs `chunking_strategy`, as OpenAI's diarize model; 0: never."
@@ -397,7 +405,9 @@ class Settings(BaseSettings):
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     transcription: TranscriptionSettings = Field(default_factory=TranscriptionSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
-    database_url: str | None = Field(None, description="Shorthand for storage.url (GATEWAY_DATABASE_URL); wins over it.")
+    database_url: str | None = Field(
+        None, description="Shorthand for storage.url (GATEWAY_DATABASE_URL); wins over it."
+    )
     consents: ConsentSettings = Field(default_factory=ConsentSettings)
     custom_voices: CustomVoiceSettings = Field(default_factory=CustomVoiceSettings)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
@@ -412,7 +422,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _storage_and_consents(self) -> "Settings":
+    def _storage_and_consents(self) -> Settings:
         if self.database_url:
             self.storage.url = self.database_url
         model = self.consents.transcription_model
@@ -421,7 +431,7 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
-    def _diarization_whisper_exists(self) -> "Settings":
+    def _diarization_whisper_exists(self) -> Settings:
         # Named on purpose, the Whisper model must exist. Left at its default (`base`) in a configuration
         # without it, the diarizing model is simply not served (see gateway/services.py).
         section = self.diarization
@@ -440,12 +450,19 @@ class Settings(BaseSettings):
         return self.cache_dir or self.data_dir / "cache"
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment overrides the config file, which arrives as init arguments.
         return env_settings, init_settings
 
     @classmethod
-    def load(cls, config_file: Path | str | None = DEFAULT_CONFIG, **overrides: Any) -> "Settings":
+    def load(cls, config_file: Path | str | None = DEFAULT_CONFIG, **overrides: Any) -> Settings:
         """Read a YAML config file (if any), apply `overrides`, then the environment."""
         data: dict[str, Any] = {}
         if config_file is not None and Path(config_file).exists():

@@ -52,7 +52,9 @@ def decode_reference(value: str, index: int) -> np.ndarray:
     except AudioDecodeError as exc:
         message = exc.message
         if exc.code == "audio_too_long":
-            message = f"`{where}` is longer than {high:g} seconds; a reference clip must be {low:g} to {high:g} seconds."
+            message = (
+                f"`{where}` is longer than {high:g} seconds; a reference clip must be {low:g} to {high:g} seconds."
+            )
         raise AudioDecodeError(message, param=REFERENCES_PARAM, code=exc.code or "invalid_value") from exc
     seconds = len(samples) / SAMPLE_RATE
     if seconds < low - REFERENCE_SLACK_S:
@@ -94,5 +96,7 @@ class Decoder:
         if not names:
             return ()
         return await self._threads.run(
-            lambda: tuple(KnownSpeaker(n, decode_reference(r, i)) for i, (n, r) in enumerate(zip(names, references)))
+            lambda: tuple(
+                KnownSpeaker(n, decode_reference(r, i)) for i, (n, r) in enumerate(zip(names, references, strict=True))
+            )
         )

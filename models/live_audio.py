@@ -13,13 +13,16 @@ time only: audio sent faster than real time gives the same turns.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
 from models.errors import InvalidRequest
 from models.options import VadParameters
 from models.types import SAMPLE_RATE
+
+if TYPE_CHECKING:
+    from av.audio.codeccontext import AudioCodecContext
 
 LiveFormat = Literal["audio/pcm", "audio/pcmu", "audio/pcma"]
 
@@ -49,7 +52,7 @@ class LiveDecoder:
 
         codec, rate = _CODECS[fmt]
         self.format = fmt
-        self._codec = av.CodecContext.create(codec, "r")
+        self._codec = cast("AudioCodecContext", av.CodecContext.create(codec, "r"))
         self._codec.sample_rate = rate
         self._codec.layout = "mono"
         self._resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)

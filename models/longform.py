@@ -47,7 +47,8 @@ def pieces(
     buffer = np.zeros(0, np.float32)
     offset = 0
     for block in blocks:
-        buffer = np.concatenate([buffer, np.asarray(block, np.float32)]) if len(buffer) else np.asarray(block, np.float32)
+        incoming = np.asarray(block, np.float32)
+        buffer = np.concatenate([buffer, incoming]) if len(buffer) else incoming
         while len(buffer) >= lengths[0] + (search := min(int(search_seconds * SAMPLE_RATE), lengths[0] // 2)):
             cut = quietest_cut(buffer, lengths[0] - search, lengths[0] + search)
             yield offset / SAMPLE_RATE, buffer[:cut]

@@ -266,7 +266,9 @@ class PiperWorker:
     def check(self, voice: str, options: SynthesizeOptions) -> tuple[str, int | None]:
         """Refuse what cannot be synthesised, before any work starts; the model name and speaker id."""
         if not MIN_SPEED <= options.speed <= MAX_SPEED:
-            raise InvalidRequest(f"speed must be between {MIN_SPEED} and {MAX_SPEED}, got {options.speed}.", param="speed")
+            raise InvalidRequest(
+                f"speed must be between {MIN_SPEED} and {MAX_SPEED}, got {options.speed}.", param="speed"
+            )
         self.load()
         return self.resolve(voice)
 

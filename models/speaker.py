@@ -14,6 +14,7 @@ import hashlib
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,13 +48,15 @@ class WindowEmbeddings:
 
     @property
     def centers(self) -> np.ndarray:
-        return (self.starts + self.ends) / 2
+        centers: np.ndarray = (self.starts + self.ends) / 2
+        return centers
 
 
 def unit(vector: np.ndarray) -> np.ndarray:
     """`vector` scaled to unit length (rows, if 2-D); zero vectors stay zero."""
     norm = np.linalg.norm(vector, axis=-1, keepdims=True)
-    return (vector / np.maximum(norm, 1e-12)).astype(np.float32)
+    scaled: np.ndarray = vector / np.maximum(norm, 1e-12)
+    return scaled.astype(np.float32)
 
 
 def raise_volume(samples: np.ndarray, target_dbfs: float = TARGET_DBFS) -> np.ndarray:
@@ -64,7 +67,8 @@ def raise_volume(samples: np.ndarray, target_dbfs: float = TARGET_DBFS) -> np.nd
     gain_db = target_dbfs - 20 * np.log10(rms)
     if gain_db <= 0:
         return samples
-    return (samples * 10 ** (gain_db / 20)).astype(np.float32)
+    louder: np.ndarray = samples * 10 ** (gain_db / 20)
+    return louder.astype(np.float32)
 
 
 def _sha256(path: Path) -> str:
@@ -93,9 +97,9 @@ class SpeakerEncoder:
         self.weights = weights
         self.sha256 = sha256
         self.batch_size = batch_size
-        self._encoder = None
-        self._mel = None
-        self._torch = None
+        self._encoder: Any = None  # resemblyzer's VoiceEncoder once loaded (untyped package)
+        self._mel: Any = None
+        self._torch: Any = None
 
     @property
     def loaded(self) -> bool:
@@ -121,6 +125,8 @@ class SpeakerEncoder:
         weights = self.weights
         if weights is None:
             spec = importlib.util.find_spec("resemblyzer")
+            if spec is None or spec.origin is None:  # found above; a namespace package has no origin
+                raise ModelUnavailable("The speaker encoder weights are missing: resemblyzer has no files.")
             weights = Path(spec.origin).parent / "pretrained.pt"
         if not weights.is_file():
             raise ModelUnavailable(f"The speaker encoder weights are missing: {weights}.")
@@ -141,7 +147,7 @@ class SpeakerEncoder:
 
     # --- the encoder itself -------------------------------------------------------------
 
-    def _require(self):
+    def _require(self) -> Any:
         if self._encoder is None:
             raise ModelUnavailable("The speaker encoder is not loaded; call load() first.")
         return self._encoder
@@ -149,7 +155,8 @@ class SpeakerEncoder:
     def mel(self, samples: np.ndarray) -> np.ndarray:
         """The encoder's input features, (frames, 40), one frame every 10 ms."""
         self._require()
-        return self._mel(np.ascontiguousarray(samples, dtype=np.float32))
+        mel: np.ndarray = self._mel(np.ascontiguousarray(samples, dtype=np.float32))
+        return mel
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         """Embed a batch of equal-length mel windows (n, frames, 40) -> (n, 256)."""
@@ -192,8 +199,8 @@ class SpeakerEncoder:
             empty = np.zeros(0)
             return WindowEmbeddings(empty, empty, np.zeros((0, self.dim), np.float32))
         mel = self.mel(samples)
-        width = max(1, int(round(window_s / FRAME_S)))
-        step = max(1, int(round(step_s / FRAME_S)))
+        width = max(1, round(window_s / FRAME_S))
+        step = max(1, round(step_s / FRAME_S))
         total = len(mel)
         if total <= width:
             starts = [0]

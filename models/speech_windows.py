@@ -94,7 +94,9 @@ class SpeechWindow:
         raise AssertionError("unreachable: the last region always answers")
 
 
-def speech_regions(samples: np.ndarray, vad: VadParameters, max_seconds: float = WINDOW_SECONDS) -> list[tuple[int, int]]:
+def speech_regions(
+    samples: np.ndarray, vad: VadParameters, max_seconds: float = WINDOW_SECONDS
+) -> list[tuple[int, int]]:
     """Sample ranges of speech found by the bundled Silero VAD, each at most `max_seconds` long.
 
     `vad.prefix_padding_ms` pads each region on both sides; pauses shorter than

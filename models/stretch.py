@@ -38,7 +38,8 @@ def resample(audio: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     from scipy.signal import resample_poly
 
     g = math.gcd(rate_in, rate_out)
-    return resample_poly(audio, rate_out // g, rate_in // g).astype(np.float32)
+    resampled: np.ndarray = resample_poly(audio, rate_out // g, rate_in // g)
+    return resampled.astype(np.float32)
 
 
 def close_up(audio: np.ndarray, rate: int, *, start: bool, end: bool, threshold: float = 0.02) -> np.ndarray:
@@ -68,7 +69,7 @@ def change_tempo(audio: np.ndarray, rate: float, sample_rate: int) -> np.ndarray
     tolerance = int(0.008 * sample_rate)
     window = np.hanning(frame + 1)[:-1].astype(np.float32)  # periodic Hann
 
-    out_len = int(round(audio.size / rate))
+    out_len = round(audio.size / rate)
     frames = max(1, int(np.ceil(out_len / hop)))
     # Room on both sides for the search and the last frame.
     padded = np.concatenate(
@@ -78,7 +79,7 @@ def change_tempo(audio: np.ndarray, rate: float, sample_rate: int) -> np.ndarray
 
     previous = tolerance  # where the previous frame was taken from, in `padded`
     for k in range(frames):
-        nominal = tolerance + int(round(k * hop * rate))
+        nominal = tolerance + round(k * hop * rate)
         if k == 0:
             start = nominal
         else:

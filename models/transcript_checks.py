@@ -8,6 +8,7 @@ decoded segments, so the worker can drop or cut them before anyone sees them.
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import replace
@@ -128,7 +129,7 @@ def split_at_pauses(segment: Segment, max_gap: float = MAX_WORD_GAP) -> list[Seg
     bounds = [0, *cuts, len(words)]
     return [
         replace(segment, words=words[a:b], text="".join(w.word for w in words[a:b]), tokens=(), logprobs=())
-        for a, b in zip(bounds, bounds[1:])
+        for a, b in itertools.pairwise(bounds)
     ]
 
 

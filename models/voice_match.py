@@ -183,6 +183,6 @@ class VoiceMatcher:
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{threading.get_ident()}.tmp.npz")
-        np.savez(partial, **table)
+        np.savez(partial, **table)  # type: ignore[arg-type]  # numpy's stub: a key could be `allow_pickle`
         partial.replace(path)
 

@@ -77,7 +77,9 @@ class WhisperWorker:
     @property
     def cpu_threads(self) -> int:
         """Threads of one model call on the CPU: the configured count, else the budget's."""
-        return min(self.source.cpu_threads, self.budget.cores) if self.source.cpu_threads else self.budget.threads("whisper")
+        if self.source.cpu_threads:
+            return min(self.source.cpu_threads, self.budget.cores)
+        return self.budget.threads("whisper")
 
     @property
     def loaded(self) -> bool:
@@ -100,8 +102,10 @@ class WhisperWorker:
             packaged(SILERO_VAD)
             if self.source.embedded:
                 directory = embedded_whisper_dir(self.source.embedded, self.cache_dir)
-            else:
+            elif self.source.path is not None:
                 directory = check_model_dir(Path(self.source.path), ("model.bin", "config.json"))
+            else:  # WhisperModelSettings allows exactly one source
+                raise ModelUnavailable(f"Whisper model {self.name!r} has neither an embedded model nor a path.")
             device = self.source.device
             if device == "auto":
                 device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
@@ -276,7 +280,7 @@ class WhisperWorker:
             start = _find(sequence, tokens)
             if start < 0:
                 continue
-            found = zip(tokens, logprobs[start : start + len(tokens)])
+            found = zip(tokens, logprobs[start : start + len(tokens)], strict=False)  # logprobs may stop short
             return tuple(
                 TokenLogprob(
                     token=tokenizer.decode([token]),

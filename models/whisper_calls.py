@@ -8,7 +8,7 @@ so that windows of different requests can share one batched call.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -89,7 +89,10 @@ class BatchedModel:
         self._capture = capture
         # a second instance of the model that encodes on more threads, and its gate: used when
         # its cores are free at once (a lone request), else the window is encoded on one core
-        self._wide_encoder, self._wide_compute = encoder or (None, None)
+        self._wide_encoder: Any = None
+        self._wide_compute: WideCompute | None = None
+        if encoder is not None:
+            self._wide_encoder, self._wide_compute = encoder
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -101,7 +104,7 @@ class BatchedModel:
         if last is not None and last[0].shape == array.shape and np.array_equal(last[0], array):
             return last[1]
         encoded = None
-        if self._wide_encoder is not None:
+        if self._wide_encoder is not None and self._wide_compute is not None:
             with self._wide_compute() as wide:
                 if wide:
                     encoded = self._wide_encoder.encode(features, to_cpu=to_cpu)
@@ -126,7 +129,9 @@ class BatchedModel:
         if self._batcher is None:
             with self._compute():
                 results = self._inner.generate(encoder_output, prompts, return_logits_vocab=capture, **kwargs)
-            pairs = [(r, _chosen_logprobs(r) if capture else None) for r in results]
+            pairs: list[tuple[Any, list[float] | None]] = [
+                (r, _chosen_logprobs(r) if capture else None) for r in results
+            ]
         else:
             prompt = list(prompts[0])
             # CTranslate2 batches prompts whose <|startoftranscript|> sits at the same place
@@ -134,12 +139,12 @@ class BatchedModel:
             key = ("generate", sot_index, len(prompt), capture, _hashable(kwargs))
             call = _GenerateCall(np.asarray(encoder_output), prompt)
             pairs = [self._batcher.submit(key, call, lambda calls: self._generate_batch(calls, capture, kwargs))]
-        if capture:
-            for result, logprobs in pairs:
+        for result, logprobs in pairs:
+            if logprobs is not None:  # captured
                 self._capture.sequences.append((list(result.sequences_ids[0]), logprobs))
         return [result for result, _ in pairs]
 
-    def _generate_batch(self, calls: list[_GenerateCall], capture: bool, kwargs: dict[str, Any]) -> list[Any]:
+    def _generate_batch(self, calls: Sequence[_GenerateCall], capture: bool, kwargs: dict[str, Any]) -> list[Any]:
         import ctranslate2
 
         stacked = np.ascontiguousarray(np.concatenate([c.encoder_output for c in calls]))
@@ -157,7 +162,7 @@ def _chosen_logprobs(result: Any) -> list[float]:
     tokens = list(result.sequences_ids[0])
     steps = result.logits[0] if result.logits else []
     logprobs = []
-    for token, step in zip(tokens, steps):
+    for token, step in zip(tokens, steps, strict=False):  # no logits: no logprobs
         row = np.array(step, dtype=np.float32)
         peak = float(row.max())
         logprobs.append(float(row[token]) - peak - float(np.log(np.exp(row - peak).sum())))
@@ -177,8 +182,11 @@ def whisper_class() -> type:
     """faster-whisper's WhisperModel with bucketed previous-text prompts (imported lazily)."""
     from faster_whisper import WhisperModel
 
-    class BucketedWhisperModel(WhisperModel):
+    class BucketedWhisperModel(WhisperModel):  # type: ignore[misc]  # faster-whisper has no type information
         def get_prompt(self, tokenizer: Any, previous_tokens: list[int], *args: Any, **kwargs: Any) -> list[int]:
-            return super().get_prompt(tokenizer, bucket_previous_tokens(list(previous_tokens)), *args, **kwargs)
+            prompt: list[int] = super().get_prompt(
+                tokenizer, bucket_previous_tokens(list(previous_tokens)), *args, **kwargs
+            )
+            return prompt
 
     return BucketedWhisperModel

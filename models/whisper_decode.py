@@ -186,10 +186,11 @@ def decode(
 
 def _placed(segment: Segment, window: SpeechWindow) -> Segment:
     """A window's segment with its times (and its words') mapped into the piece."""
-    words = tuple(replace(w, **dict(zip(("start", "end"), window.piece_span(w.start, w.end)))) for w in segment.words)
+    spans = [window.piece_span(w.start, w.end) for w in segment.words]
+    words = tuple(replace(w, start=start, end=end) for w, (start, end) in zip(segment.words, spans, strict=True))
     return replace(
         segment,
-        seek=int(round(window.start * 100)),
+        seek=round(window.start * 100),
         start=window.piece_time(segment.start),
         end=window.piece_time(segment.end, is_end=True),
         words=words,
@@ -204,7 +205,7 @@ def _shifted(segment: Segment, index: int, offset: float) -> Segment:
     return replace(
         segment,
         id=index,
-        seek=segment.seek + int(round(offset * 100)),
+        seek=segment.seek + round(offset * 100),
         start=segment.start + offset,
         end=segment.end + offset,
         words=words,

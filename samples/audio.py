@@ -11,9 +11,11 @@ import io
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
+from av.audio.stream import AudioStream
 
 # container name -> (PyAV format, codec); the file name sent never says which it is
 CONTAINERS = {
@@ -32,7 +34,7 @@ CONTAINERS = {
 def read_audio(path: Path | bytes, rate: int = 16000) -> np.ndarray:
     """Any recording -> float32 mono samples at `rate`."""
     source = io.BytesIO(path) if isinstance(path, bytes) else str(path)
-    with av.open(source) as container:
+    with av.open(source, "r") as container:
         resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
         pieces = [
             out.to_ndarray().reshape(-1) for frame in container.decode(audio=0) for out in resampler.resample(frame)
@@ -47,7 +49,7 @@ def encode(samples: np.ndarray, container: str, rate: int = 16000) -> bytes:
     out_rate = 48000 if codec == "libopus" else (44100 if codec in ("mp2", "libmp3lame", "aac") else rate)
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=fmt) as out:
-        stream = out.add_stream(codec, rate=out_rate, layout="mono")
+        stream = cast(AudioStream, out.add_stream(codec, rate=out_rate, layout="mono"))
         frame = av.AudioFrame.from_ndarray(
             (np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1), format="s16", layout="mono"
         )

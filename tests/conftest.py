@@ -47,7 +47,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class RunningServer:
@@ -77,7 +78,7 @@ class RunningServer:
     def services(self) -> Any:
         return self.app.state.services
 
-    def start(self) -> "RunningServer":
+    def start(self) -> RunningServer:
         self.thread.start()
         deadline = time.monotonic() + 300
         while not self.server.started:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 from fractions import Fraction
 from pathlib import Path
+from typing import Any, cast
 
 import av
 import numpy as np
 import openai
+from av.audio.stream import AudioStream
 
 from samples.audio import (
     CONTAINERS,
@@ -38,10 +40,12 @@ __all__ = [
 # two tenants of the custom-voice tests (tests/api/conftest.py has their SDK clients)
 KEY_A, KEY_B = "key-alice", "key-bob"
 # the consent phrase of API.md, spoken in consent recordings
-CONSENT_PHRASE = "I am the owner of this voice and I consent to OpenAI using this voice to create a synthetic voice model."
+CONSENT_PHRASE = (
+    "I am the owner of this voice and I consent to OpenAI using this voice to create a synthetic voice model."
+)
 
 
-def sdk(server, key: str = KEY_A) -> openai.OpenAI:
+def sdk(server: Any, key: str = KEY_A) -> openai.OpenAI:
     """The official SDK pointed at a running test server, with `key` as its API key."""
     return openai.OpenAI(base_url=server.base_url, api_key=key, max_retries=0, timeout=300)
 
@@ -87,7 +91,7 @@ def encode_unsized(samples: np.ndarray, container: str, rate: int = 8000) -> byt
     if container == "wav":
         from gateway.audio_io import wav_header
 
-        pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+        pcm: bytes = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
         return wav_header(rate, 0xFFFFFFFF) + pcm
     fmt, codec = CONTAINERS[container]
     out_rate = 48000 if codec == "libopus" else (44100 if codec in ("mp2", "libmp3lame", "aac") else rate)
@@ -102,7 +106,7 @@ def encode_unsized(samples: np.ndarray, container: str, rate: int = 8000) -> byt
             return len(data)
 
     with av.open(Sink(), "w", format=fmt, container_options=options.get(fmt, {})) as out:
-        stream = out.add_stream(codec, rate=out_rate, layout="mono")
+        stream = cast(AudioStream, out.add_stream(codec, rate=out_rate, layout="mono"))
         if codec == "libmp3lame":
             stream.bit_rate = 8000
         resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=out_rate)
@@ -123,7 +127,7 @@ def many_tracks(count: int, fmt: str = "mp4", codec: str = "aac") -> bytes:
     """A container of `count` short silent audio tracks (the shape of a decoder memory attack)."""
     buffer = io.BytesIO()
     with av.open(buffer, "w", format=fmt) as out:
-        streams = [out.add_stream(codec, rate=16000, layout="mono") for _ in range(count)]
+        streams = [cast(AudioStream, out.add_stream(codec, rate=16000, layout="mono")) for _ in range(count)]
         for stream in streams:
             frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
             frame.sample_rate, frame.pts = 16000, 0

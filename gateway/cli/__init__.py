@@ -1,4 +1,4 @@
-"""The `audio-gateway` command: `serve`, and the client commands `transcribe`, `speak`, `models`, `voices`.
+"""The `audio-gateway` command: `serve`, and the client commands `transcribe`, `listen`, `speak`, `models`, `voices`.
 
 The client commands talk to a running server with `--base-url` (and `--api-key` or
 OPENAI_API_KEY), or, without `--base-url`, start the gateway in this process from `--config`.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from gateway.cli import admin, listing, speak, transcribe
+from gateway.cli import admin, listen, listing, speak, transcribe
 from gateway.cli.connection import DEFAULT_TIMEOUT_S, Gateway
 from gateway.cli.errors import CliError, translate
 from gateway.settings import DEFAULT_CONFIG, Settings
@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve, connects=False)
     common = _client_options()
     transcribe.add_parser(sub, common)
+    listen.add_parser(sub, common)
     speak.add_parser(sub, common)
     listing.add_parsers(sub, common)
     admin.add_parsers(sub)
@@ -77,10 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
+    status: int
     if not args.connects:
-        return args.func(args)
+        status = args.func(args)
+        return status
     with Gateway(args) as conn:
-        return args.func(args, conn)
+        status = args.func(args, conn)
+        return status
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,7 +28,7 @@ def _pin_voice(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pin = sub.add_parser("pin-voice", help="make a custom voice speak with a chosen Piper voice")
     pin.add_argument("voice_id", help="the custom voice, voice_...")
     pin.add_argument("piper_voice", help="an installed Piper voice: model or model:speaker")

@@ -28,15 +28,30 @@ _STARTUP_TIMEOUT_S = 600.0
 class Connection:
     """An `openai.OpenAI` client and a plain HTTP client on the same server."""
 
-    def __init__(self, base_url: str, api_key: str | None, transport: httpx.BaseTransport | None, timeout: float):
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        transport: httpx.BaseTransport | None,
+        timeout: float,
+        socket: Path | None = None,
+    ):
         from openai import OpenAI
 
         self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.socket = socket
+        """The Unix socket of an in-process gateway (for clients other than HTTP: the realtime WebSocket)."""
         self.http = httpx.Client(transport=transport, timeout=timeout)
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.http.headers.update(headers)
         # The SDK insists on a key; a server without keys ignores whatever is sent.
-        self.client = OpenAI(base_url=self.base_url, api_key=api_key or "none", http_client=self.http, timeout=timeout)
+        self.client = OpenAI(
+            base_url=self.base_url,
+            api_key=api_key or "none",
+            http_client=self.http,  # type: ignore[arg-type]  # the SDK takes an httpx client too; its type says httpx2
+            timeout=timeout,
+        )
 
     @property
     def root_url(self) -> str:
@@ -72,7 +87,7 @@ class InProcessServer:
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="audio-gateway-server", daemon=True)
 
-    def start(self) -> "InProcessServer":
+    def start(self) -> InProcessServer:
         self._thread.start()
         deadline = time.monotonic() + _STARTUP_TIMEOUT_S
         while not self._server.started:
@@ -112,7 +127,7 @@ class Gateway:
         )
         self._server = InProcessServer(settings).start()
         transport = httpx.HTTPTransport(uds=str(self._server.socket))
-        self._conn = Connection("http://audio-gateway.local/v1", None, transport, timeout)
+        self._conn = Connection("http://audio-gateway.local/v1", None, transport, timeout, self._server.socket)
         return self._conn
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

@@ -29,7 +29,7 @@ class Progress:
             )
 
     @contextmanager
-    def file(self, name: str, seconds: float | None) -> Iterator["FileBar"]:
+    def file(self, name: str, seconds: float | None) -> Iterator[FileBar]:
         bar = FileBar(self, name, seconds)
         try:
             yield bar

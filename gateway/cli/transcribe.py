@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, conn: Any) -> int:
     progress = Progress(_show_progress(args), total, "s audio" if known else "files")
     failed = 0
     try:
-        for path, seconds, target in zip(files, durations, targets):
+        for path, seconds, target in zip(files, durations, targets, strict=True):
             started = time.monotonic()
             with progress.file(path.name, seconds) as bar:
                 bar.stage("transcribing")
@@ -101,7 +101,8 @@ def _transcribe(conn: Any, path: Path, model: str, args: argparse.Namespace) -> 
     response = conn.client.audio.transcriptions.with_raw_response.create(
         file=(path.name, path.read_bytes()), **options
     )
-    return response.http_response.content
+    content: bytes = response.http_response.content
+    return content
 
 
 def _deliver(body: bytes, target: Path | None, source: Path, several: bool) -> None:

@@ -149,7 +149,8 @@ async def read_form(request: Any, *, max_fields: int = 200, max_part_size: int =
             "This endpoint takes multipart/form-data (a file upload).", param=None, code="invalid_content_type"
         )
     try:
-        return await request.form(max_files=8, max_fields=max_fields, max_part_size=max_part_size)
+        form: FormData = await request.form(max_files=8, max_fields=max_fields, max_part_size=max_part_size)
+        return form
     except (InvalidRequest, PayloadTooLarge):
         raise
     except Exception as exc:  # starlette's own errors for malformed multipart

@@ -28,7 +28,9 @@ class SpeechRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(description="`tts-1`, `tts-1-hd`, `gpt-4o-mini-tts`, `gpt-4o-mini-tts-2025-12-15` or another served id.")
+    model: str = Field(
+        description="`tts-1`, `tts-1-hd`, `gpt-4o-mini-tts`, `gpt-4o-mini-tts-2025-12-15` or another served id."
+    )
     input: str = Field(
         min_length=1,
         max_length=MAX_INPUT_CHARS,

@@ -113,11 +113,13 @@ class TranscriptionRequest(_AudioRequest):
     )
 
     @model_validator(mode="after")
-    def _consistent(self) -> "TranscriptionRequest":
+    def _consistent(self) -> TranscriptionRequest:
         if self.language is not None:
             code = normalize_language(self.language)
             if code is None:
-                raise InvalidRequest(f"Unsupported language: `{self.language}`.", param="language", code="invalid_value")
+                raise InvalidRequest(
+                    f"Unsupported language: `{self.language}`.", param="language", code="invalid_value"
+                )
             self.language = code
         self.keywords = list(check_keyword_list(self.keywords))
         self.languages = _language_codes(self.languages)
@@ -171,7 +173,9 @@ class TranscriptionRequest(_AudioRequest):
         """What a diarizing model refuses, as OpenAI's `gpt-4o-transcribe-diarize` does."""
         if self.prompt is not None:
             raise InvalidRequest(
-                f"`prompt` is not supported with the diarizing model `{self.model}`.", param="prompt", code="invalid_value"
+                f"`prompt` is not supported with the diarizing model `{self.model}`.",
+                param="prompt",
+                code="invalid_value",
             )
         if self.include:
             raise InvalidRequest(
@@ -301,9 +305,10 @@ class TranslationRequest(_AudioRequest):
 
     def transcribe_options(self, beam_size: int) -> TranscribeOptions:
         """Whisper's translate task: any spoken language into English text."""
-        return TranscribeOptions(task="translate", prompt=self.prompt, temperature=self.temperature, beam_size=beam_size)
+        return TranscribeOptions(
+            task="translate", prompt=self.prompt, temperature=self.temperature, beam_size=beam_size
+        )
 
 
 AudioRequest = TranscriptionRequest | TranslationRequest
 """A request either audio endpoint parses: what the serving side and the renderers take."""
-

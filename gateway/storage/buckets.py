@@ -12,11 +12,14 @@ row's never refills it backwards (elapsed time is clamped at zero).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, event, literal, update
+from sqlalchemy import Table, Update, case, event, literal, update
+from sqlalchemy.dialects.postgresql import Insert as PostgresqlInsert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import Float
@@ -24,7 +27,7 @@ from sqlalchemy.types import Float
 from gateway.storage.database import create_database_engine
 from gateway.storage.schema import RateBucket
 
-_TABLE = RateBucket.__table__
+_TABLE = cast(Table, RateBucket.__table__)  # a declarative class's table
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class SharedBuckets:
             pre_ping=False,
             answer_timeout_s=connect_timeout_s,
         )
+        self._insert: Callable[[Table], SqliteInsert | PostgresqlInsert]
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_no_fsync)
             self._engine = engine.execution_options(sqlite_write=True)  # BEGIN IMMEDIATE
@@ -89,7 +93,7 @@ class SharedBuckets:
         return Take(allowed=bool(row.allowed), tokens=float(row.tokens))
 
     @staticmethod
-    def _spend(tenant: str, rate: float, size: int, now: float):
+    def _spend(tenant: str, rate: float, size: int, now: float) -> Update:
         now_ = literal(now, Float)
         elapsed = case((_TABLE.c.updated < now_, now_ - _TABLE.c.updated), else_=literal(0.0, Float))
         grown = _TABLE.c.tokens + elapsed * literal(rate, Float)

@@ -170,7 +170,9 @@ class Store:
             log.info("voice store ready: %s at revision %s", redacted(self.url), self.revision)
         except (OperationalError, DBAPIError) as exc:
             self.error = f"{type(exc.orig or exc).__name__}: {exc.orig or exc}"
-            raise ServiceUnavailable(f"The voice store is unavailable: {self.error}", code="storage_unavailable") from exc
+            raise ServiceUnavailable(
+                f"The voice store is unavailable: {self.error}", code="storage_unavailable"
+            ) from exc
 
     def close(self) -> None:
         self.engine.dispose()

@@ -25,7 +25,9 @@ def speaker_at(start: float, end: float, turns: Sequence[SpeakerTurn]) -> str | 
     if best is not None:
         return best
     middle = (start + end) / 2
-    nearest = min(turns, key=lambda t: 0.0 if t.start <= middle <= t.end else min(abs(t.start - middle), abs(t.end - middle)))
+    nearest = min(
+        turns, key=lambda t: 0.0 if t.start <= middle <= t.end else min(abs(t.start - middle), abs(t.end - middle))
+    )
     return nearest.speaker
 
 

@@ -12,7 +12,8 @@ import numpy as np
 
 def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
     """Cosine similarities of unit rows."""
-    return np.clip(vectors @ vectors.T, -1.0, 1.0)
+    similarities: np.ndarray = np.clip(vectors @ vectors.T, -1.0, 1.0)
+    return similarities
 
 
 def centroids(vectors: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -85,7 +86,7 @@ def spectral_clusters(
     if n < 3 or max_k == 1:
         return SpectralResult(1, np.zeros(n, int), n, 0.0)
     best = None
-    for keep in sorted({max(2, int(round(n * f))) for f in (0.1, 0.15, 0.2, 0.25, 0.3, 0.4)}):
+    for keep in sorted({max(2, round(n * f)) for f in (0.1, 0.15, 0.2, 0.25, 0.3, 0.4)}):
         if keep >= n:
             continue
         values, vectors = _laplacian_eigen(similarity, keep, links)
@@ -216,4 +217,4 @@ def match_known(
         return {}
     sims = cluster_vectors @ known_vectors.T
     rows, cols = linear_sum_assignment(-sims)
-    return {int(r): int(c) for r, c in zip(rows, cols) if sims[r, c] >= threshold}
+    return {int(r): int(c) for r, c in zip(rows, cols, strict=True) if sims[r, c] >= threshold}

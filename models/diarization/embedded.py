@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -119,7 +120,7 @@ class EmbeddedDiarizer:
         self.config = config or EmbeddedDiarizerConfig()
         self.budget = budget or CpuBudget()
         self.encoder = encoder or SpeakerEncoder(self.budget)
-        self._vad = None
+        self._vad: tuple[Any, Any] | None = None  # faster-whisper's (VadOptions, get_speech_timestamps)
 
     def load(self) -> None:
         try:
@@ -244,7 +245,7 @@ class EmbeddedDiarizer:
         labels, counts = np.unique(path, return_counts=True)
         small = [
             int(label)
-            for label, count in zip(labels, counts)
+            for label, count in zip(labels, counts, strict=True)
             if count * step < c.min_speaker_s and int(label) not in keep
         ]
         return np.array(small, int)
@@ -315,10 +316,10 @@ class EmbeddedDiarizer:
         bounds = np.concatenate([[0.0], (centers[1:] + centers[:-1]) / 2, [timeline.duration]])
         joins = timeline.joins
         if len(joins):  # a change close to a pause happens at the pause
-            for i in np.flatnonzero(path[1:] != path[:-1]) + 1:
-                nearest = joins[np.argmin(np.abs(joins - bounds[i]))]
-                if abs(nearest - bounds[i]) <= self.config.snap_to_pause_s:
-                    bounds[i] = nearest
+            for change in np.flatnonzero(path[1:] != path[:-1]) + 1:
+                nearest = joins[np.argmin(np.abs(joins - bounds[change]))]
+                if abs(nearest - bounds[change]) <= self.config.snap_to_pause_s:
+                    bounds[change] = nearest
         raw: list[tuple[float, float, str]] = []
         start = 0
         for i in range(1, len(path) + 1):
@@ -331,7 +332,7 @@ class EmbeddedDiarizer:
         return label_in_order(_merge_touching(raw), {k.name for k in known})
 
 
-def _merge_touching(turns: list[tuple[float, float, str]], gap: float = 1e-3):
+def _merge_touching(turns: list[tuple[float, float, str]], gap: float = 1e-3) -> list[tuple[float, float, str]]:
     merged: list[tuple[float, float, str]] = []
     for start, end, speaker in sorted(turns):
         if merged and merged[-1][2] == speaker and start - merged[-1][1] <= gap:
@@ -341,7 +342,7 @@ def _merge_touching(turns: list[tuple[float, float, str]], gap: float = 1e-3):
     return merged
 
 
-def with_config(engine: EmbeddedDiarizer, **changes) -> EmbeddedDiarizer:
+def with_config(engine: EmbeddedDiarizer, **changes: Any) -> EmbeddedDiarizer:
     """The same engine (sharing its loaded encoder and VAD) with some settings changed."""
     clone = EmbeddedDiarizer(replace(engine.config, **changes), budget=engine.budget, encoder=engine.encoder)
     clone._vad = engine._vad

@@ -194,7 +194,8 @@ class PyannoteEngine:
                 break
         if total < MIN_SPEAKER_AUDIO_S * SAMPLE_RATE:
             return np.zeros(self.pipeline._embedding.dimension)
-        return self.embed([np.concatenate(stretches)])[0]
+        embedding: np.ndarray = self.embed([np.concatenate(stretches)])[0]
+        return embedding
 
     def _checkpoint(self) -> str:
         """What to hand to Pipeline.from_pretrained, after checking it is allowed and present."""
@@ -285,14 +286,17 @@ def match_known(clusters: np.ndarray, references: np.ndarray, threshold: float) 
     similarity[np.all(_unit(clusters) == 0, axis=1)] = _UNMATCHABLE
     rows, cols = linear_sum_assignment(similarity, maximize=True)
     return {
-        int(r): int(c) for r, c in zip(rows, cols) if similarity[r, c] > _UNMATCHABLE and similarity[r, c] >= threshold
+        int(r): int(c)
+        for r, c in zip(rows, cols, strict=True)
+        if similarity[r, c] > _UNMATCHABLE and similarity[r, c] >= threshold
     }
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
     vectors = np.nan_to_num(np.asarray(vectors, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+    units: np.ndarray = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+    return units
 
 
 def resolve_device(torch: Any, wanted: str) -> Any:

@@ -76,7 +76,7 @@ class DiarizingTranscriber:
                     if on_segment is not None:
                         on_segment(piece)
 
-            transcript = self.whisper.transcribe(
+            transcript: Transcript = self.whisper.transcribe(
                 samples, replace(options, word_timestamps=True), on_segment=split, cancel=cancel
             )
         except Cancelled:

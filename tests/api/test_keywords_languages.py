@@ -80,7 +80,9 @@ def test_keywords_beyond_the_limits_are_refused(client, drugs, keywords, fragmen
 
 def test_languages_narrow_detection(client):
     audio = espeak_speech(PORTUGUESE, voice="pt")
-    free = client.audio.transcriptions.create(model="whisper-1", file=("pt.flac", audio), response_format="verbose_json")
+    free = client.audio.transcriptions.create(
+        model="whisper-1", file=("pt.flac", audio), response_format="verbose_json"
+    )
     narrowed = client.audio.transcriptions.create(
         model="whisper-1", file=("pt.flac", audio), response_format="verbose_json", languages=["pt", "es"]
     )
@@ -99,7 +101,9 @@ def test_languages_are_reported_in_json_verbose_json_and_done(client):
     done = list(client.audio.transcriptions.create(stream=True, **kwargs))[-1]
     assert done.type == "transcript.text.done" and [language.code for language in done.languages] == ["es"]
     # without languages[] the detected language is reported too; a given one as given
-    assert [x.code for x in client.audio.transcriptions.create(model="whisper-1", file=("es.flac", audio)).languages] == ["es"]
+    assert [
+        x.code for x in client.audio.transcriptions.create(model="whisper-1", file=("es.flac", audio)).languages
+    ] == ["es"]
     given = client.audio.transcriptions.create(model="whisper-1", file=("es.flac", audio), language="es")
     assert [x.code for x in given.languages] == ["es"]
 

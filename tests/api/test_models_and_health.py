@@ -12,7 +12,13 @@ import pytest
 from tests.helpers import encode, read_audio
 from tests.holds import hold_after_first_segment
 
-ALIASES = ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-mini-transcribe-2025-12-15", "gpt-transcribe"]
+ALIASES = [
+    "whisper-1",
+    "gpt-4o-transcribe",
+    "gpt-4o-mini-transcribe",
+    "gpt-4o-mini-transcribe-2025-12-15",
+    "gpt-transcribe",
+]
 
 
 def test_models_list_includes_aliases(client):

@@ -20,7 +20,12 @@ def test_node_sdk_suite(server, tmp_path):
     assert shutil.which("node") and shutil.which("npm"), "node and npm are needed for the Node SDK suite"
     if not (NODE_DIR / "node_modules" / "openai").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, timeout=600)
-    env = {**os.environ, "GATEWAY_BASE_URL": server.base_url, "FIXTURES": str(NODE_DIR.parent / "fixtures"), "SPOKEN": str(tmp_path)}
+    env = {
+        **os.environ,
+        "GATEWAY_BASE_URL": server.base_url,
+        "FIXTURES": str(NODE_DIR.parent / "fixtures"),
+        "SPOKEN": str(tmp_path),
+    }
     result = subprocess.run(
         ["node", "--test", "--test-reporter=spec", "transcriptions.test.mjs"],
         cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=900,

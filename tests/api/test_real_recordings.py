@@ -187,7 +187,7 @@ def test_non_speech_other_formats_are_empty(ask, name, fmt):
 )
 def test_diarized_sample_scores_as_speaker_turns(ask):
     answer = ask(SAMPLE, DIARIZE, "diarized_json")
-    turns = [(s, e, who) for (s, e, _), who in zip(answer.segments, answer.speakers)]
+    turns = [(s, e, who) for (s, e, _), who in zip(answer.segments, answer.speakers, strict=True)]
     reference = speech.read_rttm(speech.PYANNOTE_SAMPLE_RTTM)
     score = speech.der(reference, turns)
     assert score <= 0.15, f"segment DER {score:.1%}"
@@ -216,7 +216,7 @@ def test_librivox_utterances_word_error_rate(ask, recordings, model):
     """The five utterances one request each; faster-whisper alone: base 1.4%, tiny.en 4.2%."""
     refs = [recordings[u[-4:]].text for u in ra.LIBRIVOX_IDS]
     hyps = [ask(u[-4:], model, "json").text for u in ra.LIBRIVOX_IDS]
-    assert ra.wer(" ".join(refs), " ".join(hyps)) <= 0.08, list(zip(refs, hyps))
+    assert ra.wer(" ".join(refs), " ".join(hyps)) <= 0.08, list(zip(refs, hyps, strict=True))
 
 
 @pytest.mark.parametrize("model", ["whisper-1", "tiny.en"])

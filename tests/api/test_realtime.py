@@ -132,9 +132,9 @@ async def test_server_vad_turns_match_the_file_transcription(async_client, fixtu
     assert [e.item_id for e in started] == [e.item_id for e in stopped] == [e.item_id for e in committed]
     assert [e.item_id for e in done] == [e.item_id for e in committed]
     assert [e.previous_item_id for e in committed] == [None] + [e.item_id for e in committed[:-1]]
-    for start, stop in zip(started, stopped):
+    for start, stop in zip(started, stopped, strict=True):
         assert start.audio_start_ms < stop.audio_end_ms
-    for stop, start in zip(stopped, started[1:]):
+    for stop, start in zip(stopped, started[1:], strict=False):  # the last stop has no next start
         assert stop.audio_end_ms <= start.audio_start_ms
     # the deltas of an item (interim ones while it was spoken, then the rest) say its transcript
     for item in done:
@@ -182,8 +182,9 @@ async def test_interim_deltas_while_a_turn_is_still_spoken(async_client, fixture
     try:
         await append(conn, pcm16(story[: 8 * 24000]))
         seen = await events_until(conn, "conversation.item.input_audio_transcription.delta")
-        assert [e.type for e in seen] == ["input_audio_buffer.speech_started"] + [
-            "conversation.item.input_audio_transcription.delta"
+        assert [e.type for e in seen] == [
+            "input_audio_buffer.speech_started",
+            "conversation.item.input_audio_transcription.delta",
         ]
         interim = seen[-1].delta
         spoken = whole.text.split()[: len(interim.split())]

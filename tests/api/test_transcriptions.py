@@ -164,8 +164,11 @@ def test_stream_deltas_then_done(client, fixture_audio):
     clip = read_audio(fixture_audio("en_fox.flac"))
     import numpy as np
 
-    audio = encode(np.concatenate([clip, np.zeros(8000, np.float32), read_audio(fixture_audio("en_weather.flac"))]), "flac")
-    stream = client.audio.transcriptions.create(model="tiny.en", file=("a.flac", audio), stream=True, include=["logprobs"])
+    weather = read_audio(fixture_audio("en_weather.flac"))
+    audio = encode(np.concatenate([clip, np.zeros(8000, np.float32), weather]), "flac")
+    stream = client.audio.transcriptions.create(
+        model="tiny.en", file=("a.flac", audio), stream=True, include=["logprobs"]
+    )
     events = list(stream)
     deltas = [e for e in events if e.type == "transcript.text.delta"]
     assert len(deltas) >= 2, "one delta per decoded segment"

@@ -19,7 +19,10 @@ from tests.helpers import CONSENT_PHRASE, KEY_A, KEY_B, encode, sdk
 
 ORG_PHRASE = CONSENT_PHRASE.replace("OpenAI", "Acme Voice Lab")
 OTHER_SENTENCE = "I am the owner of this house and I agree to pay the rent every month."
-NEGATED = "I am not the owner of this voice and I do not consent to OpenAI using this voice to create a synthetic voice model."
+NEGATED = (
+    "I am not the owner of this voice and I do not consent to OpenAI using this voice to create a synthetic "
+    "voice model."
+)
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +33,12 @@ def speech(server) -> dict[str, bytes]:
     def say(text: str) -> bytes:
         return client.audio.speech.create(model="tts-1", voice="alloy", input=text, response_format="flac").content
 
-    return {"phrase": say(CONSENT_PHRASE), "org_phrase": say(ORG_PHRASE), "other": say(OTHER_SENTENCE), "negated": say(NEGATED)}
+    return {
+        "phrase": say(CONSENT_PHRASE),
+        "org_phrase": say(ORG_PHRASE),
+        "other": say(OTHER_SENTENCE),
+        "negated": say(NEGATED),
+    }
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -87,7 +95,9 @@ def test_pagination_walks_every_page(alice, bob, consent, speech):
     first = alice.audio.voice_consents.list(limit=2)
     assert len(first.data) == 2 and first.has_more is True
     raw = alice.audio.voice_consents.with_raw_response.list(limit=2).http_response.json()
-    assert raw["object"] == "list" and raw["first_id"] == raw["data"][0]["id"] and raw["last_id"] == raw["data"][-1]["id"]
+    assert (
+        raw["object"] == "list" and raw["first_id"] == raw["data"][0]["id"] and raw["last_id"] == raw["data"][-1]["id"]
+    )
     walked = [c.id for c in alice.audio.voice_consents.list(limit=2)]  # the SDK pages on by itself
     assert len(walked) == len(set(walked)) >= 3
     assert set(created) | {consent.id} <= set(walked)

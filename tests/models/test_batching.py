@@ -69,7 +69,10 @@ def test_prompt_buckets():
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     worker = WhisperWorker(
-        "base", WhisperSource(embedded="whisper-base", max_batch=4, batch_wait_s=0.5), CpuBudget(), tmp_path_factory.mktemp("c")
+        "base",
+        WhisperSource(embedded="whisper-base", max_batch=4, batch_wait_s=0.5),
+        CpuBudget(),
+        tmp_path_factory.mktemp("c"),
     )
     worker.load()
     return worker
@@ -89,7 +92,7 @@ def test_batched_results_equal_unbatched(base):
     with ThreadPoolExecutor(len(inputs)) as pool:
         together = list(pool.map(lambda item: base.transcribe(*item), inputs))
     assert base.batcher.calls - calls_before > base.batcher.batches - batches_before, "no call was batched"
-    for a, b in zip(alone, together):
+    for a, b in zip(alone, together, strict=True):
         assert a.text == b.text
         assert [s.tokens for s in a.segments] == [s.tokens for s in b.segments]
         assert [(w.word, w.start, w.end) for w in a.words] == [(w.word, w.start, w.end) for w in b.words]

@@ -49,7 +49,10 @@ def test_the_embedded_voice_is_installed(worker):
 
 def test_speech_comes_sentence_by_sentence_as_int16_at_24khz(worker):
     chunks = speak(worker)
-    assert [c.text for c in chunks] == ["The weather is nice today.", "We will walk to the park, and then we will go home."]
+    assert [c.text for c in chunks] == [
+        "The weather is nice today.",
+        "We will walk to the park, and then we will go home.",
+    ]
     for chunk in chunks:
         assert chunk.sample_rate == 24_000
         assert len(chunk.pcm) % 2 == 0
@@ -123,7 +126,9 @@ def test_a_missing_voice_package_is_named(monkeypatch):
     import models.piper
 
     model, _ = models.piper.EMBEDDED_FILES
-    monkeypatch.setattr(models.piper, "EMBEDDED_FILES", (PackagedFile("no_such_voice_pkg", model.relpath, model.sha256),))
+    monkeypatch.setattr(
+        models.piper, "EMBEDDED_FILES", (PackagedFile("no_such_voice_pkg", model.relpath, model.sha256),)
+    )
     with pytest.raises(ModelUnavailable, match="no-such-voice-pkg"):
         models.piper.embedded_voice_files()
 
@@ -174,7 +179,7 @@ def test_voices_dir_problems_are_named(tmp_path):
     with pytest.raises(ModelUnavailable, match="does not exist"):
         scan_voices_dir(tmp_path / "nowhere")
     (tmp_path / "lonely.onnx").write_bytes(b"")
-    with pytest.raises(ModelUnavailable, match="lonely.onnx.json"):
+    with pytest.raises(ModelUnavailable, match=r"lonely\.onnx\.json"):
         scan_voices_dir(tmp_path)
 
 

@@ -21,7 +21,9 @@ FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    worker = WhisperWorker("tiny.en", WhisperSource(embedded="whisper-tiny.en"), CpuBudget(), tmp_path_factory.mktemp("c"))
+    worker = WhisperWorker(
+        "tiny.en", WhisperSource(embedded="whisper-tiny.en"), CpuBudget(), tmp_path_factory.mktemp("c")
+    )
     worker.load()
     return worker
 
@@ -72,10 +74,10 @@ def test_logprobs_match_the_tokens(tiny):
 
 
 def test_english_only_model_refuses(tiny):
-    with pytest.raises(InvalidRequest, match="tiny.en") as caught:
+    with pytest.raises(InvalidRequest, match=r"tiny\.en") as caught:
         tiny.check_options(TranscribeOptions(task="translate"))
     assert caught.value.param == "model"
-    with pytest.raises(InvalidRequest, match="tiny.en") as caught:
+    with pytest.raises(InvalidRequest, match=r"tiny\.en") as caught:
         tiny.check_options(TranscribeOptions(language="de"))
     assert caught.value.param == "language"
     tiny.check_options(TranscribeOptions(language="en"))  # English is what it knows
@@ -117,7 +119,10 @@ def test_threads_of_decoding_and_encoding_calls(tmp_path):
     assert "quick brown fox" in text
 
     frugal = WhisperWorker(
-        "tiny.en", WhisperSource(embedded="whisper-tiny.en"), CpuBudget(cores=2, threads={"whisper_encode": 1}), tmp_path
+        "tiny.en",
+        WhisperSource(embedded="whisper-tiny.en"),
+        CpuBudget(cores=2, threads={"whisper_encode": 1}),
+        tmp_path,
     )
     frugal.load()
     assert frugal.model.model._wide_encoder is None  # no second instance

@@ -30,7 +30,12 @@ def tiny(tmp_path_factory):
 def long_recording() -> np.ndarray:
     """About 3.5 minutes: the real sample and the story, three times, with pauses (about 8 windows)."""
     pause = np.zeros(2 * RATE, np.float32)
-    unit = [read_audio(FIXTURES / "pyannote_sample" / "sample.wav"), pause, read_audio(FIXTURES / "en_story.flac"), pause]
+    unit = [
+        read_audio(FIXTURES / "pyannote_sample" / "sample.wav"),
+        pause,
+        read_audio(FIXTURES / "en_story.flac"),
+        pause,
+    ]
     return np.concatenate(unit * 3)
 
 
@@ -64,7 +69,9 @@ def test_a_stopped_transcription_makes_few_model_calls_after_the_stop(tiny, long
     before = tiny.batcher.calls
     cancelled = tiny.cancelled
     with pytest.raises(Cancelled):
-        tiny.transcribe(long_recording, TranscribeOptions(beam_size=1), on_segment=lambda _: cancel.set(), cancel=cancel)
+        tiny.transcribe(
+            long_recording, TranscribeOptions(beam_size=1), on_segment=lambda _: cancel.set(), cancel=cancel
+        )
     made = tiny.batcher.calls - before
     # the first window's segment stops everything: at most the windows already in flight finish their call
     assert made <= whole // 2, (made, whole)

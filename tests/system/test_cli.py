@@ -191,7 +191,7 @@ def test_speak_refused_leaves_no_file(server, url, tmp_path):
     assert result.returncode == 1
     assert one_line(result.stderr).startswith("audio-gateway: server answered 400: ")
     assert list(tmp_path.iterdir()) == []
-    empty = run_cli("speak", "-", "-o", str(target), stdin="  \n", *url)
+    empty = run_cli("speak", "-", "-o", str(target), *url, stdin="  \n")
     assert empty.returncode == 2 and one_line(empty.stderr) == "audio-gateway: nothing to say: the text is empty"
 
 

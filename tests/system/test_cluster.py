@@ -49,7 +49,7 @@ def test_balancer_answers_and_uses_every_replica(healthy: Cluster, fixture_audio
     served = [
         metric(a, "gateway_requests_total", endpoint=ENDPOINT, status="200")
         - metric(b, "gateway_requests_total", endpoint=ENDPOINT, status="200")
-        for a, b in zip(after, before)
+        for a, b in zip(after, before, strict=True)
     ]
     assert sum(served) == 4 and all(n >= 1 for n in served), served
     # the balancer's own probes and errors stay in OpenAI's shape

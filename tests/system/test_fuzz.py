@@ -300,8 +300,11 @@ def test_hostile_inputs_get_2xx_or_4xx_envelopes_on_one_connection(gateway: Gate
     cases = upload_cases(rng) + multipart_cases(rng) + json_cases(rng)
     connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=300)
     # warm up: one real transcription and one speech, so the baseline holds what serving needs
-    for warm in (_upload_case("warm", (FIXTURES / "en_fox.flac").read_bytes()),
-                 Case("json", "warm", "POST", "/v1/audio/speech", json.dumps({"model": "tts-1", "voice": "alloy", "input": "Warm up."}).encode(), {"content-type": "application/json"})):  # fmt: skip
+    speech = json.dumps({"model": "tts-1", "voice": "alloy", "input": "Warm up."}).encode()
+    for warm in (
+        _upload_case("warm", (FIXTURES / "en_fox.flac").read_bytes()),
+        Case("json", "warm", "POST", "/v1/audio/speech", speech, {"content-type": "application/json"}),
+    ):
         status, _, body = _send(connection, warm)
         assert status == 200, body[:500]
     baseline = peak = gateway.rss_mib()

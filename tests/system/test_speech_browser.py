@@ -9,7 +9,6 @@ import json
 
 import pytest
 
-
 TEXT = "The weather is nice today. We will walk to the park."
 FORMATS = ("mp3", "opus", "aac", "flac", "wav")
 

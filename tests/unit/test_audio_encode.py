@@ -141,6 +141,9 @@ def test_finish_twice_and_encode_after_finish(fmt):
 
 
 def test_media_types_and_unknown_format():
-    assert {f: open_encoder(f, RATE).media_type for f in SPEECH_FORMATS} == MIME_TYPES
+    encoders = {f: open_encoder(f, RATE) for f in SPEECH_FORMATS}
+    assert {f: e.media_type for f, e in encoders.items()} == MIME_TYPES
+    for encoder in encoders.values():
+        encoder.close()  # FLAC's spool file would be left to the garbage collector (a ResourceWarning)
     with pytest.raises(ValueError):
         open_encoder("ogg", RATE)

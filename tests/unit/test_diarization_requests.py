@@ -144,7 +144,9 @@ def test_diarization_settings_are_checked(tmp_path):
         Settings.load(None, diarization={"transcription_model": "large-v3"})
     # left at its default in a configuration without `base`: not served, nothing refused
     only_tiny = Settings.load(
-        None, data_dir=str(tmp_path), transcription={"models": {"tiny.en": {"embedded": "whisper-tiny.en"}}, "aliases": {}},
+        None,
+        data_dir=str(tmp_path),
+        transcription={"models": {"tiny.en": {"embedded": "whisper-tiny.en"}}, "aliases": {}},
         consents={"transcription_model": "tiny.en"},
     )
     assert "gpt-4o-transcribe-diarize" not in build_services(only_tiny).registry.served

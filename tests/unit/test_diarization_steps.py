@@ -80,7 +80,10 @@ def test_words_go_to_the_speaker_talking_and_segments_split_at_changes():
     words = (_word(" Hello", 0.1, 0.5), _word(" there.", 0.6, 1.9), _word(" Hi", 2.2, 2.5), _word(" Ann.", 2.6, 3.0))
     segment = Segment(0, 0, 0.1, 3.0, " Hello there. Hi Ann.", (1, 2, 3), 0.0, -0.1, 1.0, 0.01, words=words)
     transcript = diarize_transcript(Transcript("transcribe", "en", 4.0, (segment,)), turns)
-    assert [(s.id, s.speaker, s.text) for s in transcript.segments] == [(0, "A", " Hello there."), (1, "joe", " Hi Ann.")]
+    assert [(s.id, s.speaker, s.text) for s in transcript.segments] == [
+        (0, "A", " Hello there."),
+        (1, "joe", " Hi Ann."),
+    ]
     assert transcript.segments[1].start == 2.2
     assert all(w.speaker == "joe" for w in transcript.segments[1].words)
 

@@ -26,7 +26,9 @@ def test_srt():
 
 
 def test_vtt():
-    assert formats.render_vtt(TRANSCRIPT).startswith("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello there.\n\n01:02:03.250")
+    assert formats.render_vtt(TRANSCRIPT).startswith(
+        "WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello there.\n\n01:02:03.250"
+    )
 
 
 def test_json_and_usage():
@@ -43,7 +45,8 @@ def test_verbose_json_fields():
     body = formats.render_verbose(TRANSCRIPT, None, segments=True, words=True)
     assert body["language"] == "english" and body["task"] == "transcribe"
     assert set(body["segments"][0]) == {
-        "id", "seek", "start", "end", "text", "tokens", "temperature", "avg_logprob", "compression_ratio", "no_speech_prob"
+        "id", "seek", "start", "end", "text", "tokens", "temperature", "avg_logprob", "compression_ratio",
+        "no_speech_prob",
     }
     assert body["words"][0] == {"word": "Hello", "start": 0.0, "end": 0.3}
     assert "segments" not in formats.render_verbose(TRANSCRIPT, None, segments=False, words=True)
@@ -51,7 +54,9 @@ def test_verbose_json_fields():
 
 def test_verbose_json_words_are_words():
     """A dash or quote Whisper leaves on its own (a cut-off "so-", speaker dashes) is not listed as a word."""
-    words = (Word(" so", 0.0, 0.2, 0.9), Word("-", 0.2, 0.3, 0.5), Word(" 42", 0.3, 0.6, 0.9), Word(" 東京", 0.6, 1.0, 0.9))
+    words = (
+        Word(" so", 0.0, 0.2, 0.9), Word("-", 0.2, 0.3, 0.5), Word(" 42", 0.3, 0.6, 0.9), Word(" 東京", 0.6, 1.0, 0.9)
+    )
     segment = replace(_segment(0, 0.0, 1.0, " so - 42 東京"), words=words)
     body = formats.render_verbose(replace(TRANSCRIPT, segments=(segment,)), None, words=True)
     assert [w["word"] for w in body["words"]] == ["so", "42", "東京"]
@@ -71,7 +76,8 @@ def test_diarized_json():
     assert list(body) == ["task", "duration", "text", "segments", "usage"]
     assert body["text"] == "Hello there. Hi <Ann> & co."
     assert body["segments"] == [
-        {"type": "transcript.text.segment", "id": "seg_001", "start": 0.0, "end": 1.5, "text": "Hello there.", "speaker": "A"},
+        {"type": "transcript.text.segment", "id": "seg_001", "start": 0.0, "end": 1.5, "text": "Hello there.",
+         "speaker": "A"},
         {"type": "transcript.text.segment", "id": "seg_002", "start": 2.0, "end": 3.25, "text": "Hi <Ann> & co.",
          "speaker": "joe"},
     ]

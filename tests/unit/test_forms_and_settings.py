@@ -43,7 +43,9 @@ def test_validation_names_the_param():
 def test_chunking_strategy_auto_and_vad():
     auto = validate(TranscriptionRequest, {"model": "m", "chunking_strategy": "auto"})
     assert auto.vad() == VadParameters(threshold=0.5, prefix_padding_ms=400, silence_duration_ms=1000)
-    vad = validate(TranscriptionRequest, {"model": "m", "chunking_strategy": {"type": "server_vad", "silence_duration_ms": "500"}})
+    vad = validate(
+        TranscriptionRequest, {"model": "m", "chunking_strategy": {"type": "server_vad", "silence_duration_ms": "500"}}
+    )
     assert vad.vad() == VadParameters(threshold=0.5, prefix_padding_ms=300, silence_duration_ms=500)
     tuned = {"type": "server_vad", "threshold": "0.3", "prefix_padding_ms": "100", "silence_duration_ms": "800"}
     assert validate(TranscriptionRequest, {"model": "m", "chunking_strategy": tuned}).vad() == VadParameters(
@@ -81,7 +83,7 @@ def test_bad_alias_is_refused():
 
 
 def test_missing_config_file():
-    with pytest.raises(FileNotFoundError, match="/nonexistent/config.yaml"):
+    with pytest.raises(FileNotFoundError, match=r"/nonexistent/config\.yaml"):
         Settings.load("/nonexistent/config.yaml")
 
 

@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 
 from models.longform import pieces, quietest_cut
@@ -23,7 +25,7 @@ def test_pieces_cover_the_stream_in_order_without_loss():
     offsets = [offset for offset, _ in out]
     assert offsets[0] == 0 and offsets == sorted(offsets)
     assert np.array_equal(np.concatenate([p for _, p in out]), total)
-    for (offset, piece), (next_offset, _) in zip(out, out[1:]):
+    for (offset, piece), (next_offset, _) in itertools.pairwise(out):
         assert next_offset == offset + len(piece) / RATE
         assert 25 <= len(piece) / RATE <= 35  # memory: one piece, never the whole stream
 

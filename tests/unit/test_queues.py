@@ -6,8 +6,8 @@ import threading
 
 import anyio
 
-from models.compute import LatencyPolicy, current_latency
 from gateway.serving.queues import WorkQueue
+from models.compute import LatencyPolicy, current_latency
 
 
 def _ordered(queue: WorkQueue, arrivals: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -26,7 +26,9 @@ def _ordered(queue: WorkQueue, arrivals: list[tuple[str, str]]) -> list[tuple[st
                 await anyio.sleep(0.001)
             for name, latency in arrivals:
                 waiting = queue.waiting
-                group.start_soon(lambda n=name, c=latency: queue.run(lambda: order.append((n, current_latency())), latency=c))
+                group.start_soon(
+                    lambda n=name, c=latency: queue.run(lambda: order.append((n, current_latency())), latency=c)
+                )
                 while queue.waiting == waiting:  # admitted and in line
                     await anyio.sleep(0.001)
             assert order == []

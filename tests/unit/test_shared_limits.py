@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from gateway.limits import RateLimiter, SharedRateLimiter, build_rate_limiter
-from gateway.tenants import tenant_of
 from gateway.settings import RateLimitSettings
 from gateway.storage import Store, database_url
+from gateway.tenants import tenant_of
 
 
 class _Clock:

@@ -25,7 +25,14 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def _consent(store: Store, tenant: str, name: str = "c") -> str:
     return store.create_consent(
-        tenant, name=name, language="en-US", phrase_language="en", heard="h", phrase="p", error_rate=0.0, recording=AUDIO
+        tenant,
+        name=name,
+        language="en-US",
+        phrase_language="en",
+        heard="h",
+        phrase="p",
+        error_rate=0.0,
+        recording=AUDIO,
     ).id
 
 

@@ -16,7 +16,9 @@ from models.transcript_checks import (
 from models.types import Segment, Word
 
 
-def _segment(text: str, start: float = 0.0, end: float = 5.0, words: tuple[Word, ...] = (), **quality: float) -> Segment:
+def _segment(
+    text: str, start: float = 0.0, end: float = 5.0, words: tuple[Word, ...] = (), **quality: float
+) -> Segment:
     figures = {"avg_logprob": -0.3, "no_speech_prob": 0.1, **quality}
     return Segment(
         id=0, seek=0, start=start, end=end, text=text, tokens=(1, 2), temperature=0.0, compression_ratio=1.2,
@@ -87,7 +89,9 @@ def test_a_single_word_repeated_many_times_is_a_loop():
 
 def test_a_segment_that_repeats_the_one_before_squeezed_is_dropped_one_said_again_is_kept():
     said = _segment(" This is Diane in New Jersey.", words=_words("This is Diane in New Jersey."))
-    squeezed_copy = _segment(" this is Diane in New Jersey", words=_words("this is Diane in New Jersey", start=9.0, step=0.02))
+    squeezed_copy = _segment(
+        " this is Diane in New Jersey", words=_words("this is Diane in New Jersey", start=9.0, step=0.02)
+    )
     again = _segment(" This is Diane in New Jersey.", words=_words("This is Diane in New Jersey.", start=12.0))
     kept = drop_repeats([said, squeezed_copy, again])
     assert kept == [said, again]
@@ -113,4 +117,5 @@ def test_a_segment_is_split_at_a_long_pause_and_bounded_by_its_words():
     assert [p.text for p in parts] == [" one two three", " four five"]
     assert (parts[0].start, parts[0].end) == (1.0, words[2].end)
     assert (parts[1].start, parts[1].end) == (30.0, words[-1].end)
-    assert split_at_pauses(_segment(" one two", words=_words("one two"))) == [_segment(" one two", words=_words("one two"))]
+    one_two = _segment(" one two", words=_words("one two"))
+    assert split_at_pauses(one_two) == [one_two]

@@ -2,6 +2,7 @@
 // "copy as curl / Python" buttons.
 
 import { ApiError, BASE_URL, apiKey, servedModels, setApiKey, voicesFor } from "./api.js";
+import * as live from "./live.js";
 import * as snippets from "./snippets.js";
 import * as speech from "./speech.js";
 import * as stt from "./transcribe.js";
@@ -11,7 +12,7 @@ const $ = (id) => document.getElementById(id);
 const PREFERRED_STT = ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"];
 const PREFERRED_TTS = ["gpt-4o-mini-tts", "tts-1"];
 
-window.playground = { speech: speech.last, transcription: stt.state, ready: false };
+window.playground = { speech: speech.last, transcription: stt.state, live: live.state, ready: false };
 
 function fill(select, ids, preferred) {
   const previous = select.value;
@@ -27,6 +28,7 @@ async function loadModels() {
     const stt = models.filter((m) => m.kind !== "speech").map((m) => m.id);
     const tts = models.filter((m) => m.kind === "speech" || m.kind === "unknown").map((m) => m.id);
     fill($("stt-model"), stt, PREFERRED_STT);
+    fill($("live-model"), stt.filter((id) => !/diariz/i.test(id)), PREFERRED_STT);
     fill($("tts-model"), tts, PREFERRED_TTS);
     const ttsAvailable = models.some((m) => m.kind === "speech");
     $("speak").disabled = !ttsAvailable;
@@ -103,6 +105,10 @@ function init() {
     e.preventDefault();
     if (e.target.reportValidity()) stt.transcribe();
   });
+  $("live-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    if (e.target.reportValidity()) live.toggle();
+  });
   $("tts-model").addEventListener("change", loadVoices);
   $("tts-speed").addEventListener("input", (e) => ($("tts-speed-value").textContent = `${Number(e.target.value).toFixed(2)}×`));
   $("tts-form").addEventListener("submit", (e) => {
@@ -111,6 +117,10 @@ function init() {
   });
   for (const button of document.querySelectorAll("button.copy")) {
     button.addEventListener("click", () => showCode(button.dataset.panel, button.dataset.lang));
+  }
+  if (!navigator.mediaDevices || !window.AudioWorkletNode) {
+    $("live-start").disabled = true;
+    $("live-start").title = "Live captions need a secure page (https or localhost) and a browser with AudioWorklet.";
   }
   if (!navigator.mediaDevices || !window.MediaRecorder) {
     $("record").disabled = true;
