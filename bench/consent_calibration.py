@@ -1,7 +1,8 @@
 """Calibrate the consent-phrase check on real speech recognised by the gateway's Whisper.
 
-Speaks approved phrases and impostor sentences with Piper (en_US-joe) and espeak-ng (several
-accents and voices per language), degrades some with noise and mp3 coding, transcribes each
+Speaks approved phrases and impostor sentences with Piper (en_US-joe), espeak-ng (several
+accents and voices per language) and, for the languages espeak-ng's voice cannot make clear,
+Kokoro-82M (samples/consent_voices.py), degrades some with noise and mp3 coding, transcribes each
 with Whisper `base` forcing the declared language (as the gateway does) and prints, per clip,
 the best-window error rate and the verdict of `ConsentPhrases`. Transcripts are cached in
 data/cache/consent_calibration.json so the matcher can be re-tuned without re-transcribing.
@@ -64,6 +65,9 @@ IMPOSTORS = {
     "vi": ["Chào buổi sáng. Hôm nay trời rất đẹp và chúng tôi đi công viên.", "Tôi không phải là chủ sở hữu giọng nói này và tôi không đồng ý."],
     "zh": ["今天天气很好，我们去公园散步。", "我不是此声音的拥有者，我不授权使用此声音。"],
 }
+
+KOKORO_LANGUAGES = ("hi", "ja", "ko", "pt", "ru", "uk", "vi", "zh")
+"""Languages espeak-ng's own voice cannot make clear: also spoken by Kokoro-82M (samples/consent_voices.py)."""
 
 ESPEAK_VOICES = {
     "en": ["en-us", "en-gb+f3", "en-gb-scotland+m3", "en-us+f2"],
@@ -134,6 +138,8 @@ def clips(languages: list[str]) -> list[dict[str, Any]]:
                     sources = [("espeak:" + v, 160) for v in ESPEAK_VOICES[language][:2]]
                     if language == "en":
                         sources += [("piper:1.0", 0)]
+                if language in KOKORO_LANGUAGES and (kind == "impostor" or text == genuine[0]):
+                    sources += [("kokoro:jm_kumo", 0)]  # the phrase naming OpenAI, read as samples/consent_voices.py reads it
                 for source, speed in sources:
                     for how in ("clean", "snr10") if kind == "genuine" else ("clean",):
                         out.append(dict(language=language, kind=kind, text=text, source=source, speed=speed, how=how))
@@ -148,18 +154,26 @@ def transcribe_all(items: list[dict[str, Any]]) -> None:
 
     cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     settings = Settings.load()
+    prompts = ConsentPhrases().prompts  # as the gateway transcribes a consent
     worker = WhisperWorker("base", WhisperSource(embedded="whisper-base"), CpuBudget(), settings.model_cache_dir)
     rng = np.random.default_rng(0)
     for n, item in enumerate(items):
-        key = json.dumps([item[k] for k in ("language", "text", "source", "speed", "how")], ensure_ascii=False)
+        prompt = prompts.get(item["language"])
+        fields = [item[k] for k in ("language", "text", "source", "speed", "how")] + ([prompt] if prompt else [])
+        key = json.dumps(fields, ensure_ascii=False)
         if key not in cache:
             kind, _, arg = item["source"].partition(":")
-            if kind == "espeak":
+            if kind == "kokoro":
+                from samples.consent_voices import reading, speak
+
+                text = reading(item["language"]) if item["kind"] == "genuine" else item["text"]
+                samples, rate = speak(text, item["language"], arg), 16000
+            elif kind == "espeak":
                 samples, rate = espeak_samples(item["text"], arg, item["speed"])
             else:
                 samples, rate = piper(item["text"], float(arg))
             audio = degrade(resample16(samples, rate), item["how"], rng)
-            transcript = worker.transcribe(audio, TranscribeOptions(language=item["language"]))
+            transcript = worker.transcribe(audio, TranscribeOptions(language=item["language"], prompt=prompt))
             cache[key] = transcript.text
             CACHE.parent.mkdir(parents=True, exist_ok=True)
             CACHE.write_text(json.dumps(cache, ensure_ascii=False, indent=0))

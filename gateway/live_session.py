@@ -24,7 +24,7 @@ from typing import Any
 import anyio.to_thread
 import numpy as np
 
-from gateway import formats
+from gateway.live_events import completed_event, failed_event, final_deltas, segment_events
 from gateway.live_interim import InterimDeltas
 from gateway.protocol.realtime import (
     CLIENT_EVENTS,
@@ -36,11 +36,21 @@ from gateway.protocol.realtime import (
 )
 from gateway.services import Services
 from gateway.serving.registry import WorkerEntry
+from models.diarization.live import SessionSpeakers
 from models.errors import DomainError, InvalidRequest
-from models.live_audio import LiveDecoder, SpeechStarted, SpeechStopped, TurnDetector, TurnEvent
+from models.live_audio import (
+    IdleTimeout,
+    LiveDecoder,
+    PauseCandidate,
+    SpeechStarted,
+    SpeechStopped,
+    TurnDetector,
+    TurnEvent,
+    sounds_finished,
+)
+from models.noise import NoiseReducer
 from models.options import TranscribeOptions
 from models.types import SAMPLE_RATE, Transcript
-from models.workers import Transcriber
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +69,7 @@ class Turn:
 
     item_id: str
     samples: np.ndarray  # float32 mono 16 kHz
+    start: int  # session sample of the first one
     config: TranscriptionSession = field(repr=False)
     model: str = ""
     committed_at: float = field(default_factory=time.monotonic)
@@ -67,16 +78,17 @@ class Turn:
 class LiveSession:
     """The state of one transcription session; `handle` takes each client message in order."""
 
-    def __init__(self, services: Services, send: Send):
+    def __init__(self, services: Services, send: Send, config: TranscriptionSession | None = None):
         self.services = services
         self.settings = services.settings.realtime
         self.send = send
         self.id = new_id("sess")
-        self.config = TranscriptionSession()
-        self.model = self.settings.default_model
+        self.config = config or TranscriptionSession()
+        self.model = self.config.input.transcription.model or self.settings.default_model
         self.turns: asyncio.Queue[Turn] = asyncio.Queue(maxsize=self.settings.max_pending_turns)
         self.transcribing = False
         self._decoder = LiveDecoder(self.config.input.format.type)
+        self._denoiser = _noise_reducer(self.config)
         self._detector: TurnDetector | None = None  # made in a thread at the first append with VAD on
         self._chunks: list[np.ndarray] = []
         self._base = 0  # session sample index of the buffer's first sample
@@ -84,6 +96,8 @@ class LiveSession:
         self._item_id: str | None = None  # of the turn being spoken (server VAD)
         self._previous_item: str | None = None
         self.interim = InterimDeltas(self._interim_decode, send)
+        self.speakers = SessionSpeakers(threshold=services.settings.diarization.live_speaker_threshold)
+        self._segments = 0  # segment events sent (their ids)
         self._interim_start = -1  # the turn the interim decodes are of (its start sample)
         self._interim_at = 0  # samples of that turn at the last interim request
 
@@ -93,7 +107,9 @@ class LiveSession:
         return self.transcribing or not self.turns.empty()
 
     async def start(self) -> None:
-        await self.send(server_event("session.created", session=self.config.wire(self.id, self.model)))
+        session = self.config.wire(self.id, self.model)
+        session["expires_at"] = int(time.time() + self.settings.max_session_s)
+        await self.send(server_event("session.created", session=session))
 
     async def handle(self, text: str) -> None:
         """One client message (JSON text); a bad one is answered with an error event."""
@@ -129,13 +145,12 @@ class LiveSession:
 
     async def _update(self, update: Any) -> None:
         config = self.config.updated(update)
-        model = config.input.transcription.model or self.model
-        entry = self.services.registry.resolve(model, "transcription")
-        await self.services.registry.ensure_loaded(entry)  # a load failure is an error event, the session goes on
-        entry.worker.check_options(self._options(config))
+        model = await checked_model(self.services, config, self.model)
         if config.input.format.type != self.config.input.format.type:
             self._clear()
             self._decoder = LiveDecoder(config.input.format.type)
+        if config.input.noise_reduction != self.config.input.noise_reduction:
+            self._denoiser = _noise_reducer(config)
         if config.input.turn_detection != self.config.input.turn_detection:
             self._detector = None  # made anew with the new parameters; speech in progress is forgotten
             self._item_id = None
@@ -145,7 +160,16 @@ class LiveSession:
 
     async def _append(self, audio: Any) -> None:
         events, interim = await anyio.to_thread.run_sync(self._ingest, audio)
-        for event, turn in events:
+        while (pause := await self._announce(events)) is not None:  # semantic VAD: did the turn end there?
+            ended = await self._sounds_finished(pause)
+            events, interim = await anyio.to_thread.run_sync(self._decide, ended)
+        if interim is not None and self._item_id is not None:
+            self.interim.request(self._item_id, interim)
+
+    async def _announce(self, events: list[tuple[TurnEvent, np.ndarray | None]]) -> np.ndarray | None:
+        """Send the events turn detection found, commit the turns they end; the audio of a pause that awaits
+        a decision (semantic VAD), if one does (it is the last event)."""
+        for event, audio in events:
             if isinstance(event, SpeechStarted):
                 self._item_id = new_id("item")
                 await self.send(
@@ -160,15 +184,40 @@ class LiveSession:
                 await self.send(
                     server_event("input_audio_buffer.speech_stopped", audio_end_ms=_ms(event.sample), item_id=item_id)
                 )
-                assert turn is not None  # a stop always carries its audio
-                await self._commit(item_id, turn)
-        if interim is not None and self._item_id is not None:
-            self.interim.request(self._item_id, interim)
+                assert audio is not None  # a stop always carries its audio
+                await self._commit(item_id, audio, event.start)
+            elif isinstance(event, IdleTimeout):  # OpenAI commits the silent audio as an item of its own
+                item_id = new_id("item")
+                await self.send(
+                    server_event(
+                        "input_audio_buffer.timeout_triggered",
+                        audio_start_ms=_ms(event.start),
+                        audio_end_ms=_ms(event.sample),
+                        item_id=item_id,
+                    )
+                )
+                assert audio is not None
+                await self._commit(item_id, audio, event.start)
+            else:
+                return audio
+        return None
+
+    async def _sounds_finished(self, audio: np.ndarray) -> bool:
+        """Semantic VAD: whether the words of the turn so far end a sentence (a failed decode says no)."""
+        try:
+            transcript = await self._decode(self._whisper(self.model), audio, self.config, threading.Event())
+        except DomainError as exc:
+            log.debug("realtime session %s: pause check skipped: %s", self.id, exc.message)
+            return False
+        return sounds_finished(transcript.text)
 
     def _ingest(self, audio: Any) -> tuple[list[tuple[TurnEvent, np.ndarray | None]], np.ndarray | None]:
-        """In a worker thread: decode the base64 `audio`, buffer it, run VAD. The turn events the audio completes, each
-        stop with its turn's audio, and the audio of the turn still spoken when it is due an interim decode."""
+        """In a worker thread: decode the base64 `audio`, buffer it, run VAD. The turn events the audio completes,
+        each with the audio it needs (a stop or a timeout its turn's, a pause the turn so far), and the audio of the
+        turn still spoken when it is due an interim decode."""
         samples = self._decoder.decode(decode_audio(audio, self.settings.max_append_bytes))
+        if self._denoiser is not None:  # before VAD and the model, as OpenAI's
+            samples = self._denoiser.process(samples)
         limit = int(self.settings.max_buffer_seconds * SAMPLE_RATE)
         vad = self.config.input.turn_detection
         if vad is None and self._buffered + len(samples) > limit:
@@ -183,16 +232,38 @@ class LiveSession:
         if vad is None:
             return [], None
         if self._detector is None:
-            self._detector = TurnDetector(vad.parameters(), max_turn_samples=limit)
-            self._detector.position = self._detector.floor = self._base + self._buffered - len(samples)
-        events: list[tuple[TurnEvent, np.ndarray | None]] = []
-        for event in self._detector.feed(samples):
-            turn = self._take(event.start, event.sample) if isinstance(event, SpeechStopped) else None
-            events.append((event, turn))
-        if not self._detector.speaking:  # keep only the padding a next turn may start with
-            pad = vad.prefix_padding_ms * SAMPLE_RATE // 1000
-            self._drop_before(self._detector.position - pad)
-        return events, self._interim_audio()
+            self._detector = TurnDetector(
+                vad.parameters(),
+                max_turn_samples=limit,
+                idle_timeout_ms=vad.idle_timeout_ms,
+                pause_check_ms=vad.pause_check_ms,
+            )
+            self._detector.start_at(self._base + self._buffered - len(samples))
+        return self._settle(self._detector.feed(samples)), self._interim_audio()
+
+    def _decide(self, ended: bool) -> tuple[list[tuple[TurnEvent, np.ndarray | None]], np.ndarray | None]:
+        """In a worker thread: semantic VAD's decision on the awaited pause, and what the audio after it holds."""
+        assert self._detector is not None
+        return self._settle(self._detector.decide(ended)), self._interim_audio()
+
+    def _settle(self, events: list[TurnEvent]) -> list[tuple[TurnEvent, np.ndarray | None]]:
+        """Each event with its audio; the buffer keeps what a next turn (or an idle timeout) may need."""
+        detector = self._detector
+        assert detector is not None
+        out: list[tuple[TurnEvent, np.ndarray | None]] = []
+        for event in events:
+            if isinstance(event, (SpeechStopped, IdleTimeout)):
+                out.append((event, self._take(event.start, event.sample)))
+            elif isinstance(event, PauseCandidate):
+                out.append((event, self._slice(event.start, event.sample)))
+            else:
+                out.append((event, None))
+        if not detector.speaking:  # keep only the padding a next turn may start with (or the silence timed)
+            keep = detector.position - detector.vad.prefix_padding_ms * SAMPLE_RATE // 1000
+            if detector.idle_samples:
+                keep = min(keep, detector.quiet_since)
+            self._drop_before(keep)
+        return out
 
     def _interim_audio(self) -> np.ndarray | None:
         """The turn being spoken, when it grew by `interim_interval_ms` since its last interim decode."""
@@ -221,20 +292,20 @@ class LiveSession:
                 code="input_audio_buffer_commit_empty",
             )
         item_id = self._item_id or new_id("item")
-        end = self._base + self._buffered
-        samples = self._take(self._base, end)
+        start, end = self._base, self._base + self._buffered
+        samples = self._take(start, end)
         if self._detector is not None:
             self._detector.reset(end)
-        await self._commit(item_id, samples)
+        await self._commit(item_id, samples, start)
 
-    async def _commit(self, item_id: str, samples: np.ndarray) -> None:
+    async def _commit(self, item_id: str, samples: np.ndarray, start: int) -> None:
         self._item_id = None
         self.interim.stop()
         await self.send(
             server_event("input_audio_buffer.committed", item_id=item_id, previous_item_id=self._previous_item)
         )
         self._previous_item = item_id
-        await self.turns.put(Turn(item_id, samples, self.config, self.model))  # waits while too many are pending
+        await self.turns.put(Turn(item_id, samples, start, self.config, self.model))  # waits while too many are pending
 
     def _clear(self) -> None:
         self._drop_before(self._base + self._buffered)
@@ -242,6 +313,12 @@ class LiveSession:
             self._detector.reset(self._base)
         self._item_id = None
         self.interim.stop()
+
+    def _slice(self, start: int, end: int) -> np.ndarray:
+        """A copy of the buffer's samples from `start` to `end` (session time); the buffer stays as it is."""
+        audio = np.concatenate(self._chunks) if self._chunks else np.zeros(0, dtype=np.float32)
+        self._chunks = [audio]
+        return audio[max(start - self._base, 0) : max(end - self._base, 0)].copy()
 
     def _take(self, start: int, end: int) -> np.ndarray:
         """The buffer's samples from `start` to `end` (session time); everything before `end` is dropped."""
@@ -262,14 +339,7 @@ class LiveSession:
         self._base += drop
 
     def _options(self, config: TranscriptionSession) -> TranscribeOptions:
-        hints = config.input.transcription
-        return TranscribeOptions(
-            task="transcribe",
-            language=hints.language,
-            prompt=hints.prompt,
-            logprobs=config.logprobs,
-            beam_size=self.services.settings.transcription.beam_size,
-        )
+        return options_for(config, self.services)
 
     async def transcribe_turns(self) -> None:
         """The transcriber task: committed turns, in order, through the model's queue."""
@@ -284,7 +354,7 @@ class LiveSession:
     async def _transcribe(self, turn: Turn) -> None:
         worker = turn.model
         try:
-            entry = self.services.registry.resolve(turn.model, "transcription")
+            entry = self.services.registry.resolve(turn.model, LIVE_KINDS)
             worker = entry.name
             transcript = await self._run(entry, turn)
         except DomainError as exc:
@@ -297,38 +367,14 @@ class LiveSession:
             await self._failed(turn, DomainError("The server had an error while transcribing this audio."))
             return
         logprobs = turn.config.logprobs
-        rest = self.interim.final(turn.item_id, transcript.text)
-        if rest:  # interim deltas said the start already
-            await self.send(
-                server_event(
-                    "conversation.item.input_audio_transcription.delta",
-                    item_id=turn.item_id,
-                    content_index=0,
-                    delta=rest,
-                )
-            )
-        first = True
-        for segment in transcript.segments if rest is None else ():
-            delta = segment.text.lstrip() if first else segment.text
-            if not delta:
-                continue
-            first = False
-            event = server_event(
-                "conversation.item.input_audio_transcription.delta", item_id=turn.item_id, content_index=0, delta=delta
-            )
-            if logprobs:
-                event["logprobs"] = formats.logprobs_json(segment.logprobs)
+        events = final_deltas(turn.item_id, transcript, self.interim.final(turn.item_id, transcript.text), logprobs)
+        if entry.kind == "diarization":  # who spoke
+            speakers = segment_events(turn.item_id, transcript, turn.start / SAMPLE_RATE, self._segments + 1)
+            self._segments += len(speakers)
+            events += speakers
+        events.append(completed_event(turn.item_id, turn.model, transcript, logprobs))
+        for event in events:
             await self.send(event)
-        done = server_event(
-            "conversation.item.input_audio_transcription.completed",
-            item_id=turn.item_id,
-            content_index=0,
-            transcript=transcript.text,
-            usage=formats.usage_for(turn.model, transcript),
-        )
-        if logprobs:
-            done["logprobs"] = formats.logprobs_json(transcript.logprobs)
-        await self.send(done)
         self._count(worker, "completed", time.monotonic() - turn.committed_at)
 
     def _count(self, worker: str, outcome: str, seconds: float | None = None) -> None:
@@ -337,29 +383,31 @@ class LiveSession:
             metrics.turn(worker, outcome, seconds)
 
     async def _failed(self, turn: Turn, exc: DomainError) -> None:
-        error = {k: v for k, v in error_event(exc)["error"].items() if k != "event_id"}
-        await self.send(
-            server_event(
-                "conversation.item.input_audio_transcription.failed",
-                item_id=turn.item_id,
-                content_index=0,
-                error=error,
-            )
-        )
+        await self.send(failed_event(turn.item_id, exc))
 
-    async def _run(self, entry: WorkerEntry[Transcriber], turn: Turn) -> Transcript:
+    async def _run(self, entry: WorkerEntry[Any], turn: Turn) -> Transcript:
+        if entry.kind == "diarization":
+            work = partial(entry.worker.transcribe_turn, speakers=self.speakers)
+            return await self._decode(entry, turn.samples, turn.config, threading.Event(), work)
         return await self._decode(entry, turn.samples, turn.config, threading.Event())
 
     async def _interim_decode(self, samples: np.ndarray, cancel: threading.Event) -> Transcript:
-        entry = self.services.registry.resolve(self.model, "transcription")
-        return await self._decode(entry, samples, self.config, cancel)
+        return await self._decode(self._whisper(self.model), samples, self.config, cancel)
+
+    def _whisper(self, model: str) -> WorkerEntry[Any]:
+        """The Whisper worker of a served model (for the diarizing model, the one it transcribes with)."""
+        entry = self.services.registry.resolve(model, LIVE_KINDS)
+        if entry.kind == "diarization":
+            return self.services.registry.entries[entry.uses[0]]
+        return entry
 
     async def _decode(
         self,
-        entry: WorkerEntry[Transcriber],
+        entry: WorkerEntry[Any],
         samples: np.ndarray,
         config: TranscriptionSession,
         cancel: threading.Event,
+        work: Callable[..., Transcript] | None = None,
     ) -> Transcript:
         """Whisper on float32 16 kHz samples, through the model's queue like a file transcription.
 
@@ -373,13 +421,41 @@ class LiveSession:
         except BaseException:
             ticket.release()
             raise
-        return await entry.queue.run(
-            partial(entry.worker.transcribe, cancel=cancel), samples, options, ticket=ticket, cancel=cancel
-        )
+        work = work or entry.worker.transcribe
+        return await entry.queue.run(partial(work, cancel=cancel), samples, options, ticket=ticket, cancel=cancel)
 
     def close(self) -> None:
         """The session ended: an interim decode still running stops."""
         self.interim.close()
+
+
+LIVE_KINDS = ("transcription", "diarization")
+"""Served model kinds a session may use: Whisper models, and the diarizing model (turns get speakers)."""
+
+
+def options_for(config: TranscriptionSession, services: Services) -> TranscribeOptions:
+    hints = config.input.transcription
+    return TranscribeOptions(
+        task="transcribe",
+        language=hints.language,
+        prompt=hints.prompt,
+        logprobs=config.logprobs,
+        beam_size=services.settings.transcription.beam_size,
+    )
+
+
+async def checked_model(services: Services, config: TranscriptionSession, current: str) -> str:
+    """The model `config` names (else `current`), loaded, with `config`'s options checked against it."""
+    model = config.input.transcription.model or current
+    entry = services.registry.resolve(model, LIVE_KINDS)
+    await services.registry.ensure_loaded(entry)  # a load failure is an error event, the session goes on
+    entry.worker.check_options(options_for(config, services))
+    return model
+
+
+def _noise_reducer(config: TranscriptionSession) -> NoiseReducer | None:
+    reduction = config.input.noise_reduction
+    return NoiseReducer(reduction.type) if reduction is not None and reduction.type is not None else None
 
 
 def _ms(sample: int) -> int:

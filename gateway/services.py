@@ -14,7 +14,7 @@ from gateway.live_slots import SessionSlots
 from gateway.metrics import Metrics
 from gateway.serving.registry import ModelRegistry, WorkerEntry, WorkQueue
 from gateway.settings import QueueSettings, Settings
-from gateway.storage import Store, build_store
+from gateway.storage import ClientSecretRecord, Store, build_store
 from gateway.uploads import Decoder
 from models.compute import CpuBudget, LatencyPolicy
 from models.consent import ConsentPhrases
@@ -53,6 +53,10 @@ class Services:
             self.registry, self.drain, self.not_ready, self.rate_limiter, self.budget, (self.voice_queue,)
         )
         self.live_sessions = SessionSlots(self.settings.realtime.max_sessions, self.metrics.registry)
+
+    async def client_secret(self, value: str) -> ClientSecretRecord | None:
+        """The stored ephemeral key `value` (see gateway/routers/realtime.py), or None."""
+        return await self.store.run(self.store.client_secret, value)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -110,6 +114,7 @@ def _consent_phrases(settings: Settings) -> ConsentPhrases:
         templates={k.lower(): tuple(v) for k, v in section.phrases.items()},
         organizations=("OpenAI", section.organization),
         negations={k.lower(): tuple(v) for k, v in section.negations.items()},
+        prompts={k.lower(): v for k, v in section.prompts.items()},
         max_error_rate=section.max_error_rate,
         max_extra_words=section.max_extra_words,
         max_name_distance=section.max_name_distance,

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from models.compute import Latency, LatencyPolicy
-from models.consent import DEFAULT_NEGATIONS, DEFAULT_PHRASES, ORGANIZATION
+from models.consent import DEFAULT_NEGATIONS, DEFAULT_PHRASES, DEFAULT_PROMPTS, ORGANIZATION
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
@@ -234,6 +234,11 @@ class ConsentSettings(BaseModel):
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_NEGATIONS.items()},
         description="Words that turn a phrase into a refusal; refused when heard and not in the phrase.",
     )
+    prompts: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_PROMPTS),
+        description="Whisper prompt per ISO-639-1 language, written in the script the transcript should use "
+        "(Whisper base writes Hindi in Urdu letters, Mandarin in traditional characters, now and then).",
+    )
     max_error_rate: float = Field(0.35, ge=0, le=1, description="Word-level edit cost / phrase words; calibrated.")
     max_name_distance: float = Field(
         0.6, ge=0, le=1, description="Character distance allowed between the organisation's name and what was heard."
@@ -353,6 +358,13 @@ class DiarizationSettings(BaseModel):
     require_chunking_above_s: float = Field(
         30, ge=0, description="Longer audio needs `chunking_strategy`, as OpenAI's diarize model; 0: never."
     )
+    live_speaker_threshold: float = Field(
+        0.7,
+        ge=-1,
+        le=1,
+        description="Realtime sessions: cosine similarity a turn's voice needs to be a speaker already heard, "
+        "else it is a new one (calibrated for the embedded engine; see models/diarization/live.py).",
+    )
     embedded: EmbeddedDiarizerSettings = Field(default_factory=EmbeddedDiarizerSettings)
     pyannote: PyannoteSettings = Field(default_factory=PyannoteSettings)
     queue: QueueSettings = Field(
@@ -379,6 +391,18 @@ class RealtimeSettings(BaseModel):
     )
     max_pending_turns: int = Field(
         8, ge=1, description="Committed turns waiting for transcription before the session stops reading audio."
+    )
+    max_session_s: float = Field(
+        3600,
+        gt=0,
+        description="A session is closed with an error event (`session_expired`) after this long (OpenAI: 60 min).",
+    )
+    client_secret_ttl_s: int = Field(
+        600,
+        ge=10,
+        le=7200,
+        description="Life of an ephemeral key from POST /v1/realtime/client_secrets without `expires_after` "
+        "(OpenAI: 600; a request may ask for 10 to 7200 s).",
     )
 
 

@@ -9,8 +9,9 @@ free to start and end anywhere in the transcript (the best-matching window):
   word and the other way round when they are a near miss together (`Open AI` for `OpenAI`);
 - the phrase is accepted when the cost divided by the phrase's word count is at most
   `max_error_rate`, *and* what was heard in place of the organisation's name is within
-  `max_name_distance` of it, character by character (a phrase consenting to a different
-  company is refused however close the rest is), *and* the transcript holds no
+  `max_name_distance` of it, character by character, as written or both transliterated to
+  Latin letters (a phrase consenting to a different company is refused however close the rest
+  is), *and* the transcript holds no
   negation the phrase lacks (`I am not the owner...`), *and* at most `max_extra_words`
   words were heard outside the phrase.
 
@@ -22,9 +23,20 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
-from models.consent_phrases import DEFAULT_NEGATIONS, DEFAULT_PHRASES, ORGANIZATION
+from anyascii import anyascii
 
-__all__ = ["DEFAULT_NEGATIONS", "DEFAULT_PHRASES", "ORGANIZATION", "ConsentPhrases", "Verdict", "tokens"]
+from models.consent_phrases import DEFAULT_NEGATIONS, DEFAULT_PHRASES, DEFAULT_PROMPTS, ORGANIZATION
+
+__all__ = [
+    "DEFAULT_NEGATIONS",
+    "DEFAULT_PHRASES",
+    "DEFAULT_PROMPTS",
+    "ORGANIZATION",
+    "ConsentPhrases",
+    "Verdict",
+    "latin",
+    "tokens",
+]
 
 CHARACTER_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "yue"})
 """Languages written without spaces between words: compared character by character."""
@@ -178,14 +190,45 @@ def name_distance(result: Alignment, expected: list[str], heard: list[str], name
 
     "In its place" is every heard word between the last matched word before the name and
     the first matched word after it, so that `hack this studio` for `Acme Studios` or
-    `open the eye` for `OpenAI` are compared as wholes.
+    `open the eye` for `OpenAI` are compared as wholes. A name in another script comes as
+    syllable words, which the alignment may pair with the name's neighbours, as a near miss
+    (`согласие Опен` for `согласие`) or as a wrong word (`Ай` for `на`): for words in another
+    script, the span reaching over them is tried too, and the closest span counts.
     """
     first, last = min(names), max(names)
-    before = [h for e, h, _ in result.pairs if e < first]
-    after = [h for e, h, _ in result.pairs if e > last]
-    start = max(before) + 1 if before else result.start
-    end = min(after) if after else result.end
-    return char_distance("".join(expected[first : last + 1]), "".join(heard[start:end]))
+    before = [(e, h, c) for e, h, c in result.pairs if e < first]
+    after = [(e, h, c) for e, h, c in result.pairs if e > last]
+    start = max(h for _, h, _ in before) + 1 if before else result.start
+    end = min(h for _, h, _ in after) if after else result.end
+    starts, ends = {start}, {end}
+    if before:
+        neighbour = sorted(h for e, h, _ in before if e == before[-1][0])
+        starts.add(neighbour[1] if len(neighbour) > 1 else start)  # a piece taken by a near miss
+        starts.add(max((h for _, h, c in before if c < 1), default=result.start - 1) + 1)  # over wrong words
+    if after:
+        neighbour = sorted(h for e, h, _ in after if e == after[0][0])
+        ends.add(neighbour[-2] + 1 if len(neighbour) > 1 else end)
+        ends.add(min((h for _, h, c in after if c < 1), default=result.end))
+    starts = {s for s in starts if all(_foreign(w) for w in heard[s:start])}
+    ends = {e for e in ends if all(_foreign(w) for w in heard[end:e])}
+    name = "".join(expected[first : last + 1])
+    spans = ["".join(heard[s:e]) for s in starts for e in ends]
+    return min(min(char_distance(name, said), char_distance(latin(name), latin(said))) for said in spans)
+
+
+def _foreign(word: str) -> bool:
+    """A word not in Latin letters."""
+    return not all(_latin(ch) for ch in word)
+
+
+def latin(text: str) -> str:
+    """`text` in Latin letters (anyascii's transliteration), lower case, letters and digits only.
+
+    Whisper often writes a brand in the script of the language it hears: `オープンAI` (`opunai`),
+    `Опен Эй Ай` (`openeyay`), `오픈AI` (`opeunai`). Another company stays another name in any
+    script (`Гугл` is `gugl`, `グーグル` `guguru`).
+    """
+    return "".join(ch for ch in anyascii(text).casefold() if ch.isalnum())
 
 
 @dataclass(frozen=True)
@@ -206,6 +249,7 @@ class ConsentPhrases:
     templates: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_PHRASES))
     organizations: tuple[str, ...] = ("OpenAI",)
     negations: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_NEGATIONS))
+    prompts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PROMPTS))  # Whisper prompt: the script
     max_error_rate: float = 0.35
     max_extra_words: int = 8
     max_name_distance: float = 0.6  # characters of the organisation's name vs what was heard in its place

@@ -93,3 +93,11 @@ DEFAULT_NEGATIONS: dict[str, tuple[str, ...]] = {
     "vi": ("không", "chẳng", "chưa", "đừng"),
     "zh": ("不", "没", "未", "拒绝", "否"),
 }
+
+DEFAULT_PROMPTS: dict[str, str] = {
+    # Whisper (base) writes Hindi speech in Urdu letters and Mandarin in traditional characters
+    # now and then; a prompt written in the phrase's script sets the script, not the words (a
+    # sentence about the language, nothing of the phrase). Measured in README "Calibration".
+    "hi": "यह हिंदी का वाक्य है।",
+    "zh": "以下是普通话的句子。",
+}

@@ -6,12 +6,19 @@ resampler (state is kept across chunks, so chunk edges leave no clicks).
 
 `TurnDetector` runs the bundled Silero VAD over the samples as they arrive, frame by frame
 (512 samples, 32 ms), and says where speech starts and where a turn ends (OpenAI's
-`server_vad`: `threshold`, `prefix_padding_ms`, `silence_duration_ms`). It works on audio
-time only: audio sent faster than real time gives the same turns.
+`server_vad`: `threshold`, `prefix_padding_ms`, `silence_duration_ms`, `idle_timeout_ms`).
+It works on audio time only: audio sent faster than real time gives the same turns.
+
+For `semantic_vad` it stops at each pause of `pause_check_ms` (`PauseCandidate`) and waits
+for the caller, who has the turn decoded, to say whether the words sound finished
+(`sounds_finished`): yes ends the turn there, no waits for more speech or for the long
+silence (`silence_duration_ms`) that ends a turn anyway.
 """
 
 from __future__ import annotations
 
+import re
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -92,7 +99,23 @@ class SpeechStopped:
     start: int
 
 
-TurnEvent = SpeechStarted | SpeechStopped
+@dataclass(frozen=True)
+class IdleTimeout:
+    """No speech from `start` to `sample` (session time): `idle_timeout_ms` of silence since the last turn."""
+
+    sample: int
+    start: int
+
+
+@dataclass(frozen=True)
+class PauseCandidate:
+    """Semantic VAD: the turn that began at `start` paused until `sample`; `decide` whether it ended there."""
+
+    sample: int
+    start: int
+
+
+TurnEvent = SpeechStarted | SpeechStopped | IdleTimeout | PauseCandidate
 
 
 class TurnDetector:
@@ -105,16 +128,30 @@ class TurnDetector:
     events however it is cut into chunks.
     """
 
-    def __init__(self, vad: VadParameters, max_turn_samples: int, model: Any = None):
+    def __init__(
+        self,
+        vad: VadParameters,
+        max_turn_samples: int,
+        model: Any = None,
+        *,
+        idle_timeout_ms: int | None = None,
+        pause_check_ms: int | None = None,
+    ):
         from faster_whisper.vad import get_vad_model
 
         self.vad = vad
         self.max_turn_samples = max_turn_samples
         self.model = model or get_vad_model()
+        self.idle_samples = idle_timeout_ms * SAMPLE_RATE // 1000 if idle_timeout_ms else None
+        self.check_samples = pause_check_ms * SAMPLE_RATE // 1000 if pause_check_ms else None
         self.position = 0  # session samples seen in whole frames
         self.floor = 0  # no turn starts before this sample (the end of the last commit)
+        self.quiet_since = 0  # where the silence the idle timeout counts began
         self.speech_start: int | None = None  # set while speech is on
         self._silence_since: int | None = None
+        self._checked = False  # semantic VAD: this pause was judged unfinished
+        self._queued: deque[float] = deque()  # probabilities of frames not stepped yet (a decision is awaited)
+        self.waiting: PauseCandidate | None = None
         self._pending = np.zeros(0, dtype=np.float32)  # less than a frame
         self._context = np.zeros(_CONTEXT, dtype=np.float32)  # the end of the last frame
         self._h = np.zeros((1, 1, 128), dtype=np.float32)  # Silero's LSTM state
@@ -124,11 +161,29 @@ class TurnDetector:
     def speaking(self) -> bool:
         return self.speech_start is not None
 
+    def start_at(self, sample: int) -> None:
+        """The detector's first sample is session sample `sample`."""
+        self.position = self.floor = self.quiet_since = sample
+
     def reset(self, floor: int) -> None:
         """Forget speech in progress (the buffer was committed or cleared up to `floor`)."""
         self.speech_start = None
         self._silence_since = None
-        self.floor = max(floor, 0)
+        self._checked = False
+        self.floor = self.quiet_since = max(floor, 0)
+
+    def decide(self, ended: bool) -> list[TurnEvent]:
+        """Semantic VAD: whether the turn of the awaited `PauseCandidate` ended; then the events of the
+        audio fed meanwhile."""
+        candidate, self.waiting = self.waiting, None
+        events: list[TurnEvent] = []
+        if candidate is not None and ended and self.speech_start is not None:
+            start = self.speech_start
+            self.reset(candidate.sample)
+            events.append(SpeechStopped(candidate.sample, start))
+        elif candidate is not None:
+            self._checked = True
+        return events + self._drain()
 
     def feed(self, samples: np.ndarray) -> list[TurnEvent]:
         """Add float32 16 kHz samples; the starts and stops they complete, in order."""
@@ -137,11 +192,17 @@ class TurnDetector:
         self._pending = audio[whole:].copy()
         if whole == 0:
             return []
-        probs = self._probabilities(audio[:whole].reshape(-1, FRAME))
+        self._queued.extend(float(p) for p in self._probabilities(audio[:whole].reshape(-1, FRAME)))
+        return self._drain()
+
+    def _drain(self) -> list[TurnEvent]:
+        """Step through the queued frames until they are done or a pause awaits a decision."""
         events: list[TurnEvent] = []
-        for prob in probs:
-            events += self._step(float(prob))
+        while self._queued and self.waiting is None:
+            events += self._step(self._queued.popleft())
             self.position += FRAME
+            if events and isinstance(events[-1], PauseCandidate):
+                self.waiting = events[-1]
         return events
 
     def _probabilities(self, frames: np.ndarray) -> np.ndarray:
@@ -162,6 +223,9 @@ class TurnDetector:
         frame_start, frame_end = self.position, self.position + FRAME
         if self.speech_start is None:
             if prob < vad.threshold:
+                if self.idle_samples and frame_end - self.quiet_since >= self.idle_samples:
+                    start, self.quiet_since = self.quiet_since, frame_end
+                    return [IdleTimeout(frame_end, start)]
                 return []
             pad = vad.prefix_padding_ms * SAMPLE_RATE // 1000
             self.speech_start = max(frame_start - pad, self.floor)
@@ -169,12 +233,42 @@ class TurnDetector:
             return [SpeechStarted(self.speech_start)]
         if prob >= vad.threshold:
             self._silence_since = None
+            self._checked = False
         elif prob < max(vad.threshold - 0.15, 0.01) and self._silence_since is None:
             self._silence_since = frame_start
         silence = vad.silence_duration_ms * SAMPLE_RATE // 1000
-        ended = self._silence_since is not None and frame_end - self._silence_since >= silence
-        if ended or frame_end - self.speech_start >= self.max_turn_samples:
+        paused = frame_end - self._silence_since if self._silence_since is not None else 0
+        too_long = frame_end - self.speech_start >= self.max_turn_samples
+        if self.check_samples and not self._checked and not too_long and self.check_samples <= paused < silence:
+            return [PauseCandidate(frame_end, self.speech_start)]
+        ended = self._silence_since is not None and paused >= silence
+        if ended or too_long:
             start = self.speech_start
             self.reset(frame_end)
             return [SpeechStopped(frame_end, start)]
         return []
+
+
+_SENTENCE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f]['\"\u201d\u2019)\]]*$")
+CONTINUING_WORDS = frozenset(
+    """
+    a an the and or but so because if when while that which who whose whom to of in on at by for with from
+    into onto about as than then my your his her its our their this these those is are was were be been
+    am um uh er erm like i we you he she they it not very just also
+    """.split()
+)
+"""Words after which an English sentence is not over, whatever the punctuation Whisper put there."""
+
+
+def sounds_finished(text: str) -> bool:
+    """Whether a turn's text ends a sentence: closing punctuation, and not on a word that wants more.
+
+    Whisper ends the decode of audio that stops with a period more often than not, so the
+    punctuation alone says little; a last word such as "and" or "the" says the speaker paused
+    mid-sentence. A text without words (nothing heard yet) is not finished.
+    """
+    text = text.strip()
+    words = re.findall(r"[\w']+", text.lower())
+    if not words or not _SENTENCE_END.search(text):
+        return False
+    return words[-1] not in CONTINUING_WORDS

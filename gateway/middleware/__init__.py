@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from starlette.middleware import Middleware
 
-from gateway.middleware.api_key import ApiKeyMiddleware, deny_websocket
+from gateway.middleware.api_key import EPHEMERAL_PREFIX, ApiKeyMiddleware, deny_websocket
 from gateway.middleware.body_limit import BODY_SLACK_BYTES, BodyLimitMiddleware
 from gateway.middleware.deadline import DeadlineMiddleware
 from gateway.middleware.drain import DrainMiddleware
@@ -20,12 +20,12 @@ from gateway.middleware.request_id import RequestIdMiddleware
 from gateway.middleware.scope import is_api
 from gateway.middleware.server_errors import ServerErrorMiddleware
 from gateway.middleware.telemetry import TelemetryMiddleware
-from gateway.tenants import request_tenant
+from gateway.tenants import request_tenant, tenant_of
 
 if TYPE_CHECKING:
     from gateway.services import Services
 
-__all__ = ["BODY_SLACK_BYTES", "deny_websocket", "is_api", "request_tenant", "stack"]
+__all__ = ["BODY_SLACK_BYTES", "EPHEMERAL_PREFIX", "deny_websocket", "is_api", "request_tenant", "stack", "tenant_of"]
 
 
 def stack(services: Services) -> list[Middleware]:
@@ -37,7 +37,7 @@ def stack(services: Services) -> list[Middleware]:
         Middleware(ServerErrorMiddleware),
         Middleware(DrainMiddleware, drain=services.drain),
         Middleware(BodyLimitMiddleware, limit=settings.transcription.max_upload_bytes + BODY_SLACK_BYTES),
-        Middleware(ApiKeyMiddleware, api_keys=settings.api_keys),
+        Middleware(ApiKeyMiddleware, api_keys=settings.api_keys, client_secrets=services.client_secret),
         Middleware(RateLimitMiddleware, limiter=services.rate_limiter),
         Middleware(DeadlineMiddleware, timeout_s=settings.limits.request_timeout_s),
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -63,7 +63,13 @@ class ServerVad(BaseModel):
     threshold: float = Field(0.5, gt=0.0, lt=1.0, description="Speech probability that starts a turn.")
     prefix_padding_ms: int = Field(300, ge=0, le=10_000, description="Audio kept before detected speech.")
     silence_duration_ms: int = Field(500, ge=0, le=10_000, description="Silence that ends a turn.")
-    idle_timeout_ms: int | None = Field(None, description="Accepted; not acted on yet.")
+    idle_timeout_ms: int | None = Field(
+        None,
+        ge=1000,
+        le=60_000,
+        description="After this much audio without speech, `input_audio_buffer.timeout_triggered` and the silent "
+        "audio committed as a turn; unset: never.",
+    )
     create_response: bool | None = Field(None, description="Accepted; transcription sessions create no responses.")
     interrupt_response: bool | None = Field(None, description="Accepted; transcription sessions create no responses.")
 
@@ -74,14 +80,62 @@ class ServerVad(BaseModel):
             silence_duration_ms=self.silence_duration_ms,
         )
 
+    @property
+    def pause_check_ms(self) -> int | None:
+        return None
 
-class NoiseReduction(BaseModel):
-    """Accepted for compatibility; the audio is not filtered."""
+
+SEMANTIC_PAUSES: dict[str, tuple[int, int]] = {
+    "high": (300, 2000),
+    "medium": (500, 4000),
+    "auto": (500, 4000),
+    "low": (1000, 8000),
+}
+"""Semantic VAD by eagerness: (pause after which the turn's words are checked, pause that ends a turn
+anyway), in ms. The longest pauses are OpenAI's (8 s, 4 s, 2 s); `auto` is `medium`, as OpenAI's."""
+
+
+class SemanticVad(BaseModel):
+    """`turn_detection` of type `semantic_vad`: a turn ends at a short pause if its words sound finished.
+
+    At each pause of the eagerness' check length the turn so far is decoded; when the text ends
+    a sentence (closing punctuation, not on a word such as "and" or "the"), the turn ends there.
+    Otherwise it waits for more speech, or for the eagerness' longest pause.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["near_field", "far_field"] | None = None
-    strength: float | None = None
+    type: Literal["semantic_vad"] = "semantic_vad"
+    eagerness: Literal["low", "medium", "high", "auto"] = Field(
+        "auto", description="high: short pauses end turns (0.3 s if finished, else 2 s); low: 1 s / 8 s; auto: medium."
+    )
+    create_response: bool | None = Field(None, description="Accepted; transcription sessions create no responses.")
+    interrupt_response: bool | None = Field(None, description="Accepted; transcription sessions create no responses.")
+
+    def parameters(self) -> VadParameters:
+        return VadParameters(
+            threshold=0.5, prefix_padding_ms=300, silence_duration_ms=SEMANTIC_PAUSES[self.eagerness][1]
+        )
+
+    @property
+    def pause_check_ms(self) -> int | None:
+        return SEMANTIC_PAUSES[self.eagerness][0]
+
+    @property
+    def idle_timeout_ms(self) -> int | None:
+        """OpenAI's idle timeout is for server_vad only."""
+        return None
+
+
+class NoiseReduction(BaseModel):
+    """`audio.input.noise_reduction`: the input is filtered before VAD and the model (models/noise.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["near_field", "far_field"] | None = Field(
+        None, description="near_field: an 80 Hz high-pass; far_field: a 100 Hz high-pass and spectral subtraction."
+    )
+    strength: float | None = Field(None, description="Accepted; the filters have one calibrated strength.")
 
 
 class AudioInput(BaseModel):
@@ -89,7 +143,9 @@ class AudioInput(BaseModel):
 
     format: AudioFormat = Field(default_factory=AudioFormat)
     transcription: Transcription = Field(default_factory=Transcription)
-    turn_detection: ServerVad | None = Field(default_factory=ServerVad)
+    turn_detection: Annotated[ServerVad | SemanticVad, Field(discriminator="type")] | None = Field(
+        default_factory=ServerVad
+    )
     noise_reduction: NoiseReduction | None = None
 
 
@@ -134,7 +190,11 @@ class TranscriptionSession(BaseModel):
         try:
             return TranscriptionSession.model_validate(merged)
         except ValidationError as exc:
-            raise validation_problem(exc.errors(include_url=False), prefix=("session",)) from exc
+            errors = [
+                {**e, "loc": tuple(p for p in e.get("loc", ()) if p not in _TAGS)}
+                for e in exc.errors(include_url=False)
+            ]
+            raise validation_problem(errors, prefix=("session",)) from exc
 
     def wire(self, session_id: str, model: str) -> dict[str, Any]:
         """The session as `session.created` / `session.updated` carry it."""
@@ -144,6 +204,9 @@ class TranscriptionSession(BaseModel):
         body["audio"]["input"]["transcription"]["model"] = model
         return body
 
+
+_TAGS = ("server_vad", "semantic_vad")
+"""Union tags pydantic puts in an error's location; the wire names no such field."""
 
 _ECHOED = ("id", "object", "expires_at")
 """Fields of `session.created` a client may send back with its update; they are not settings."""
@@ -161,6 +224,26 @@ def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+class ExpiresAfter(BaseModel):
+    """When an ephemeral key stops opening sessions (sessions it opened go on)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    anchor: Literal["created_at"] = Field("created_at", description="Only `created_at`, as OpenAI.")
+    seconds: int = Field(ge=10, le=7200, description="Seconds from creation: 10 to 7200 (OpenAI's bounds).")
+
+
+class ClientSecretRequest(BaseModel):
+    """The JSON body of POST /v1/realtime/client_secrets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expires_after: ExpiresAfter | None = Field(None, description="Unset: `realtime.client_secret_ttl_s` (600 s).")
+    session: dict[str, Any] | None = Field(
+        None, description='A transcription session configuration (`type: "transcription"`) sessions start with.'
+    )
 
 
 def decode_audio(value: Any, limit: int) -> bytes:

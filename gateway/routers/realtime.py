@@ -14,16 +14,19 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
+import time
 from typing import Any
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Request, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from gateway.errors import ShuttingDown
-from gateway.live_session import LiveSession
+from gateway.live_session import LiveSession, checked_model
 from gateway.live_slots import SessionLimit
-from gateway.middleware import deny_websocket
-from gateway.protocol.realtime import error_event
+from gateway.middleware import EPHEMERAL_PREFIX, deny_websocket, request_tenant
+from gateway.protocol.json_body import StrictJsonRoute
+from gateway.protocol.realtime import ClientSecretRequest, TranscriptionSession, error_event, new_id
 from gateway.services import Services
 from models.errors import InvalidRequest
 
@@ -32,7 +35,27 @@ log = logging.getLogger(__name__)
 DRAIN_POLL_S = 0.5
 """How often a quiet session looks whether the replica is draining."""
 
-router = APIRouter(tags=["realtime"])
+router = APIRouter(tags=["realtime"], route_class=StrictJsonRoute)
+
+
+@router.post("/v1/realtime/client_secrets", summary="Create an ephemeral key for a browser's Realtime session")
+async def create_client_secret(body: ClientSecretRequest, request: Request) -> dict[str, Any]:
+    """An `ek_...` key that opens transcription sessions, as the caller's tenant, until `expires_at`.
+
+    The session configuration is checked as a `session.update` would be (model, language, formats)
+    and kept with the key (by its sha256, in the database every replica shares): a session opened
+    with the key starts with it. An ephemeral key cannot make another one (gateway/middleware.py).
+    """
+    services: Services = request.app.state.services
+    config = TranscriptionSession().updated(body.session or {})
+    model = await checked_model(services, config, services.settings.realtime.default_model)
+    config.audio.input.transcription.model = model
+    seconds = body.expires_after.seconds if body.expires_after else services.settings.realtime.client_secret_ttl_s
+    value = EPHEMERAL_PREFIX + secrets.token_hex(24)
+    expires_at = int(time.time()) + seconds
+    store = services.store
+    await store.run(store.create_client_secret, request_tenant(request), value, config.model_dump_json(), expires_at)
+    return {"value": value, "expires_at": expires_at, "session": config.wire(new_id("sess"), model)}
 
 
 @router.websocket("/v1/realtime")
@@ -65,16 +88,24 @@ async def _serve(websocket: WebSocket, services: Services) -> None:
         async with lock:
             await websocket.send_text(json.dumps(event))
 
-    session = LiveSession(services, send)
+    secret = websocket.scope.get("state", {}).get("client_secret")  # opened with an ephemeral key
+    initial = TranscriptionSession.model_validate_json(secret.session) if secret is not None else None
+    session = LiveSession(services, send, initial)
     idle_s = services.settings.realtime.idle_timeout_s
     loop = asyncio.get_running_loop()
+    ends_at = loop.time() + services.settings.realtime.max_session_s
     transcriber = asyncio.create_task(session.transcribe_turns())
     try:
         await session.start()
         last_event = loop.time()
         while True:
+            if loop.time() >= ends_at:  # however busy: the session has had its time
+                await send(error_event(_expired(services.settings.realtime.max_session_s)))
+                await websocket.close(code=1000)
+                return
             try:
-                message = await asyncio.wait_for(websocket.receive(), timeout=min(idle_s, DRAIN_POLL_S))
+                wait = max(min(idle_s, DRAIN_POLL_S, ends_at - loop.time()), 0.0)
+                message = await asyncio.wait_for(websocket.receive(), timeout=wait)
             except TimeoutError:
                 if session.busy:  # the client waits for transcripts: neither idle nor done
                     continue
@@ -106,3 +137,9 @@ async def _serve(websocket: WebSocket, services: Services) -> None:
         transcriber.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await transcriber
+
+
+def _expired(max_session_s: float) -> InvalidRequest:
+    """OpenAI's words when a session reaches its maximum duration."""
+    minutes = f"{max_session_s / 60:g} minutes" if max_session_s >= 60 else f"{max_session_s:g} seconds"
+    return InvalidRequest(f"Your session hit the maximum duration of {minutes}.", code="session_expired")

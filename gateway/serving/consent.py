@@ -63,7 +63,11 @@ def phrase_language_of(services: Services, language: str) -> str:
 async def verify(services: Services, samples: np.ndarray, language: str) -> Verdict:
     """Transcribe with the configured Whisper model in the declared language, then match the phrase."""
     entry = services.registry.resolve(services.settings.consents.transcription_model, "transcription")
-    options = TranscribeOptions(language=language, beam_size=services.settings.transcription.beam_size)
+    options = TranscribeOptions(
+        language=language,
+        beam_size=services.settings.transcription.beam_size,
+        prompt=services.consent_phrases.prompts.get(language),
+    )
     # a person waits for the check: it goes before file transcriptions (429 at once when the queue is full)
     with await services.registry.admit(entry, latency="interactive") as ticket:
         entry.worker.check_options(options)

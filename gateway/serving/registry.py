@@ -118,15 +118,15 @@ class ModelRegistry:
     @overload
     def resolve(self, model_id: str, kind: Literal["speech"]) -> WorkerEntry[Synthesizer]: ...
     @overload
-    def resolve(self, model_id: str, kind: tuple[Kind, ...]) -> WorkerEntry[Worker]: ...
+    def resolve(self, model_id: str, kind: tuple[str, ...]) -> WorkerEntry[Any]: ...
 
-    def resolve(self, model_id: str, kind: Kind | tuple[Kind, ...]) -> WorkerEntry[Any]:
+    def resolve(self, model_id: str, kind: Kind | tuple[str, ...]) -> WorkerEntry[Any]:
         """The worker behind a public id of the given kind (or one of several), typed by its interface,
         or ModelNotFound."""
         self.kind_of(model_id, kind if isinstance(kind, tuple) else (kind,))
         return self.entries[self.served[model_id].worker]
 
-    def kind_of(self, model_id: str, kinds: tuple[Kind, ...]) -> Kind:
+    def kind_of(self, model_id: str, kinds: tuple[str, ...]) -> Kind:
         """The kind of the worker behind a public id, if it is one of `kinds`; else ModelNotFound."""
         served = self.served.get(model_id)
         if served is None or served.kind not in kinds:

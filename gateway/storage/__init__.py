@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from gateway.storage.database import database_url
-from gateway.storage.store import ConsentRecord, NewRecording, Page, Store, VoiceRecord
+from gateway.storage.store import ClientSecretRecord, ConsentRecord, NewRecording, Page, Store, VoiceRecord
 
-__all__ = ["ConsentRecord", "NewRecording", "Page", "Store", "VoiceRecord", "build_store"]
+__all__ = ["ClientSecretRecord", "ConsentRecord", "NewRecording", "Page", "Store", "VoiceRecord", "build_store"]
 
 
 def build_store(settings: object) -> Store:

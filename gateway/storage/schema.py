@@ -92,3 +92,21 @@ class RateBucket(Base):
     tokens: Mapped[float] = mapped_column(Float)
     updated: Mapped[float] = mapped_column(Float)
     allowed: Mapped[bool] = mapped_column(Boolean)
+
+
+class ClientSecret(Base):
+    """An ephemeral key (`ek_...`) for a browser's Realtime session, minted by an API key (its tenant).
+
+    Only the key's sha256 is kept (`id`): a copy of the database lets nobody open sessions.
+    `session` is the transcription session configuration (JSON) a session opened with it starts with.
+    """
+
+    __tablename__ = "realtime_client_secrets"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(64))
+    session: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_realtime_client_secrets_expires_at", "expires_at"),)

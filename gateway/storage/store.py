@@ -94,6 +94,16 @@ class VoiceRecord:
 
 
 @dataclass(frozen=True)
+class ClientSecretRecord:
+    """An ephemeral key as stored: its tenant, its session configuration (JSON) and when it expires (Unix s)."""
+
+    tenant: str
+    session: str
+    created_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True)
 class NewRecording:
     """Audio to keep: the upload's bytes and its decoded length."""
 
@@ -107,6 +117,10 @@ class Page:
 
     items: list[Any]
     has_more: bool
+
+
+def _secret_id(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def _consent(row: schema.Consent) -> ConsentRecord:
@@ -371,6 +385,30 @@ class Store:
             row.piper_voice, row.pinned = piper_voice, True
             session.flush()
             return _voice(row)
+
+    # --- realtime client secrets -------------------------------------------------------------
+
+    def create_client_secret(self, tenant: str, value: str, session: str, expires_at: int) -> ClientSecretRecord:
+        """Keep an ephemeral key (by its sha256); keys expired for a day are deleted on the way."""
+        now = int(time.time())
+        row = schema.ClientSecret(
+            id=_secret_id(value), tenant=tenant, session=session, created_at=now, expires_at=expires_at
+        )
+        with self._session(write=True) as session_:
+            session_.execute(delete(schema.ClientSecret).where(schema.ClientSecret.expires_at < now - 86_400))
+            session_.add(row)
+            session_.flush()
+        return ClientSecretRecord(tenant=tenant, session=session, created_at=now, expires_at=expires_at)
+
+    def client_secret(self, value: str) -> ClientSecretRecord | None:
+        """The ephemeral key `value` (expired or not), or None if it was never made here."""
+        with self._session() as session:
+            row = session.get(schema.ClientSecret, _secret_id(value))
+            if row is None:
+                return None
+            return ClientSecretRecord(
+                tenant=row.tenant, session=row.session, created_at=row.created_at, expires_at=row.expires_at
+            )
 
     # --- helpers ---------------------------------------------------------------------------
 

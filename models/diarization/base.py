@@ -27,6 +27,9 @@ class DiarizationEngine(Protocol):
     def diarize(self, samples: np.ndarray, options: DiarizeOptions) -> list[SpeakerTurn]:
         """Diarize one recording."""
 
+    def embed(self, clips: list[np.ndarray]) -> np.ndarray:
+        """Speaker embeddings of float32 mono 16 kHz clips of one voice each, one row per clip."""
+
 
 def anonymous_label(index: int) -> str:
     """0 -> "A", 25 -> "Z", 26 -> "AA", ... (OpenAI's scheme for unknown speakers)."""

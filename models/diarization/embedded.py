@@ -158,6 +158,11 @@ class EmbeddedDiarizer:
         )
         return SpeechTimeline(regions, joined.astype(np.float32))
 
+    def embed(self, clips: list[np.ndarray]) -> np.ndarray:
+        """One unit resemblyzer vector per clip of one voice (quiet clips are raised first)."""
+        self.encoder.load()
+        return np.array([self.encoder.embed(clip) for clip in clips], np.float32).reshape(len(clips), self.encoder.dim)
+
     def embed_known(self, known: tuple[KnownSpeaker, ...]) -> np.ndarray:
         """One unit vector per known speaker's reference clip."""
         vectors = []

@@ -18,6 +18,7 @@ import numpy as np
 
 from models.diarization.align import split_segment
 from models.diarization.base import DiarizationEngine, anonymous_label
+from models.diarization.live import SessionSpeakers, transcribe_turn
 from models.errors import Cancelled
 from models.options import DiarizeOptions, TranscribeOptions
 from models.types import Segment, Transcript
@@ -83,6 +84,23 @@ class DiarizingTranscriber:
             self.cancelled += 1
             raise
         return replace(transcript, segments=tuple(segments))
+
+
+    def transcribe_turn(
+        self,
+        samples: np.ndarray,
+        options: TranscribeOptions,
+        speakers: SessionSpeakers,
+        cancel: threading.Event | None = None,
+    ) -> Transcript:
+        """A live session's turn: its segments carry the session's speakers (models/diarization/live.py)."""
+        self.load()
+        try:
+            _check(cancel)
+            return transcribe_turn(self.whisper, self.engine, samples, options, speakers, cancel)
+        except Cancelled:
+            self.cancelled += 1
+            raise
 
 
 def _check(cancel: threading.Event | None) -> None:

@@ -318,7 +318,11 @@ BAD_UPDATES = [
         {"audio": {"input": {"turn_detection": {"type": "server_vad", "threshold": 1.5}}}},
         "session.audio.input.turn_detection.threshold",
     ),
-    ({"audio": {"input": {"turn_detection": {"type": "semantic_vad"}}}}, "session.audio.input.turn_detection.type"),
+    (
+        {"audio": {"input": {"turn_detection": {"type": "semantic_vad", "eagerness": "fast"}}}},
+        "session.audio.input.turn_detection.eagerness",
+    ),
+    ({"audio": {"input": {"turn_detection": {"type": "magic_vad"}}}}, "session.audio.input.turn_detection"),
     ({"audio": {"input": {"transcription": {"model": "no-such-model"}}}}, "model"),
     ({"audio": {"input": {"transcription": {"model": "tiny.en", "language": "de"}}}}, "language"),
     ({"type": "realtime"}, "session.type"),

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.live_audio import FRAME, LiveDecoder, SpeechStarted, SpeechStopped, TurnDetector
+from models.live_audio import (
+    FRAME,
+    IdleTimeout,
+    LiveDecoder,
+    PauseCandidate,
+    SpeechStarted,
+    SpeechStopped,
+    TurnDetector,
+    sounds_finished,
+)
 from models.options import VadParameters
 from models.types import SAMPLE_RATE
 from tests.helpers import read_audio
@@ -72,3 +81,59 @@ def test_a_long_turn_is_cut_at_the_limit(fixture_audio, limit_s):
     stops = [e for e in events if isinstance(e, SpeechStopped)]
     assert stops, "speech longer than the limit is cut"
     assert all(stop.sample - stop.start < limit_s * SAMPLE_RATE + FRAME for stop in stops)  # cut at a frame
+
+
+def test_idle_timeout_counts_silence_from_the_last_turn(fixture_audio):
+    """server_vad's idle_timeout_ms: every 2 s without speech, on audio time."""
+    audio = np.concatenate([np.zeros(5 * SAMPLE_RATE, np.float32), read_audio(fixture_audio("en_fox.flac")),
+                            np.zeros(3 * SAMPLE_RATE, np.float32)])  # fmt: skip
+    detector = TurnDetector(VAD, max_turn_samples=60 * SAMPLE_RATE, idle_timeout_ms=2000)
+    events = turns(detector, audio, 1600)
+    kinds = [type(e) for e in events]
+    assert kinds == [IdleTimeout, IdleTimeout, SpeechStarted, SpeechStopped, IdleTimeout], kinds
+    first, second, _, stop, third = events
+    assert (first.start, second.start) == (0, first.sample)
+    for timeout in (first, second):
+        assert 2 * SAMPLE_RATE <= timeout.sample - timeout.start < 2 * SAMPLE_RATE + FRAME
+    assert third.start == stop.sample and third.sample - third.start < 2 * SAMPLE_RATE + FRAME
+
+
+def test_semantic_pauses_wait_for_a_decision(fixture_audio):
+    """At a short pause the detector stops and asks; yes ends the turn there, no waits for the long pause."""
+    audio = np.concatenate([two_turns(fixture_audio), np.zeros(4 * SAMPLE_RATE, np.float32)])  # + 5 s of silence
+    semantic = VadParameters(threshold=0.5, prefix_padding_ms=300, silence_duration_ms=4000)
+
+    def run(answer: bool) -> list:
+        detector = TurnDetector(semantic, max_turn_samples=60 * SAMPLE_RATE, pause_check_ms=500)
+        events, asked = [], []
+        for start in range(0, len(audio), 1600):
+            new = detector.feed(audio[start : start + 1600])
+            while new and isinstance(new[-1], PauseCandidate):
+                asked.append(new[-1])
+                events += new
+                new = detector.decide(answer)
+            events += new
+        return [e for e in events if not isinstance(e, PauseCandidate)], asked
+
+    finished, asked = run(True)
+    assert [type(e) for e in finished] == [SpeechStarted, SpeechStopped, SpeechStarted, SpeechStopped]
+    assert finished[1].sample == asked[0].sample  # the turn ended where it paused
+    assert asked[0].sample - asked[0].start > SAMPLE_RATE  # after the first sentence, not at a breath in it
+    unfinished, _ = run(False)  # the 2 s gap is shorter than the long pause: one turn
+    assert [type(e) for e in unfinished] == [SpeechStarted, SpeechStopped]
+    assert unfinished[1].sample >= finished[3].sample - FRAME
+
+
+@pytest.mark.parametrize(
+    "text,finished",
+    [
+        ("Today the weather is sunny and warm.", True),
+        ("Is it going to rain?", True),
+        ("I would like to order a large pizza with.", False),
+        ("I would like to order a large pizza with", False),
+        ("and then", False),
+        ("", False),
+    ],
+)
+def test_sounds_finished(text, finished):
+    assert sounds_finished(text) is finished

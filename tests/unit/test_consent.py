@@ -124,3 +124,38 @@ def test_phrases_in_other_scripts(language, heard, accepted):
 def test_unknown_language_is_a_key_error():
     with pytest.raises(KeyError):
         CHECK.verify("hello", "tlh")
+
+
+@pytest.mark.parametrize(
+    ("language", "heard", "accepted"),
+    [
+        # OpenAI written in the language's own script, as Whisper base wrote it for Kokoro's voice
+        ("ja", "私はこの音声の所有者であり、オープンAIがこの音声を使用して、音声合成モデルを作成することを承認します。", True),
+        ("ru", "Я являюсь владельцем этого голоса и даю согласие Опен Эй Ай на использование этого голоса для создания модели синтетического голоса.", True),
+        # Whisper base on Kokoro's Russian: the name's syllables are paired with its neighbours
+        ("ru", "Я являюсь в ладьельцем, этого голоса, идаюся гласии опи. Эй, ай, но использован и этого голоса для создания модели синтетитического голоса.", True),
+        ("ru", "Я являюсь в ладьельцем, этого голоса, идаюся гласии Гугл, но использован и этого голоса для создания модели синтетитического голоса.", False),
+        ("ko", "나는 이 음성의 소유자이며 오픈AI가 이 음성을 사용하여 음성 합성 모델을 생성할 것을 허용합니다.", True),
+        ("hi", "मैं इस आवाज का मालिक हूं और मैं सिंथेटिक आवाज मॉडल बनाने के लिए ओपन एआई को इस आवाज का उपयोग करने की सहमति देता हूं", True),
+        # another company stays another company in any script
+        ("ja", "私はこの音声の所有者であり、グーグルがこの音声を使用して、音声合成モデルを作成することを承認します。", False),
+        ("ru", "Я являюсь владельцем этого голоса и даю согласие Гугл на использование этого голоса для создания модели синтетического голоса.", False),
+        ("ko", "나는 이 음성의 소유자이며 구글이 이 음성을 사용하여 음성 합성 모델을 생성할 것을 허용합니다.", False),
+        ("hi", "मैं इस आवाज का मालिक हूं और मैं सिंथेटिक आवाज मॉडल बनाने के लिए गूगल को इस आवाज का उपयोग करने की सहमति देता हूं", False),
+    ],
+)
+def test_the_organisation_written_in_another_script(language, heard, accepted):
+    verdict = CHECK.verify(heard, language)
+    assert verdict.accepted is accepted, verdict
+    if not accepted:
+        assert "another organisation" in verdict.reason
+
+
+def test_script_prompts_are_written_in_their_languages_script():
+    """The prompts set the script only: they hold nothing of the phrase they help to hear."""
+    from models.consent import latin
+
+    for language, prompt in CHECK.prompts.items():
+        phrase = tokens(DEFAULT_PHRASES[language][0], language)
+        assert latin(prompt) != prompt.casefold()  # not Latin letters
+        assert not set(tokens(prompt, language)) & (set(phrase) - {"的", "是", "का", "के", "है"}), language

@@ -61,10 +61,10 @@ def test_replicas_migrating_at_once(url: str, tmp_path: Path):
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    assert results == ["0002"] * 4
+    assert results == ["0003"] * 4
     tables = set(inspect(engines[0]).get_table_names())
     assert {"consents", "voices", "recordings", "rate_buckets", "alembic_version"} <= tables
-    assert migrate(engines[0], lock_dir=tmp_path) == "0002"  # again: nothing to do
+    assert migrate(engines[0], lock_dir=tmp_path) == "0003"  # again: nothing to do
     for engine in engines:
         engine.dispose()
 
