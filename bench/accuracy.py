@@ -57,7 +57,7 @@ def _recordings() -> list[tuple[str, np.ndarray, str]]:
     """(name, float32 mono 16 kHz samples, reference text or "" for none)."""
     import numpy as np
 
-    from tests.helpers import espeak_samples, piper_speech, read_audio
+    from samples.audio import espeak_samples, piper_speech, read_audio
 
     rate = 16000
     rng = np.random.default_rng(0)
@@ -83,7 +83,7 @@ def _recordings() -> list[tuple[str, np.ndarray, str]]:
 
 
 def _wav(samples: np.ndarray, rate: int) -> bytes:
-    from tests.helpers import encode
+    from samples.audio import encode
 
     return encode(samples, "wav", rate=rate)
 
@@ -91,7 +91,7 @@ def _wav(samples: np.ndarray, rate: int) -> bytes:
 def _real_cases() -> dict[str, tuple[np.ndarray, float | None]]:
     import numpy as np
 
-    from tests.helpers import read_audio
+    from samples.audio import read_audio
 
     sample = read_audio(SAMPLE / "sample.wav")
     rng = np.random.default_rng(1)
@@ -132,7 +132,7 @@ def measure(models: list[str], cache: Path) -> Figures:
     from models.compute import CpuBudget
     from models.options import TranscribeOptions
     from models.whisper import WhisperSource, WhisperWorker
-    from tests.helpers import word_error_rate
+    from samples.audio import word_error_rate
 
     recordings = _recordings()
     real = _real_cases()

@@ -2,7 +2,7 @@
 
 Speaks approved phrases and impostor sentences with Piper (en_US-joe), espeak-ng (several
 accents and voices per language) and, for the languages espeak-ng's voice cannot make clear,
-Kokoro-82M (tests/consent_voices.py), degrades some with noise and mp3 coding, transcribes each
+Kokoro-82M (samples/consent_voices.py), degrades some with noise and mp3 coding, transcribes each
 with Whisper `base` forcing the declared language (as the gateway does) and prints, per clip,
 the best-window error rate and the verdict of `ConsentPhrases`. Transcripts are cached in
 data/cache/consent_calibration.json so the matcher can be re-tuned without re-transcribing.
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from models.consent import ConsentPhrases
-from tests.helpers import espeak_samples
+from samples.audio import espeak_samples
 
 ORGS = ("OpenAI", "Acme Studios")
 CACHE = Path("data/cache/consent_calibration.json")
@@ -67,7 +67,7 @@ IMPOSTORS = {
 }
 
 KOKORO_LANGUAGES = ("hi", "ja", "ko", "pt", "ru", "uk", "vi", "zh")
-"""Languages espeak-ng's own voice cannot make clear: also spoken by Kokoro-82M (tests/consent_voices.py)."""
+"""Languages espeak-ng's own voice cannot make clear: also spoken by Kokoro-82M (samples/consent_voices.py)."""
 
 ESPEAK_VOICES = {
     "en": ["en-us", "en-gb+f3", "en-gb-scotland+m3", "en-us+f2"],
@@ -101,7 +101,7 @@ def piper(text: str, length_scale: float) -> tuple[np.ndarray, int]:
 
 def resample16(samples: np.ndarray, rate: int) -> np.ndarray:
     from gateway.audio_io import decode_audio
-    from tests.helpers import encode
+    from samples.audio import encode
 
     return decode_audio(encode(samples, "wav", rate=rate))
 
@@ -116,7 +116,7 @@ def degrade(samples: np.ndarray, how: str, rng: np.random.Generator) -> np.ndarr
         return samples + noise
     if how == "mp3":
         from gateway.audio_io import decode_audio
-        from tests.helpers import encode
+        from samples.audio import encode
 
         return decode_audio(encode(samples, "mp3"))
     raise ValueError(how)
@@ -139,7 +139,7 @@ def clips(languages: list[str]) -> list[dict[str, Any]]:
                     if language == "en":
                         sources += [("piper:1.0", 0)]
                 if language in KOKORO_LANGUAGES and (kind == "impostor" or text == genuine[0]):
-                    sources += [("kokoro:jm_kumo", 0)]  # the phrase naming OpenAI, read as tests/consent_voices.py reads it
+                    sources += [("kokoro:jm_kumo", 0)]  # the phrase naming OpenAI, read as samples/consent_voices.py reads it
                 for source, speed in sources:
                     for how in ("clean", "snr10") if kind == "genuine" else ("clean",):
                         out.append(dict(language=language, kind=kind, text=text, source=source, speed=speed, how=how))
@@ -164,7 +164,7 @@ def transcribe_all(items: list[dict[str, Any]]) -> None:
         if key not in cache:
             kind, _, arg = item["source"].partition(":")
             if kind == "kokoro":
-                from tests.consent_voices import reading, speak
+                from samples.consent_voices import reading, speak
 
                 text = reading(item["language"]) if item["kind"] == "genuine" else item["text"]
                 samples, rate = speak(text, item["language"], arg), 16000

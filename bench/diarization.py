@@ -30,7 +30,7 @@ from bench.report import table, write_section
 from bench.server import GatewayProcess
 from models.diarization.embedded import EmbeddedDiarizer
 from models.options import DiarizeOptions, KnownSpeaker
-from tests import speech
+from samples import speech
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -171,7 +171,7 @@ MODEL = "gpt-4o-transcribe-diarize"
 
 
 def _wav(samples: np.ndarray) -> bytes:
-    from tests.helpers import encode
+    from samples.audio import encode
 
     return encode(samples, "wav")
 
@@ -196,7 +196,7 @@ def _first_segment(client: OpenAI, audio: bytes, **fields: Any) -> tuple[float, 
 
 def request_section(client: OpenAI, repeats: int) -> str:
     """The whole diarized transcription request through HTTP."""
-    from tests.helpers import data_url, encode
+    from samples.audio import data_url, encode
 
     sample = speech.pyannote_sample()
     conv = speech.round_robin(CONVERSATIONS["3 voices (Piper joe, espeak m3, f4)"][0], 9, seed=12)

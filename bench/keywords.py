@@ -40,7 +40,7 @@ VOICES = ["piper", "espeak:en-us"]
 
 def speak(text: str, voice: str) -> np.ndarray:
     from gateway.audio_io import decode_audio
-    from tests.helpers import espeak_speech, piper_speech
+    from samples.audio import espeak_speech, piper_speech
 
     kind, _, name = voice.partition(":")
     return decode_audio(piper_speech(text) if kind == "piper" else espeak_speech(text, voice=name))

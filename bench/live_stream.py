@@ -48,8 +48,8 @@ class Clip:
 
 def clips() -> list[Clip]:
     """The turns, real speech first."""
-    from tests.helpers import read_audio
-    from tests.realaudio import LIBRIVOX_DIR, LIBRIVOX_IDS
+    from samples.audio import read_audio
+    from samples.realaudio import LIBRIVOX_DIR, LIBRIVOX_IDS
 
     paths = [(LIBRIVOX_DIR / f"{u}.wav", (LIBRIVOX_DIR / f"{u}.txt").read_text().strip()) for u in LIBRIVOX_IDS]
     paths += [(FIXTURES / name, text) for name, text in TEXTS.items()]

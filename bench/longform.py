@@ -29,7 +29,7 @@ from bench.server import FIXTURES, ROOT, GatewayProcess
 
 
 def long_recording(minutes: float) -> bytes:
-    from tests.helpers import read_audio
+    from samples.audio import read_audio
 
     real = read_audio(FIXTURES / "pyannote_sample" / "sample.wav")
     story = read_audio(FIXTURES / "en_story.flac")

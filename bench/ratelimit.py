@@ -5,7 +5,7 @@ Two measurements, the variants side by side in the same run, taking turns round 
   round trip included), one request at a time, and 16 at once on one key (one row, contended);
 - *request*: `GET /v1/models` through the whole app in-process (httpx's ASGI transport, no network),
   with rate limits off, per replica, and shared on each database.
-PostgreSQL is a throwaway local cluster (tests/postgres.py: loopback, fsync off), so its figures
+PostgreSQL is a throwaway local cluster (samples/postgres.py: loopback, fsync off), so its figures
 are the client's and server's work without a network hop; add your network's round trip.
 """
 
@@ -55,7 +55,7 @@ async def _measure(
 ) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, list[float]]]:
     import httpx
 
-    from gateway.middleware import tenant_of
+    from gateway.tenants import tenant_of
 
     decision: dict[str, list[float]] = {v: [] for v in apps}
     request: dict[str, list[float]] = {v: [] for v in apps}
@@ -93,7 +93,7 @@ async def _measure(
 
 def run(rounds: int, per_round: int) -> str:
     from gateway.app import create_app
-    from tests.postgres import PostgresCluster, postgres_bin_dir
+    from samples.postgres import PostgresCluster, postgres_bin_dir
 
     bin_dir = postgres_bin_dir()
     if bin_dir is None:

@@ -18,8 +18,8 @@ import statistics
 from typing import TYPE_CHECKING
 
 from bench.report import table, write_section
-from tests import realaudio as ra
-from tests import speech
+from samples import realaudio as ra
+from samples import speech
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -89,7 +89,7 @@ def run(client: OpenAI, models: list[str]) -> str:
         "## Real recordings (issue 11)",
         "",
         "`verbose_json` (default: segment timestamps) and `srt` through the official SDK; *repeated*: sentences "
-        "of 4+ words said again, or 8-word runs that recur (tests/realaudio.py `repeated_sentences`). "
+        "of 4+ words said again, or 8-word runs that recur (samples/realaudio.py `repeated_sentences`). "
         "Targets: first segment >= 6.2 s "
         "on the sample (speech at 6.69 s), >= 90% of segment time in speech (0.5 s collar), nothing past the "
         "audio, no repeated sentence; non-speech: no segment, empty text; diarized segment DER <= 15%.",

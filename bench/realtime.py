@@ -75,7 +75,7 @@ class FileResult:
 def transcribe_files(base_url: str, model: str, turns: list[Clip]) -> list[FileResult]:
     from openai import OpenAI
 
-    from tests.helpers import encode
+    from samples.audio import encode
 
     client = OpenAI(base_url=base_url, api_key="bench", max_retries=0, timeout=600)
     out = []
@@ -89,7 +89,7 @@ def transcribe_files(base_url: str, model: str, turns: list[Clip]) -> list[FileR
 
 def corpus_wer(pairs: list[tuple[str, str]]) -> float:
     """Word errors over all turns / reference words over all turns (normalised words, tests/realaudio.py)."""
-    from tests.realaudio import normalise, wer
+    from samples.realaudio import normalise, wer
 
     words = sum(len(normalise(ref)) for ref, _ in pairs)
     return sum(wer(ref, hyp) * len(normalise(ref)) for ref, hyp in pairs) / words

@@ -21,7 +21,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 def recording(name: str = "pyannote_sample/sample.wav") -> tuple[bytes, float]:
     """A test recording and its duration; the default is the real 30 s two-speaker recording
     that ships with pyannote.audio (the one the issue's peer figures were measured on)."""
-    from tests.helpers import read_audio
+    from samples.audio import read_audio
 
     path = FIXTURES / name
     return path.read_bytes(), len(read_audio(path)) / 16000

@@ -37,7 +37,7 @@ SAME_PERSON = {"piper-joe", "piper-joe-slow", "piper-joe-fast"}  # one voice at 
 
 
 def speak(speaker: str, text: str) -> np.ndarray:
-    from tests.helpers import espeak_speech, piper_speech, read_audio
+    from samples.audio import espeak_speech, piper_speech, read_audio
 
     kind, arg = SPEAKERS[speaker]
     if kind == "piper":

@@ -11,24 +11,19 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
-from gateway import errors
-from gateway.draining import DrainMiddleware
+from gateway import errors, middleware
 from gateway.errors import ServiceUnavailable
-from gateway.limits import DeadlineMiddleware, RateLimitMiddleware
-from gateway.middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from gateway.routers import health, models, playground, realtime, speech, transcriptions, voice_consents, voices
 from gateway.services import build_services
 from gateway.settings import Settings
-from gateway.telemetry import TelemetryMiddleware
 
 log = logging.getLogger(__name__)
 
-BODY_SLACK_BYTES = 12 * 1024 * 1024
-"""Room above the largest upload for the other form fields: four speaker reference clips of 10 s
-as base64 data URLs (a 48 kHz stereo wav of 10 s is 2.6 MB in base64)."""
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application for `settings` (default: configs/default.yaml and the environment).
+
+    Nothing is loaded here: the lifespan opens the store and preloads the pinned models.
+    """
     settings = settings or Settings.load()
     services = build_services(settings)
 
@@ -57,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="OpenAI's Audio API on open models, on your own hardware.",
         version="0.1.0",
         lifespan=lifespan,
+        middleware=middleware.stack(services),
     )
     app.state.services = services
     errors.install(app)
@@ -64,14 +60,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     if settings.playground:
         app.include_router(playground.router)
-    # Outermost last: request id -> telemetry -> server errors -> drain -> body limit -> API key -> rate limit
-    # -> deadline -> routes.
-    app.add_middleware(DeadlineMiddleware, timeout_s=settings.limits.request_timeout_s)
-    app.add_middleware(RateLimitMiddleware, limiter=services.rate_limiter)
-    app.add_middleware(ApiKeyMiddleware, api_keys=settings.api_keys, client_secrets=services.client_secret)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.transcription.max_upload_bytes + BODY_SLACK_BYTES)
-    app.add_middleware(DrainMiddleware, drain=services.drain)
-    app.add_middleware(errors.ServerErrorMiddleware)
-    app.add_middleware(TelemetryMiddleware, metrics=services.metrics if settings.metrics else None)
-    app.add_middleware(RequestIdMiddleware)
     return app

@@ -11,10 +11,6 @@ from __future__ import annotations
 
 import time
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from gateway.errors import ShuttingDown, error_response
-
 
 class Drain:
     """Whether this process is draining, and how many /v1 requests it is still serving."""
@@ -25,32 +21,14 @@ class Drain:
 
     @property
     def draining(self) -> bool:
+        """Whether draining has begun."""
         return self.since is not None
 
     def begin(self) -> None:
+        """Start draining (once; later calls keep the first start time)."""
         if self.since is None:
             self.since = time.monotonic()
 
     def elapsed(self) -> float:
+        """Seconds since draining began (0 before)."""
         return 0.0 if self.since is None else time.monotonic() - self.since
-
-
-class DrainMiddleware:
-    """Counts /v1 requests in flight; refuses new ones with 503 while draining."""
-
-    def __init__(self, app: ASGIApp, drain: Drain):
-        self.app = app
-        self.drain = drain
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
-            return await self.app(scope, receive, send)
-        if self.drain.draining:
-            response = error_response(ShuttingDown())
-            response.headers["connection"] = "close"
-            return await response(scope, receive, send)
-        self.drain.in_flight += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.drain.in_flight -= 1

@@ -14,14 +14,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.protocol.validation import validation_problem
 from models.errors import (
     AudioDecodeError,
     Cancelled,
     Conflict,
-    GatewayError,
+    DomainError,
     InvalidRequest,
     ModelNotFound,
     ModelUnavailable,
@@ -33,15 +32,15 @@ from models.errors import (
 log = logging.getLogger(__name__)
 
 
-class AuthenticationFailed(GatewayError):
+class AuthenticationFailed(DomainError):
     """Missing or wrong API key."""
 
 
-class PermissionDenied(GatewayError):
+class PermissionDenied(DomainError):
     """The key is valid but may not do this."""
 
 
-class ServiceUnavailable(GatewayError):
+class ServiceUnavailable(DomainError):
     """A dependency (database, model) is down; the rest of the server works."""
 
 
@@ -53,7 +52,7 @@ class ShuttingDown(ServiceUnavailable):
         self.retry_after = 1.0
 
 
-class RateLimited(GatewayError):
+class RateLimited(DomainError):
     """The API key used up its request rate; `retry_after` seconds until its next request."""
 
     def __init__(self, message: str, *, retry_after: float):
@@ -61,13 +60,13 @@ class RateLimited(GatewayError):
         self.retry_after = retry_after
 
 
-class RequestTimeout(GatewayError):
+class RequestTimeout(DomainError):
     """The request took longer than its time budget; its work was stopped."""
 
 
 # (class, status, OpenAI type word, code when the error names none), most specific class first.
 # Every class has a code, so no answer leaves with `code: null`.
-_MAPPING: tuple[tuple[type[GatewayError], int, str, str], ...] = (
+_MAPPING: tuple[tuple[type[DomainError], int, str, str], ...] = (
     (ModelNotFound, 404, "invalid_request_error", "model_not_found"),
     (NotFound, 404, "not_found_error", "not_found"),
     (AudioDecodeError, 400, "invalid_request_error", "invalid_value"),
@@ -105,12 +104,13 @@ MAX_MESSAGE_CHARS = 2000
 
 
 def envelope(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    """OpenAI's error body; a message over `MAX_MESSAGE_CHARS` is cut."""
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[: MAX_MESSAGE_CHARS - 1] + "…"
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
-def describe(exc: GatewayError) -> tuple[int, dict[str, Any]]:
+def describe(exc: DomainError) -> tuple[int, dict[str, Any]]:
     """Status code and envelope for a domain error."""
     for cls, status, type_, code in _MAPPING:
         if isinstance(exc, cls):
@@ -118,7 +118,8 @@ def describe(exc: GatewayError) -> tuple[int, dict[str, Any]]:
     return 500, envelope(exc.message, "server_error", exc.param, exc.code or SERVER_ERROR_CODE)
 
 
-def error_response(exc: GatewayError) -> JSONResponse:
+def error_response(exc: DomainError) -> JSONResponse:
+    """The JSON answer for a domain error, with `Retry-After` when the error says when to retry."""
     status, body = describe(exc)
     headers = {}
     retry_after = getattr(exc, "retry_after", None)
@@ -136,8 +137,8 @@ def error_response(exc: GatewayError) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into the envelope."""
 
-    @app.exception_handler(GatewayError)
-    async def _domain(request: Request, exc: GatewayError) -> JSONResponse:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
@@ -146,7 +147,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if isinstance(exc.__cause__, GatewayError):  # e.g. the body limit, hit while FastAPI read a JSON body
+        if isinstance(exc.__cause__, DomainError):  # e.g. the body limit, hit while FastAPI read a JSON body
             return error_response(exc.__cause__)
         fallback = ("server_error", SERVER_ERROR_CODE) if exc.status_code >= 500 else _STATUS_TYPES[400]
         type_, code = _STATUS_TYPES.get(exc.status_code, fallback)
@@ -166,47 +167,3 @@ def validation_envelope(errors: Any) -> dict[str, Any]:
     problem = validation_problem(errors)
     return envelope(problem.message, "invalid_request_error", problem.param, problem.code)
 
-
-class ServerErrorMiddleware:
-    """Turn any exception that escapes a route into a complete answer on a reusable connection.
-
-    Sits inside the request-id and telemetry middleware, so the traceback is logged with the
-    request's own id and the access line counts the 500. A domain error raised outside a route
-    (a middleware) gets its mapped status. Starlette's own ServerErrorMiddleware would answer
-    and then re-raise, and uvicorn closes a connection whose app raised: the client's next
-    request on it was reset.
-
-    Once a response has begun, nothing can make it whole: the error is logged and the
-    connection is closed under the half-sent body (uvicorn does that when the app returns
-    without finishing), so the client sees a broken response, never a truncated one that
-    looks complete.
-    """
-
-    def __init__(self, app: ASGIApp):
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception as exc:
-            if started:
-                log.exception("error after the response began on %s %s", scope.get("method"), scope.get("path"))
-                return
-            if isinstance(exc, GatewayError):
-                response = error_response(exc)
-            else:
-                log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-                message = "The server had an error while processing your request."
-                body = envelope(message, "server_error", None, SERVER_ERROR_CODE)
-                response = JSONResponse(body, status_code=500)
-            await response(scope, receive, send)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from gateway.languages import language_name
@@ -42,6 +43,7 @@ def usage_for(model_id: str, transcript: Transcript) -> dict[str, Any]:
 
 
 def logprobs_json(logprobs: tuple[TokenLogprob, ...]) -> list[dict[str, Any]]:
+    """Token log probabilities as OpenAI writes them: token, logprob, UTF-8 bytes."""
     return [{"token": lp.token, "logprob": lp.logprob, "bytes": list(lp.bytes)} for lp in logprobs]
 
 
@@ -51,6 +53,7 @@ def languages_json(transcript: Transcript) -> list[dict[str, str]]:
 
 
 def render_json(transcript: Transcript, usage: dict[str, Any] | None, logprobs: bool = False) -> dict[str, Any]:
+    """The `json` format: the text, with `logprobs` when asked for and the usage."""
     body: dict[str, Any] = {"text": transcript.text}
     if logprobs:
         body["logprobs"] = logprobs_json(transcript.logprobs)
@@ -60,6 +63,7 @@ def render_json(transcript: Transcript, usage: dict[str, Any] | None, logprobs: 
 
 
 def segment_json(segment: Segment) -> dict[str, Any]:
+    """One segment of `verbose_json`: times in seconds (ms precision), tokens and decoding figures."""
     return {
         "id": segment.id,
         "seek": segment.seek,
@@ -118,6 +122,7 @@ def diarized_segment_json(segment: Segment) -> dict[str, Any]:
 
 
 def render_diarized(transcript: Transcript, usage: dict[str, Any] | None) -> dict[str, Any]:
+    """The `diarized_json` format: segments with their speaker, times in seconds."""
     body: dict[str, Any] = {
         "task": transcript.task,
         "duration": round(transcript.duration, 3),
@@ -167,7 +172,19 @@ def _vtt_text(segment: Segment) -> str:
 
 
 def render_text(transcript: Transcript) -> str:
+    """The `text` format: the transcript and a newline."""
     return transcript.text + "\n"
 
 
 TEXT_RENDERERS = {"text": render_text, "srt": render_srt, "vtt": render_vtt}
+
+
+_TEXT_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def speech_usage(text: str, seconds: float) -> dict[str, int]:
+    """Token usage of a speech request, estimated: one token per word or punctuation mark of the
+    input, and the audio counted at the rate the transcription usage uses."""
+    input_tokens = len(_TEXT_TOKEN.findall(text))
+    output_tokens = math.ceil(seconds * AUDIO_TOKENS_PER_SECOND)
+    return {"input_tokens": input_tokens, "output_tokens": output_tokens, "total_tokens": input_tokens + output_tokens}

@@ -1,4 +1,4 @@
-"""Per-key rate limits, and the time budget and client watch of every /v1 request.
+"""Per-key rate limits (token buckets); `gateway/middleware/rate_limit.py` applies them.
 
 `RateLimitMiddleware` gives each API key (tenant) a token bucket: `burst` requests at
 once, refilled at `requests_per_minute`. An empty bucket is answered 429 with
@@ -11,17 +11,10 @@ buckets: a key keeps a limit (its rate on each replica, as with `scope: replica`
 request that needs no database (transcription, translation, speech) keeps being served. A
 limit that failed closed would turn a database outage into an outage of the whole API; one
 that let everything through would lose the limit exactly when a replica is struggling.
-
-`DeadlineMiddleware` runs a request inside a cancel scope that ends when its time budget
-runs out or when its client goes away. Cancelling reaches the worker: `WorkQueue.run`
-sets the work's cancel event and the worker stops at its next step. A request out of
-time is answered 504 if nothing was sent yet; a stream that already started ends with an
-error event (SSE) or is cut off (audio), so the client never takes it for complete.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import re
@@ -29,17 +22,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import anyio
-import anyio.to_thread
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.errors import RateLimited, RequestTimeout, ServiceUnavailable, error_response
-from gateway.middleware import DEFAULT_TENANT, tenant_of
+from gateway.errors import ServiceUnavailable
 from gateway.settings import RateLimitSettings
 from gateway.storage import Store
 from gateway.storage.buckets import SharedBuckets, Take
-from gateway.streaming import sse_error
+from gateway.tenants import tenant_of
+from gateway.threads import LazyLimiter
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +44,8 @@ class _Bucket:
 
 @dataclass(frozen=True)
 class Decision:
+    """What a rate limiter decided for one request, with the figures of the `x-ratelimit-*` headers."""
+
     allowed: bool
     limit: int  # bucket size
     remaining: int
@@ -139,8 +131,7 @@ class SharedRateLimiter(RateLimiter):
         self.retry_s = retry_s
         self.wall_clock = wall_clock
         self.fallbacks = 0  # decisions taken locally because the database failed
-        self._parallel = parallel
-        self._limiter: anyio.CapacityLimiter | None = None
+        self._threads = LazyLimiter(parallel)
         self._retry_at: float | None = None  # set while the database is considered down
 
     @property
@@ -148,14 +139,14 @@ class SharedRateLimiter(RateLimiter):
         return self._retry_at is not None
 
     async def admit(self, tenant: str) -> Decision | None:
+        """A token from the tenant's shared bucket (None: no limit); from this replica's buckets while the
+        database is down."""
         rate, size = self._rate(tenant)
         if rate <= 0:
             return None
         if self._retry_at is None or self.clock() >= self._retry_at:
-            if self._limiter is None:
-                self._limiter = anyio.CapacityLimiter(self._parallel)
             try:
-                take = await anyio.to_thread.run_sync(self._take, tenant, rate, size, limiter=self._limiter)
+                take = await self._threads.run(self._take, tenant, rate, size)
             except (SQLAlchemyError, ServiceUnavailable) as exc:
                 if self._retry_at is None:
                     log.error("rate limits: the database failed (%s); limiting per replica until it is back", exc)
@@ -190,113 +181,3 @@ def _duration(seconds: float) -> str:
         return f"{max(1, int(seconds * 1000))}ms"
     minutes, rest = divmod(seconds, 60)
     return f"{int(minutes)}m{rest:.0f}s" if minutes else f"{rest:.3g}s"
-
-
-class RateLimitMiddleware:
-    """429 `rate_limit_error` when a key's bucket is empty; runs after ApiKeyMiddleware."""
-
-    def __init__(self, app: ASGIApp, limiter: RateLimiter):
-        self.app = app
-        self.limiter = limiter
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/") or not self.limiter.enabled:
-            return await self.app(scope, receive, send)
-        decision = await self.limiter.admit(scope.get("state", {}).get("tenant", DEFAULT_TENANT))
-        if decision is None:
-            return await self.app(scope, receive, send)
-        headers = [
-            (b"x-ratelimit-limit-requests", str(decision.limit).encode()),
-            (b"x-ratelimit-remaining-requests", str(decision.remaining).encode()),
-            (b"x-ratelimit-reset-requests", _duration(decision.reset).encode()),
-        ]
-        if not decision.allowed:
-            exc = RateLimited(
-                f"Rate limit reached for requests: {decision.per_minute:g} per minute (bursts of "
-                f"{decision.limit}). Please try again in {_duration(decision.retry_after)}.",
-                retry_after=decision.retry_after,
-            )
-            response = error_response(exc)
-            response.raw_headers.extend(headers)
-            return await response(scope, receive, send)
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *headers]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class DeadlineMiddleware:
-    """Stop a /v1 request's work when it runs out of time or its client goes away."""
-
-    def __init__(self, app: ASGIApp, timeout_s: float):
-        self.app = app
-        self.timeout_s = timeout_s
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
-            return await self.app(scope, receive, send)
-        state = scope.setdefault("state", {})
-        started = complete = body_done = False
-        event_stream = False
-        gone = asyncio.Event()
-        listener: asyncio.Task[None] | None = None
-
-        with anyio.CancelScope() as work:
-            if self.timeout_s:
-                work.deadline = anyio.current_time() + self.timeout_s
-
-            async def watch_client() -> None:
-                # Owns `receive` once the body is read: the next message can only be a disconnect.
-                while (await receive())["type"] != "http.disconnect":
-                    pass
-                gone.set()
-                if not complete:
-                    state["disconnected"] = True
-                    work.cancel()
-
-            async def guarded_receive() -> Message:
-                nonlocal body_done, listener
-                if body_done:
-                    await gone.wait()
-                    return {"type": "http.disconnect"}
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    gone.set()
-                elif not message.get("more_body", False):
-                    body_done = True
-                    listener = asyncio.create_task(watch_client())
-                return message
-
-            async def tracking_send(message: Message) -> None:
-                nonlocal started, complete, event_stream
-                if message["type"] == "http.response.start":
-                    started = True
-                    content_type = dict(message.get("headers", [])).get(b"content-type", b"")
-                    event_stream = content_type.startswith(b"text/event-stream")
-                elif message["type"] == "http.response.body" and not message.get("more_body", False):
-                    complete = True
-                await send(message)
-
-            try:
-                await self.app(scope, guarded_receive, tracking_send)
-            finally:
-                if listener is not None:
-                    listener.cancel()
-
-        if not work.cancelled_caught or complete or state.get("disconnected"):
-            return
-        # Out of time.
-        timeout = RequestTimeout(
-            f"The request took longer than the server's limit of {self.timeout_s:g} seconds and was stopped.",
-            code="request_timeout",
-        )
-        log.warning("request stopped after its time budget of %gs", self.timeout_s)
-        if not started:
-            return await error_response(timeout)(scope, receive, send)
-        if event_stream:
-            await send({"type": "http.response.body", "body": sse_error(timeout), "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        # Any other stream is left unfinished: the server closes the connection mid-body.

@@ -11,7 +11,7 @@ from typing import Any
 
 from gateway import formats
 from gateway.protocol.realtime import error_event, server_event
-from models.errors import GatewayError
+from models.errors import DomainError
 from models.types import Transcript
 
 DELTA = "conversation.item.input_audio_transcription.delta"
@@ -69,7 +69,7 @@ def completed_event(item_id: str, model: str, transcript: Transcript, logprobs: 
     return done
 
 
-def failed_event(item_id: str, exc: GatewayError) -> dict[str, Any]:
+def failed_event(item_id: str, exc: DomainError) -> dict[str, Any]:
     error = {k: v for k, v in error_event(exc)["error"].items() if k != "event_id"}
     return server_event(
         "conversation.item.input_audio_transcription.failed", item_id=item_id, content_index=0, error=error

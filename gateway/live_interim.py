@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from gateway.protocol.realtime import server_event
-from models.errors import GatewayError
+from models.errors import DomainError
 from models.types import Transcript
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class InterimDeltas:
         while samples is not None and not cancel.is_set():
             try:
                 transcript = await self.decode(samples, cancel)
-            except GatewayError as exc:  # best effort: a full queue or a cancelled decode sends nothing
+            except DomainError as exc:  # best effort: a full queue or a cancelled decode sends nothing
                 log.debug("interim decode of %s skipped: %s", item_id, exc.message)
                 transcript = None
             if transcript is not None and not cancel.is_set() and self._item == item_id:

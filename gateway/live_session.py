@@ -35,9 +35,10 @@ from gateway.protocol.realtime import (
     server_event,
 )
 from gateway.services import Services
+from gateway.serving.registry import WorkerEntry
 from models.compute import Latency
 from models.diarization.live import SessionSpeakers
-from models.errors import GatewayError, InvalidRequest
+from models.errors import DomainError, InvalidRequest
 from models.live_audio import (
     IdleTimeout,
     LiveDecoder,
@@ -50,7 +51,6 @@ from models.live_audio import (
 )
 from models.noise import NoiseReducer
 from models.options import TranscribeOptions
-from models.registry import WorkerEntry
 from models.types import SAMPLE_RATE, Transcript
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ LARGE_MESSAGE = 64 * 1024
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-class Busy(GatewayError):
+class Busy(DomainError):
     """An interim decode not worth making now: the model has work waiting."""
 
 
@@ -145,7 +145,7 @@ class LiveSession:
             else:
                 self._clear()
                 await self.send(server_event("input_audio_buffer.cleared"))
-        except GatewayError as exc:
+        except DomainError as exc:
             await self.send(error_event(exc, event_id))
 
     async def _update(self, update: Any) -> None:
@@ -211,7 +211,7 @@ class LiveSession:
         """Semantic VAD: whether the words of the turn so far end a sentence (a failed decode says no)."""
         try:
             transcript = await self._decode(self._whisper(self.model), audio, self.config, threading.Event())
-        except GatewayError as exc:
+        except DomainError as exc:
             log.debug("realtime session %s: pause check skipped: %s", self.id, exc.message)
             return False
         return sounds_finished(transcript.text)
@@ -362,14 +362,14 @@ class LiveSession:
             entry = self.services.registry.resolve(turn.model, LIVE_KINDS)
             worker = entry.name
             transcript = await self._run(entry, turn)
-        except GatewayError as exc:
+        except DomainError as exc:
             self._count(worker, "failed")
             await self._failed(turn, exc)
             return
         except Exception:  # a bug must not end the session's transcripts
             log.exception("realtime session %s: transcribing item %s failed", self.id, turn.item_id)
             self._count(worker, "failed")
-            await self._failed(turn, GatewayError("The server had an error while transcribing this audio."))
+            await self._failed(turn, DomainError("The server had an error while transcribing this audio."))
             return
         logprobs = turn.config.logprobs
         events = final_deltas(turn.item_id, transcript, self.interim.final(turn.item_id, transcript.text), logprobs)
@@ -387,10 +387,10 @@ class LiveSession:
         if metrics is not None:
             metrics.turn(worker, outcome, seconds)
 
-    async def _failed(self, turn: Turn, exc: GatewayError) -> None:
+    async def _failed(self, turn: Turn, exc: DomainError) -> None:
         await self.send(failed_event(turn.item_id, exc))
 
-    async def _run(self, entry: WorkerEntry, turn: Turn) -> Transcript:
+    async def _run(self, entry: WorkerEntry[Any], turn: Turn) -> Transcript:
         if entry.kind == "diarization":
             work = partial(entry.worker.transcribe_turn, speakers=self.speakers)
             return await self._decode(entry, turn.samples, turn.config, threading.Event(), work)
@@ -404,7 +404,7 @@ class LiveSession:
             raise Busy("interim decode skipped: the model has work waiting")
         return await self._decode(entry, samples, self.config, cancel, latency="bulk")
 
-    def _whisper(self, model: str) -> WorkerEntry:
+    def _whisper(self, model: str) -> WorkerEntry[Any]:
         """The Whisper worker of a served model (for the diarizing model, the one it transcribes with)."""
         entry = self.services.registry.resolve(model, LIVE_KINDS)
         if entry.kind == "diarization":
@@ -413,7 +413,7 @@ class LiveSession:
 
     async def _decode(
         self,
-        entry: WorkerEntry,
+        entry: WorkerEntry[Any],
         samples: np.ndarray,
         config: TranscriptionSession,
         cancel: threading.Event,
@@ -425,15 +425,11 @@ class LiveSession:
         `cancel` is also set when the session ends while the work runs (the queue sets it).
         """
         # a person is waiting for the words: live turns go before bulk work (issue 17's classes)
-        ticket = await self.services.registry.admit(entry, latency=latency)  # QueueFull at once
-        options = self._options(config)
-        try:
+        with await self.services.registry.admit(entry, latency=latency) as ticket:  # QueueFull at once
+            options = self._options(config)
             entry.worker.check_options(options)
-        except BaseException:
-            ticket.release()
-            raise
-        work = work or entry.worker.transcribe
-        return await entry.queue.run(partial(work, cancel=cancel), samples, options, ticket=ticket, cancel=cancel)
+            work = work or entry.worker.transcribe
+            return await entry.queue.run(partial(work, cancel=cancel), samples, options, ticket=ticket, cancel=cancel)
 
     def close(self) -> None:
         """The session ended: an interim decode still running stops."""

@@ -18,8 +18,8 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from gateway.draining import Drain
+from gateway.serving.registry import ModelRegistry, WorkQueue
 from models.compute import WAIT_BUCKETS, CpuBudget, Waits
-from models.registry import ModelRegistry, WorkQueue
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from gateway.draining import Drain
 from gateway.limits import RateLimiter, build_rate_limiter
 from gateway.live_slots import SessionSlots
 from gateway.metrics import Metrics
+from gateway.serving.registry import ModelRegistry, WorkerEntry, WorkQueue
 from gateway.settings import QueueSettings, Settings
 from gateway.storage import ClientSecretRecord, Store, build_store
 from gateway.uploads import Decoder
@@ -19,16 +23,18 @@ from models.diarization.embedded import EmbeddedDiarizer, EmbeddedDiarizerConfig
 from models.diarization.pyannote_engine import PyannoteEngine, PyannoteSource
 from models.diarization.transcriber import DiarizingTranscriber
 from models.piper import PiperTuning, PiperWorker
-from models.registry import ModelRegistry, WorkerEntry, WorkQueue
 from models.speaker import SpeakerEncoder
 from models.voice_match import VoiceMatcher
 from models.whisper import WhisperSource, WhisperWorker
+from models.workers import SpeakerTranscriber, Synthesizer, Transcriber
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class Services:
+    """What the routes and the serving layer share, built once per app by `build_services`."""
+
     settings: Settings
     budget: CpuBudget
     registry: ModelRegistry
@@ -54,6 +60,7 @@ class Services:
 
     @property
     def max_upload_bytes(self) -> int:
+        """The largest audio upload accepted (bytes)."""
         return self.settings.transcription.max_upload_bytes
 
     def not_ready(self) -> list[str]:
@@ -135,7 +142,10 @@ def _add_whisper(settings: Settings, budget: CpuBudget, registry: ModelRegistry,
         )
         queue = _queue(name, section.queue, policy)
         worker = WhisperWorker(name, source, budget, settings.model_cache_dir)
-        registry.add(WorkerEntry(name=name, kind="transcription", worker=worker, queue=queue, preload=model.preload))
+        entry: WorkerEntry[Transcriber] = WorkerEntry(
+            name=name, kind="transcription", worker=worker, queue=queue, preload=model.preload
+        )
+        registry.add(entry)
     for alias, target in section.aliases.items():
         registry.alias(alias, target)
 
@@ -152,7 +162,9 @@ def _add_piper(settings: Settings, budget: CpuBudget, registry: ModelRegistry, p
         required_voices=section.piper_voices(),
     )
     queue = _queue("piper", section.queue, policy)
-    entry = WorkerEntry(name="piper", kind="speech", worker=worker, queue=queue, preload=section.preload)
+    entry: WorkerEntry[Synthesizer] = WorkerEntry(
+        name="piper", kind="speech", worker=worker, queue=queue, preload=section.preload
+    )
     registry.add(entry, ids=tuple(section.models))
 
 
@@ -177,7 +189,7 @@ def _add_diarization(
     whisper = registry.entries[whisper_name].worker
     worker = DiarizingTranscriber(DIARIZE_WORKER, whisper, _diarization_engine(settings, budget, encoder))
     queue = _queue(DIARIZE_WORKER, section.queue, policy)
-    entry = WorkerEntry(
+    entry: WorkerEntry[SpeakerTranscriber] = WorkerEntry(
         name=DIARIZE_WORKER,
         kind="diarization",
         worker=worker,
@@ -204,3 +216,13 @@ def _diarization_engine(settings: Settings, budget: CpuBudget, encoder: SpeakerE
         known_threshold=section.embedded.known_speaker_threshold, max_speakers=section.embedded.max_speakers
     )
     return EmbeddedDiarizer(config, budget=budget, encoder=encoder)
+
+
+def get_services(request: Request) -> Services:
+    """The app's services (built by the lifespan), for a route's parameters."""
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+"""A route parameter `services: ServicesDep` receives the app's `Services`."""

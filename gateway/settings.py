@@ -367,7 +367,9 @@ class DiarizationSettings(BaseModel):
     )
     embedded: EmbeddedDiarizerSettings = Field(default_factory=EmbeddedDiarizerSettings)
     pyannote: PyannoteSettings = Field(default_factory=PyannoteSettings)
-    queue: QueueSettings = Field(default_factory=lambda: QueueSettings(max_parallel=2, max_queue=8))
+    queue: QueueSettings = Field(
+        default_factory=lambda: QueueSettings(max_parallel=2, max_queue=8, retry_after_s=5.0)
+    )  # a diarized request runs for a while: a retry sooner would mostly meet a full queue again
 
 
 class RealtimeSettings(BaseModel):

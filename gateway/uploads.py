@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import anyio
-import anyio.to_thread
 import numpy as np
 from starlette.datastructures import UploadFile
 
 from gateway.audio_io import StreamedAudio, decode_audio, decode_data_url
+from gateway.threads import LazyLimiter
 from models.errors import AudioDecodeError, InvalidRequest, PayloadTooLarge
 from models.options import KnownSpeaker
 from models.types import SAMPLE_RATE
@@ -73,19 +72,15 @@ class Decoder:
     def __init__(self, parallel: int = 2, max_seconds: float | None = None):
         self.parallel = parallel
         self.max_seconds = max_seconds
-        self._limiter: anyio.CapacityLimiter | None = None
+        self._threads = LazyLimiter(parallel)
 
     async def decode(
         self, source: UploadFile | bytes, param: str = "file", max_seconds: float | None = None
     ) -> np.ndarray:
         """float32 mono 16 kHz; `max_seconds` (or the decoder's own limit) refuses longer audio."""
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.parallel)
         data = source.file if isinstance(source, UploadFile) else source
         limit = max_seconds or self.max_seconds
-        return await anyio.to_thread.run_sync(
-            lambda: decode_audio(data, param=param, max_seconds=limit), limiter=self._limiter
-        )
+        return await self._threads.run(lambda: decode_audio(data, param=param, max_seconds=limit))
 
     async def open(self, source: UploadFile, param: str = "file", max_seconds: float | None = None) -> StreamedAudio:
         """Check the upload decodes and return it as a stream of blocks, decoded as it is consumed.
@@ -93,23 +88,15 @@ class Decoder:
         `max_seconds` (or the decoder's own limit) refuses longer audio: up front when the
         container declares its duration, else once decoding passes the limit.
         """
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.parallel)
         limit = max_seconds or self.max_seconds
-        return await anyio.to_thread.run_sync(
-            lambda: StreamedAudio(source.file, param=param, max_seconds=limit), limiter=self._limiter
-        )
+        return await self._threads.run(lambda: StreamedAudio(source.file, param=param, max_seconds=limit))
 
     async def known_speakers(self, names: list[str], references: list[str]) -> tuple[KnownSpeaker, ...]:
         """Decode the reference clips of `known_speaker_names[]` (checked to match in number)."""
         if not names:
             return ()
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.parallel)
-        return await anyio.to_thread.run_sync(
+        return await self._threads.run(
             lambda: tuple(
-                KnownSpeaker(n, decode_reference(r, i))
-                for i, (n, r) in enumerate(zip(names, references, strict=True))
-            ),
-            limiter=self._limiter,
+                KnownSpeaker(n, decode_reference(r, i)) for i, (n, r) in enumerate(zip(names, references, strict=True))
+            )
         )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 
-class GatewayError(Exception):
-    """Base of every error a worker raises on purpose."""
+class DomainError(Exception):
+    """Base of every error raised on purpose, by a worker or the serving side: what went wrong in
+    the caller's terms (`message`, and the request field `param` it concerns), never how HTTP says it."""
 
     def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
         super().__init__(message)
@@ -13,15 +14,17 @@ class GatewayError(Exception):
         self.code = code
 
 
-class InvalidRequest(GatewayError):
+class InvalidRequest(DomainError):
     """The caller asked for something this server cannot do with these values."""
 
 
-class NotFound(GatewayError):
+class NotFound(DomainError):
     """A model, voice or stored object the caller named does not exist (for them)."""
 
 
 class ModelNotFound(NotFound):
+    """No served model has this id (or none of the kind the endpoint needs)."""
+
     def __init__(self, model: str, *, kind: str = "model"):
         super().__init__(
             f"The model `{model}` does not exist or you do not have access to it.",
@@ -31,7 +34,7 @@ class ModelNotFound(NotFound):
         self.model = model
 
 
-class Conflict(GatewayError):
+class Conflict(DomainError):
     """The request contradicts the stored state (e.g. deleting a consent that voices still use)."""
 
 
@@ -39,11 +42,11 @@ class AudioDecodeError(InvalidRequest):
     """The upload is not audio we can decode."""
 
 
-class PayloadTooLarge(GatewayError):
+class PayloadTooLarge(DomainError):
     """An upload over its size limit."""
 
 
-class ModelUnavailable(GatewayError):
+class ModelUnavailable(DomainError):
     """A configured model cannot be loaded (missing or corrupt files, missing package)."""
 
 
@@ -59,7 +62,7 @@ class InsufficientMemory(ModelUnavailable):
         self.retry_after = retry_after
 
 
-class QueueFull(GatewayError):
+class QueueFull(DomainError):
     """The model's queue is full; the caller should retry after `retry_after` seconds."""
 
     def __init__(self, message: str, *, retry_after: float = 1.0):
@@ -67,5 +70,5 @@ class QueueFull(GatewayError):
         self.retry_after = retry_after
 
 
-class Cancelled(GatewayError):
+class Cancelled(DomainError):
     """The caller went away; the work was stopped."""

@@ -152,7 +152,7 @@ def fixture_audio() -> Callable[[str], Path]:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Any]:
     """A throwaway PostgreSQL cluster (skipped where Debian's postgresql package is missing; under CI a failure)."""
-    from tests.postgres import PostgresCluster, postgres_bin_dir
+    from samples.postgres import PostgresCluster, postgres_bin_dir
 
     bin_dir = postgres_bin_dir()
     if bin_dir is None:

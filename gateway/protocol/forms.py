@@ -155,3 +155,24 @@ async def read_form(request: Any, *, max_fields: int = 200, max_part_size: int =
         raise
     except Exception as exc:  # starlette's own errors for malformed multipart
         raise InvalidRequest(f"Could not parse the multipart body: {exc}.", code="invalid_multipart") from exc
+
+
+def multipart_openapi(model: type[BaseModel], file_description: str, file_field: str = "file") -> dict[str, Any]:
+    """`openapi_extra` for a route that parses its multipart form itself."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(defs[ref.rsplit("/", 1)[1]])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    properties = {file_field: {"type": "string", "format": "binary", "description": file_description}}
+    properties.update(inline(schema["properties"]))
+    body = {"type": "object", "required": [file_field, *schema.get("required", [])], "properties": properties}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": body}}}}

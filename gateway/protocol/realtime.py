@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from gateway.errors import describe
 from gateway.protocol.validation import validation_problem
-from models.errors import GatewayError, InvalidRequest
+from models.errors import DomainError, InvalidRequest
 from models.options import VadParameters
 
 CLIENT_EVENTS = ("session.update", "input_audio_buffer.append", "input_audio_buffer.commit", "input_audio_buffer.clear")
@@ -278,7 +278,7 @@ def server_event(type_: str, **fields: Any) -> dict[str, Any]:
     return {"type": type_, "event_id": new_id("event"), **fields}
 
 
-def error_event(exc: GatewayError, client_event_id: str | None = None) -> dict[str, Any]:
+def error_event(exc: DomainError, client_event_id: str | None = None) -> dict[str, Any]:
     """OpenAI's `error` event for a domain error: the same type words as the HTTP envelope."""
     _, body = describe(exc)
     return server_event("error", error={**body["error"], "event_id": client_event_id})

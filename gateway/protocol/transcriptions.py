@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -10,7 +10,7 @@ from gateway.languages import normalize_language
 from gateway.protocol.types import Integer, Number
 from models.errors import InvalidRequest
 from models.keywords import MAX_KEYWORD_CHARS, MAX_KEYWORD_TOKENS, MAX_KEYWORDS, check_keyword_list
-from models.options import VadParameters
+from models.options import TranscribeOptions, VadParameters
 
 TranscriptionFormat = Literal["json", "text", "srt", "vtt", "verbose_json", "diarized_json"]
 TranslationFormat = Literal["json", "text", "srt", "vtt", "verbose_json"]
@@ -49,7 +49,33 @@ class _AudioRequest(BaseModel):
     temperature: Number = Field(0.0, ge=0.0, le=1.0, description="0 uses Whisper's temperature fallback.")
 
     def vad(self) -> VadParameters | None:
+        """The speech windows asked for by `chunking_strategy` (None: the audio as one block)."""
         return None
+
+    @property
+    def streamed(self) -> bool:
+        """Server-sent events as text is decoded (transcriptions only)."""
+        return False
+
+    @property
+    def logprobs(self) -> bool:
+        """Token log probabilities asked for with `include[]=logprobs` (transcriptions only)."""
+        return False
+
+    @property
+    def words(self) -> bool:
+        """Word timestamps asked for in `verbose_json` (transcriptions only)."""
+        return False
+
+    @property
+    def segments(self) -> bool:
+        """Segments in `verbose_json` (always, unless only word timestamps were asked for)."""
+        return True
+
+    @property
+    def reports_languages(self) -> bool:
+        """Whether the answer lists the detected languages (translations detect nothing to report)."""
+        return False
 
 
 class TranscriptionRequest(_AudioRequest):
@@ -198,6 +224,25 @@ class TranscriptionRequest(_AudioRequest):
                 code="missing_required_parameter",
             )
 
+    def transcribe_options(self, beam_size: int) -> TranscribeOptions:
+        """What Whisper is asked to do (a diarizing model has refused prompt, include and granularities)."""
+        return TranscribeOptions(
+            task="transcribe",
+            language=self.language,
+            prompt=self.prompt,
+            temperature=self.temperature,
+            word_timestamps=self.words,
+            logprobs=self.logprobs,
+            vad=self.vad(),
+            beam_size=beam_size,
+            keywords=tuple(self.keywords),
+            languages=tuple(self.languages),
+        )
+
+    @property
+    def streamed(self) -> bool:
+        return self.stream
+
     @property
     def logprobs(self) -> bool:
         return "logprobs" in self.include
@@ -209,6 +254,10 @@ class TranscriptionRequest(_AudioRequest):
     @property
     def segments(self) -> bool:
         return not self.timestamp_granularities or "segment" in self.timestamp_granularities
+
+    @property
+    def reports_languages(self) -> bool:
+        return True
 
     def vad(self) -> VadParameters | None:
         if self.chunking_strategy == "auto":
@@ -254,25 +303,12 @@ class TranslationRequest(_AudioRequest):
 
     response_format: TranslationFormat = "json"
 
+    def transcribe_options(self, beam_size: int) -> TranscribeOptions:
+        """Whisper's translate task: any spoken language into English text."""
+        return TranscribeOptions(
+            task="translate", prompt=self.prompt, temperature=self.temperature, beam_size=beam_size
+        )
 
-def multipart_openapi(model: type[BaseModel], file_description: str, file_field: str = "file") -> dict[str, Any]:
-    """`openapi_extra` for a route that parses its multipart form itself."""
-    schema = model.model_json_schema()
-    defs = schema.pop("$defs", {})
 
-    def inline(node: Any) -> Any:  # a JSON schema node
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return inline(defs[ref.rsplit("/", 1)[1]])
-            return {key: inline(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [inline(item) for item in node]
-        return node
-
-    properties: dict[str, Any] = {
-        file_field: {"type": "string", "format": "binary", "description": file_description}
-    }
-    properties.update(inline(schema["properties"]))
-    body = {"type": "object", "required": [file_field, *schema.get("required", [])], "properties": properties}
-    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": body}}}}
+AudioRequest = TranscriptionRequest | TranslationRequest
+"""A request either audio endpoint parses: what the serving side and the renderers take."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
 from gateway.errors import envelope
-from gateway.services import Services
+from gateway.services import ServicesDep
 
 router = APIRouter(tags=["health"])
 
@@ -20,11 +20,10 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/health/ready")
-async def ready(request: Request) -> Any:
+async def ready(services: ServicesDep) -> Any:
     """Whether this replica should get traffic: 503 while it drains, when a preloaded model failed
     or when the voice store never opened. The body says which models are loaded and why not ready.
     """
-    services: Services = request.app.state.services
     reasons = services.not_ready()
     if services.drain.draining:
         status = "draining"
@@ -37,9 +36,8 @@ async def ready(request: Request) -> Any:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
+async def metrics(services: ServicesDep) -> Response:
     """Prometheus text exposition (see gateway/metrics.py for the names)."""
-    services: Services = request.app.state.services
     if not services.settings.metrics:
         return JSONResponse(envelope("Metrics are turned off (setting `metrics`).", "not_found_error"), status_code=404)
     return Response(services.metrics.render(), media_type=services.metrics.content_type)

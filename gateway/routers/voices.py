@@ -1,24 +1,25 @@
-"""POST /v1/audio/voices and DELETE /v1/audio/voices/{id}: custom voices backed by a consent.
+"""/v1/audio/voices: list the voices a speech request may name (GET), create a custom voice backed
+by a consent (POST), delete one (DELETE).
 
 A voice is created only if the sample's speaker is the consent recording's speaker (speaker
 embeddings, `models.voice_match`). It is then spoken by the nearest installed Piper voice,
-chosen once here, or by the Piper voice an operator pinned it to (`custom_voices.pins`).
+chosen once here, or by the Piper voice an operator pinned it to (`custom_voices.pins`);
+gateway/serving/voices.py turns a request's `voice` into that Piper voice.
 """
 
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 from fastapi import APIRouter, Request
 
-from gateway.custom_voices import speech_worker
-from gateway.middleware import request_tenant
-from gateway.protocol.forms import form_fields, read_form, validate
-from gateway.protocol.transcriptions import multipart_openapi
+from gateway.protocol.forms import form_fields, multipart_openapi, read_form, validate
+from gateway.protocol.speech import VoiceList
 from gateway.protocol.voices import Voice, VoiceCreate, VoiceDeleted
-from gateway.services import Services
+from gateway.services import ServicesDep
+from gateway.serving import voices
 from gateway.storage import ConsentRecord, NewRecording, VoiceRecord
+from gateway.tenants import request_tenant
 from gateway.uploads import require_upload
 from models.errors import InvalidRequest, NotFound
 from models.types import SAMPLE_RATE
@@ -28,7 +29,14 @@ router = APIRouter(tags=["voices"])
 
 
 def render(record: VoiceRecord) -> Voice:
+    """A stored custom voice as the API shows it."""
     return Voice(id=record.id, name=record.name, created_at=record.created_at)
+
+
+@router.get("/v1/audio/voices", response_model=VoiceList, summary="List voices (audio-gateway extension)")
+async def list_voices(request: Request, services: ServicesDep, model: str | None = None) -> VoiceList:
+    """The built-in voice names and the caller's custom voices, with the Piper voice each is spoken with."""
+    return VoiceList(data=await voices.list_voices(services, request_tenant(request), model))
 
 
 @router.post(
@@ -39,8 +47,7 @@ def render(record: VoiceRecord) -> Voice:
     response_model=Voice,
     summary="Create a custom voice from a sample of a consenting speaker",
 )
-async def create_voice(request: Request) -> Any:
-    services: Services = request.app.state.services
+async def create_voice(request: Request, services: ServicesDep) -> Voice:
     section = services.settings.custom_voices
     store, tenant = services.store, request_tenant(request)
     form = await read_form(request, max_fields=10)
@@ -68,7 +75,7 @@ async def create_voice(request: Request) -> Any:
     if consent.speaker_embedding is None:
         recording = await store.run(store.recording, tenant, consent.recording_id)
         consent_samples = await services.decoder.decode(recording, param="consent")
-    piper = await speech_worker(services)
+    piper = await voices.speech_worker(services)
     assessment: Assessment = await services.voice_queue.run(
         partial(
             services.voice_matcher.assess,
@@ -104,7 +111,6 @@ async def create_voice(request: Request) -> Any:
 
 
 @router.delete("/v1/audio/voices/{voice_id}", response_model=VoiceDeleted, summary="Delete a custom voice")
-async def delete_voice(voice_id: str, request: Request) -> Any:
-    services: Services = request.app.state.services
+async def delete_voice(voice_id: str, request: Request, services: ServicesDep) -> VoiceDeleted:
     await services.store.run(services.store.delete_voice, request_tenant(request), voice_id)
     return VoiceDeleted(id=voice_id)

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import anyio
-import anyio.to_thread
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,7 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from gateway.errors import ServiceUnavailable
 from gateway.storage import schema
 from gateway.storage.database import create_database_engine, migrate, redacted
-from models.errors import Conflict, GatewayError, InvalidRequest, NotFound
+from gateway.threads import LazyLimiter
+from models.errors import Conflict, DomainError, InvalidRequest, NotFound
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -62,6 +61,8 @@ def new_id(prefix: str) -> str:
 
 @dataclass(frozen=True)
 class ConsentRecord:
+    """A stored consent recording: who said which phrase, how well, and its speaker embedding once computed."""
+
     id: str
     tenant: str
     name: str
@@ -77,6 +78,8 @@ class ConsentRecord:
 
 @dataclass(frozen=True)
 class VoiceRecord:
+    """A stored custom voice: its consent, its sample, and the Piper voice that speaks it."""
+
     id: str
     tenant: str
     name: str
@@ -110,6 +113,8 @@ class NewRecording:
 
 @dataclass(frozen=True)
 class Page:
+    """One page of a list, and whether more follow."""
+
     items: list[Any]
     has_more: bool
 
@@ -159,8 +164,7 @@ class Store:
         self.engine = create_database_engine(url, pool_size=pool_size, connect_timeout_s=connect_timeout_s)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self.engine.execution_options(sqlite_write=True), expire_on_commit=False)
-        self._limiter: anyio.CapacityLimiter | None = None
-        self._parallel = pool_size
+        self._threads = LazyLimiter(pool_size)
         self.pool_size = pool_size
         self.connect_timeout_s = connect_timeout_s
         self.revision: str | None = None
@@ -193,15 +197,13 @@ class Store:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Call a store method in a worker thread; (re)open the store first if it is not ready."""
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self._parallel)
 
         def call() -> T:
             if self.revision is None:
                 self.open()
             return fn(*args)
 
-        return await anyio.to_thread.run_sync(call, limiter=self._limiter)
+        return await self._threads.run(call)
 
     @contextmanager
     def _session(self, write: bool = False) -> Iterator[Session]:
@@ -209,7 +211,7 @@ class Store:
         try:
             with factory() as session, session.begin():
                 yield session
-        except GatewayError:
+        except DomainError:
             raise
         except DBAPIError as exc:
             if not isinstance(exc, (OperationalError, InterfaceError)) and not exc.connection_invalidated:

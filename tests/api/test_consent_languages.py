@@ -2,7 +2,7 @@
 
 es, it, nl: espeak-ng's voice is clear enough for Whisper base. ja, ko, pt, ru, uk, zh, where
 espeak-ng's own voice is not understood: the neural voice Kokoro-82M reading espeak-ng's (or
-misaki's) phonemes (tests/consent_voices.py). Each recording is made once per module; the
+misaki's) phonemes (samples/consent_voices.py). Each recording is made once per module; the
 measured transcripts are in README ("Calibration").
 """
 
@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from models.consent_phrases import DEFAULT_PHRASES
-from tests.consent_voices import reading
+from samples.consent_voices import reading
 from tests.helpers import encode, espeak_speech
 
 # language -> (espeak-ng voice, an impostor: the phrase's own beginning turned into a refusal)
@@ -57,7 +57,7 @@ def test_published_phrase_is_accepted_and_an_impostor_refused(client, language):
 @cache
 def kokoro_recording(language: str, impostor: bool = False) -> bytes:
     """The published phrase naming OpenAI (or the impostor) spoken by Kokoro, as FLAC; made once."""
-    from tests.consent_voices import speak
+    from samples.consent_voices import speak
 
     samples: np.ndarray = speak(KOKORO_IMPOSTORS[language] if impostor else reading(language), language)
     return encode(samples, "flac")

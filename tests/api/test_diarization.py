@@ -12,7 +12,7 @@ import openai
 import pytest
 from openai.types.audio import TranscriptionDiarized, TranscriptionDiarizedSegment
 
-from tests import speech
+from samples import speech
 from tests.helpers import data_url, encode, read_audio
 from tests.holds import hold_transcription
 

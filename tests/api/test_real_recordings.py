@@ -22,8 +22,8 @@ import statistics
 
 import pytest
 
-from tests import realaudio as ra
-from tests import speech
+from samples import realaudio as ra
+from samples import speech
 
 DIARIZE = "gpt-4o-transcribe-diarize"
 KEY_MODELS = ["whisper-1", "base", "tiny.en"]

@@ -13,7 +13,7 @@ import numpy as np
 import openai
 import pytest
 
-from gateway.middleware import tenant_of
+from gateway.tenants import tenant_of
 from tests.conftest import free_port
 from tests.helpers import CONSENT_PHRASE, KEY_A, KEY_B, encode, sdk
 

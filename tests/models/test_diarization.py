@@ -12,7 +12,7 @@ from models.diarization.embedded import EmbeddedDiarizer
 from models.errors import ModelUnavailable
 from models.options import DiarizeOptions, KnownSpeaker
 from models.speaker import SpeakerEncoder
-from tests import speech
+from samples import speech
 from tests.helpers import read_audio
 
 VOICES = ["piper:joe", "en-us+m3", "en-us+f4"]

@@ -24,7 +24,8 @@ import yaml
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from gateway.app import BODY_SLACK_BYTES, create_app
+from gateway.app import create_app
+from gateway.middleware import BODY_SLACK_BYTES
 from gateway.settings import Settings, _deep_update
 
 REPO = Path(__file__).resolve().parents[2]

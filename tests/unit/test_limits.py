@@ -1,8 +1,8 @@
 """Token buckets per API key, and the reset durations they report."""
 
 from gateway.limits import RateLimiter, _duration
-from gateway.middleware import tenant_of
 from gateway.settings import RateLimitSettings
+from gateway.tenants import tenant_of
 
 
 class _Clock:

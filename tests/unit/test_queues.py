@@ -1,4 +1,4 @@
-"""Model queues (models/queues.py): places go to interactive work first, bulk work is not starved."""
+"""Model queues (gateway/serving/queues.py): places go to interactive work first, bulk work is not starved."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import threading
 
 import anyio
 
+from gateway.serving.queues import WorkQueue
 from models.compute import LatencyPolicy, current_latency
-from models.queues import WorkQueue
 
 
 def _ordered(queue: WorkQueue, arrivals: list[tuple[str, str]]) -> list[tuple[str, str]]:

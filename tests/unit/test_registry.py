@@ -4,8 +4,8 @@ import time
 import anyio
 import pytest
 
+from gateway.serving.registry import ModelRegistry, WorkerEntry, WorkQueue
 from models.errors import InsufficientMemory, ModelNotFound, ModelUnavailable, QueueFull
-from models.registry import ModelRegistry, WorkerEntry, WorkQueue
 
 
 class _Worker:

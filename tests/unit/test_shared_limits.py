@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from gateway.limits import RateLimiter, SharedRateLimiter, build_rate_limiter
-from gateway.middleware import tenant_of
 from gateway.settings import RateLimitSettings
-from gateway.storage import Store, database_url
+from gateway.storage import Store, database_url, migrations
+from gateway.tenants import tenant_of
 
 
 class _Clock:
@@ -28,6 +28,10 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return database_url(None, tmp_path)
     return database_url(request.getfixturevalue("postgres").new_database(), tmp_path)
+
+
+HEAD = sorted(p.stem for p in (Path(migrations.__file__).parent / "versions").glob("0*.py"))[-1].split("_")[0]
+"""The newest schema revision (the migrations' file names start with it)."""
 
 
 def _replica(url: str, tmp_path: Path, settings: RateLimitSettings, wall: _Clock, **kwargs: Any) -> SharedRateLimiter:
@@ -91,7 +95,7 @@ def test_replica_scope_and_no_limits_stay_in_memory(tmp_path: Path):
 @pytest.fixture
 def own_postgres():
     """A PostgreSQL cluster of this test alone, to be stopped and started (an outage)."""
-    from tests.postgres import PostgresCluster, postgres_bin_dir
+    from samples.postgres import PostgresCluster, postgres_bin_dir
 
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
@@ -125,7 +129,7 @@ async def test_database_outage_fails_open_to_per_replica_limits(own_postgres, tm
     own_postgres.resume()
     mono.now += limiter.retry_s
     assert [(await limiter.admit(tenant)).allowed for _ in range(3)] == [True, True, False]
-    assert not limiter.database_down and limiter.store.revision == "0002" and limiter.fallbacks == 4
+    assert not limiter.database_down and limiter.store.revision == HEAD and limiter.fallbacks == 4
     another = _replica(url, tmp_path, settings, wall)
     assert not (await another.admit(tenant)).allowed  # the bucket is one for both replicas
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from gateway.formats import speech_usage
 from gateway.protocol.speech import SpeechRequest, VoiceId, pace_from_instructions
-from gateway.routers.speech import speech_usage
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import asyncio
 import threading
 import time
 
+from gateway.serving.registry import WorkQueue
 from gateway.streaming import stream_from_thread
-from models.registry import WorkQueue
 
 
 def counting_work(count: int, emitted: list[int], done: threading.Event):

@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from tests import speech
-from tests.helpers import word_error_rate
+from samples import speech
+from samples.audio import word_error_rate
 
 SAMPLE_RATE = speech.SAMPLE_RATE
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "tests" / "fixtures"
 LIBRIVOX_DIR = FIXTURES / "pocketsphinx_librivox"
 LIBRIVOX_IDS = tuple(f"sense_and_sensibility_01_austen_64kb-{n}" for n in ("0870", "0880", "0890", "0920", "0930"))
 CHAN3_DIR = FIXTURES / "pocketsphinx_chan3"

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
+from gateway.threads import LazyLimiter
 from models.compute import LATENCIES, ClassLine, Latency, LatencyPolicy, Waits, latency_class
 from models.errors import QueueFull
 
@@ -27,18 +28,43 @@ T = TypeVar("T")
 
 
 class Ticket:
-    """A place in a worker's queue, held from admission until the work ends."""
+    """A place in a worker's queue, held from admission until the work ends.
+
+    A context manager: leaving the block gives the place back, unless the work took it
+    (`WorkQueue.run` and a `WorkStream` give it back when they end). `hand_over` moves the
+    place to a new owner, such as a stream that outlives the block. Giving back twice is
+    harmless, so nobody needs to track who releases.
+    """
 
     def __init__(self, queue: WorkQueue, latency: Latency):
         self._queue = queue
         self.latency = latency  # the class the work runs in
         self._held = True
 
+    @property
+    def held(self) -> bool:
+        """Whether this ticket still holds its place."""
+        return self._held
+
     def release(self) -> None:
+        """Give the place back (once; later calls do nothing)."""
         if self._held:
             self._held = False
             self._queue.admitted -= 1
             self._queue.last_active = time.monotonic()
+
+    def hand_over(self) -> Ticket:
+        """A new ticket for the same place; this one no longer holds it (leaving its block releases nothing)."""
+        if not self._held:
+            raise RuntimeError("the ticket's place was already given back")
+        self._held = False
+        return Ticket(self._queue, self.latency)
+
+    def __enter__(self) -> Ticket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 @dataclass(eq=False)
@@ -74,25 +100,26 @@ class WorkQueue:
         """How long admitted calls waited for a place to run, per class."""
         self._running = 0  # places taken: calls running, or handed a place and about to run
         self._line: ClassLine[_Waiter] = ClassLine(policy or LatencyPolicy())
-        self._threads: anyio.CapacityLimiter | None = None
+        self._threads = LazyLimiter(max_parallel)
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
         """The worker's threads (runs and loads); created lazily: it belongs to the event loop that first uses it."""
-        if self._threads is None:
-            self._threads = anyio.CapacityLimiter(self.max_parallel)
-        return self._threads
+        return self._threads.limiter
 
     @property
     def running(self) -> int:
+        """Places taken: calls running, or handed a place and about to run."""
         return self._running
 
     @property
     def waiting(self) -> int:
+        """Admitted calls waiting for a place."""
         return self.admitted - self.running
 
     @property
     def capacity(self) -> int:
+        """Calls admitted at most: running plus waiting."""
         return self.max_parallel + self.max_queue
 
     def reserve(self, latency: Latency | None = None) -> Ticket:

@@ -20,7 +20,7 @@ import numpy as np
 import soundfile as sf
 
 SAMPLE_RATE = 16_000
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "tests" / "fixtures"
 PYANNOTE_SAMPLE_WAV = FIXTURES / "pyannote_sample" / "sample.wav"
 PYANNOTE_SAMPLE_RTTM = FIXTURES / "pyannote_sample" / "sample.rttm"
 

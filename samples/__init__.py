@@ -1,0 +1,1 @@
+"""Sample audio, recordings and services that the tests and the benchmarks share (never the product)."""
