@@ -8,6 +8,7 @@ import threading
 from collections.abc import AsyncIterable, Callable
 from typing import Any, Literal
 
+import anyio
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -70,6 +71,7 @@ class WorkStream:
         task = asyncio.create_task(self._runner(queue, ticket.hand_over(), work))
         _background.add(task)  # keep a reference until the thread is done
         task.add_done_callback(_background.discard)
+        self._task = task
 
     def _emit(self, item: Any) -> None:
         while self._room is not None and not self._cancel.is_set() and not self._room.acquire(timeout=0.1):
@@ -125,6 +127,11 @@ class WorkStream:
         self._done = True
         self._cancel.set()
 
+    async def finished(self) -> None:
+        """Wait (shielded from cancellation) until the work's thread has ended, after `aclose` or its result."""
+        with anyio.CancelScope(shield=True):
+            await asyncio.wait({self._task})
+
 
 def stream_from_thread(
     queue: WorkQueue, ticket: Ticket, work: Callable[[Emit, threading.Event], Any], *, max_pending: int = 0
@@ -141,7 +148,9 @@ class WorkResponse(StreamingResponse):
 
     However the response ends (sent in full, the client gone, the request out of time
     before the first byte), the work is told to stop; its ticket is given back when its
-    thread ends. Nothing else holds a place for a stream.
+    thread ends. Nothing else holds a place for a stream. The response returns once that
+    thread has ended (at its next step), so what the request owns (its upload) is closed
+    after the last read of it.
     """
 
     def __init__(self, content: AsyncIterable[bytes], work: WorkStream, **kwargs: Any) -> None:
@@ -153,3 +162,4 @@ class WorkResponse(StreamingResponse):
             await super().__call__(scope, receive, send)
         finally:
             await self.work.aclose()
+            await self.work.finished()

@@ -1,7 +1,7 @@
 """ASGI middleware, one module per middleware, applied in request order (`stack`).
 
 A request passes them from the outermost to the innermost, then reaches the routes:
-request id -> telemetry -> server errors -> drain -> body limit -> API key -> rate limit -> deadline.
+request id -> telemetry -> server errors -> drain -> body limit -> API key -> rate limit -> forms -> deadline.
 Those that concern only the API check `is_api(scope)` (paths under /v1/).
 """
 
@@ -15,6 +15,7 @@ from gateway.middleware.api_key import EPHEMERAL_PREFIX, ApiKeyMiddleware, deny_
 from gateway.middleware.body_limit import BODY_SLACK_BYTES, BodyLimitMiddleware
 from gateway.middleware.deadline import DeadlineMiddleware
 from gateway.middleware.drain import DrainMiddleware
+from gateway.middleware.forms import FormsMiddleware
 from gateway.middleware.rate_limit import RateLimitMiddleware
 from gateway.middleware.request_id import RequestIdMiddleware
 from gateway.middleware.scope import is_api
@@ -39,5 +40,6 @@ def stack(services: Services) -> list[Middleware]:
         Middleware(BodyLimitMiddleware, limit=settings.transcription.max_upload_bytes + BODY_SLACK_BYTES),
         Middleware(ApiKeyMiddleware, api_keys=settings.api_keys, client_secrets=services.client_secret),
         Middleware(RateLimitMiddleware, limiter=services.rate_limiter),
+        Middleware(FormsMiddleware),
         Middleware(DeadlineMiddleware, timeout_s=settings.limits.request_timeout_s),
     ]

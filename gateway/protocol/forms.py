@@ -19,6 +19,8 @@ from gateway.protocol.validation import validation_problem
 from models.errors import InvalidRequest, PayloadTooLarge
 
 _BRACKETS = re.compile(r"^(?P<name>[^\[\]]+)(?P<keys>(\[[^\[\]]*\])+)$")
+FORMS_KEY = "gateway.forms"
+"""Where a request's parsed forms are kept in its ASGI scope, for `FormsMiddleware` to close."""
 MAX_JSON_DEPTH = 8
 """How deeply an object field sent as a JSON string may nest (`chunking_strategy` needs 1)."""
 MAX_JSON_BYTES = 16 * 1024
@@ -150,6 +152,7 @@ async def read_form(request: Any, *, max_fields: int = 200, max_part_size: int =
         )
     try:
         form: FormData = await request.form(max_files=8, max_fields=max_fields, max_part_size=max_part_size)
+        request.scope.setdefault(FORMS_KEY, []).append(form)  # closed when the request ends (middleware/forms.py)
         return form
     except (InvalidRequest, PayloadTooLarge):
         raise

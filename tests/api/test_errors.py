@@ -243,3 +243,21 @@ def test_full_queue_answers_429_with_retry_after(start_server, fixture_audio, mo
         _assert_envelope(error, 429, "rate_limit_error")
         assert error.response.headers["retry-after"] == "3"
         assert error.response.headers["retry-after-ms"] == "3000"
+
+
+def test_uploads_are_closed_when_the_request_ends(client, fixture_audio):
+    """Every spooled upload is closed by the server once its request ends, answered, streamed or refused
+    (none is left to the garbage collector, which warns `unclosed file <SpooledTemporaryFile>`)."""
+    import gc
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        client.audio.transcriptions.create(model="tiny.en", file=fixture_audio("en_fox.flac"))
+        events = client.audio.transcriptions.create(model="tiny.en", file=fixture_audio("en_fox.flac"), stream=True)
+        assert [e.type for e in events][-1] == "transcript.text.done"
+        with pytest.raises(openai.BadRequestError):
+            client.audio.transcriptions.create(model="tiny.en", file=fixture_audio("en_fox.flac"), temperature=3)
+        gc.collect()
+    leaks = [str(w.message) for w in caught if "SpooledTemporaryFile" in str(w.message)]
+    assert not leaks, leaks
