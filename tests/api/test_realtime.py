@@ -111,7 +111,7 @@ async def test_the_session_sent_back_with_a_change_is_an_update(async_client):
 async def test_server_vad_turns_match_the_file_transcription(async_client, fixture_audio):
     """A two-speaker call: turns found by server VAD, transcribed as they end, say what the file says."""
     path = fixture_audio("pyannote_sample/sample.wav")
-    whole = await async_client.audio.transcriptions.create(model="whisper-1", file=path.open("rb"))
+    whole = await async_client.audio.transcriptions.create(model="whisper-1", file=path)
     conn = await open_session(async_client, {"audio": {"input": {"transcription": {"model": "whisper-1"}}}})
     try:
         await append(conn, pcm16(np.concatenate([read_audio(path, 24000), silence(1.0)])))
@@ -176,7 +176,7 @@ async def test_turns_split_at_silence_each_transcribed_alone(async_client, fixtu
 async def test_interim_deltas_while_a_turn_is_still_spoken(async_client, fixture_audio):
     """Eight seconds of a thirty-second turn: its first words arrive before the turn ends."""
     path = fixture_audio("en_story.flac")
-    whole = await async_client.audio.transcriptions.create(model="tiny.en", file=path.open("rb"))
+    whole = await async_client.audio.transcriptions.create(model="tiny.en", file=path)
     story = read_audio(path, 24000)
     conn = await open_session(async_client, {"audio": {"input": {"transcription": {"model": "tiny.en"}}}})
     try:

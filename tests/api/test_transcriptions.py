@@ -14,7 +14,7 @@ WEATHER = "Today the weather is sunny and warm. Tomorrow it will rain in the mor
 
 
 def test_json_is_the_default(client, fixture_audio):
-    result = client.audio.transcriptions.create(model="whisper-1", file=fixture_audio("en_fox.flac").open("rb"))
+    result = client.audio.transcriptions.create(model="whisper-1", file=fixture_audio("en_fox.flac"))
     assert word_error_rate(FOX, result.text) < 0.2
     assert result.usage.type == "duration"
     assert result.usage.seconds == math.ceil(len(read_audio(fixture_audio("en_fox.flac"))) / 16000)
