@@ -4,8 +4,11 @@ The first SIGTERM or SIGINT begins the drain (gateway/draining.py): readiness tu
 and new /v1 requests get 503. After `server.drain_min_s` the listener closes, so a
 balancer's new connections are refused and go to another replica, while requests in
 flight run to their end for the rest of `server.shutdown_grace_s` (uvicorn's graceful
-timeout); then the lifespan unloads the models and the process exits 0. A second signal
-skips the wait for `drain_min_s`; a third SIGINT forces the exit.
+timeout); then the lifespan unloads the models and the process exits 0. Live (realtime)
+sessions are ended by their own loop once their committed turns have their transcripts
+(`server_shutting_down`, close 1012); the listener stays open until they have, or until the
+grace runs out, because uvicorn's own shutdown would cut them with 1012 and no transcript.
+A second signal skips the wait for `drain_min_s`; a third SIGINT forces the exit.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
@@ -29,11 +33,15 @@ log = logging.getLogger(__name__)
 class DrainingServer(uvicorn.Server):
     """uvicorn.Server whose first exit signal drains instead of stopping."""
 
-    def __init__(self, config: uvicorn.Config, drain: Drain, grace_s: float, min_s: float):
+    def __init__(
+        self, config: uvicorn.Config, drain: Drain, grace_s: float, min_s: float, live: Callable[[], int] = lambda: 0
+    ):
+        """`live`: how many realtime sessions are still open (they end themselves while draining)."""
         super().__init__(config)
         self.drain = drain
         self.grace_s = grace_s
         self.min_s = min_s
+        self.live = live
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if not self.drain.draining and not self.should_exit and self.grace_s > 0:
@@ -44,7 +52,7 @@ class DrainingServer(uvicorn.Server):
     async def on_tick(self, counter: int) -> bool:
         if self.drain.draining and not self.should_exit:
             elapsed = self.drain.elapsed()
-            if elapsed >= self.min_s or elapsed >= self.grace_s:
+            if elapsed >= self.grace_s or (elapsed >= self.min_s and self.live() == 0):
                 left = self.grace_s - elapsed
                 log.info("draining: %d request(s) in flight get %.0fs to finish", self.drain.in_flight, left)
                 # uvicorn closes the listener and idle connections, then waits for the rest.
@@ -90,7 +98,12 @@ def serve(settings: Settings) -> None:
         proxy_headers=True,
         ws_max_size=max_message_bytes(settings.realtime.max_append_bytes),  # an append at the limit fits
     )
+    services = app.state.services
     server = DrainingServer(
-        config, app.state.services.drain, settings.server.shutdown_grace_s, settings.server.drain_min_s
+        config,
+        services.drain,
+        settings.server.shutdown_grace_s,
+        settings.server.drain_min_s,
+        live=lambda: services.live_sessions.active,
     )
     server.run()
