@@ -33,7 +33,8 @@ async def test_sigterm_lets_a_live_turn_finish_then_ends_the_session(fixture_aud
             for start in range(0, len(audio), 48000):
                 await conn.input_audio_buffer.append(audio=base64.b64encode(audio[start : start + 48000]).decode())
             await conn.input_audio_buffer.commit()
-            while (event := await asyncio.wait_for(conn.recv(), EVENT_TIMEOUT_S)).type != "input_audio_buffer.committed":
+            committed = "input_audio_buffer.committed"
+            while (await asyncio.wait_for(conn.recv(), EVENT_TIMEOUT_S)).type != committed:
                 pass
             gateway.process.send_signal(signal.SIGTERM)  # while the turn is being transcribed
             transcript = None
