@@ -12,9 +12,10 @@ import binascii
 import secrets
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gateway.errors import describe
+from gateway.languages import normalize_language
 from gateway.protocol.validation import validation_problem
 from models.errors import DomainError, InvalidRequest
 from models.options import VadParameters
@@ -52,6 +53,18 @@ class Transcription(BaseModel):
     model: str | None = Field(None, description="A served transcription model id or alias, e.g. `whisper-1`.")
     language: str | None = Field(None, description="ISO-639-1 code of the spoken language; unset detects.")
     prompt: str | None = Field(None, description="Text that guides style or vocabulary.")
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str | None) -> str | None:
+        """As the file endpoint reads it (`en-US`, `EN`, `english` are `en`); an unknown one is refused here,
+        at `session.update`, not by every turn failing later."""
+        if value is None:
+            return None
+        code = normalize_language(value)
+        if code is None:
+            raise ValueError(f"unsupported language `{value}` (use ISO-639-1 codes such as `en`)")
+        return code
 
 
 class ServerVad(BaseModel):

@@ -325,8 +325,26 @@ BAD_UPDATES = [
     ({"audio": {"input": {"turn_detection": {"type": "magic_vad"}}}}, "session.audio.input.turn_detection"),
     ({"audio": {"input": {"transcription": {"model": "no-such-model"}}}}, "model"),
     ({"audio": {"input": {"transcription": {"model": "tiny.en", "language": "de"}}}}, "language"),
+    # refused at the update, not by every turn failing later (a new user's finding)
+    (
+        {"audio": {"input": {"transcription": {"model": "whisper-1", "language": "xx"}}}},
+        "session.audio.input.transcription.language",
+    ),
     ({"type": "realtime"}, "session.type"),
 ]
+
+
+@pytest.mark.parametrize("spelled", ["en-US", "EN", "english"])
+async def test_a_language_is_read_as_the_file_endpoint_reads_it(async_client, spelled):
+    conn = await open_session(async_client)
+    try:
+        audio = {"input": {"transcription": {"model": "whisper-1", "language": spelled}}}
+        await conn.session.update(session={"type": "transcription", "audio": audio})
+        updated = await next_event(conn)
+        assert updated.type == "session.updated", updated
+        assert updated.session.audio.input.transcription.language == "en"
+    finally:
+        await conn.close()
 
 
 async def test_bad_events_are_error_events_and_the_session_goes_on(async_client, fixture_audio):
