@@ -34,6 +34,7 @@ from gateway.protocol.realtime import (
     new_id,
     server_event,
 )
+from gateway.protocol.transcriptions import REALTIME_ONLY_MODELS
 from gateway.services import Services
 from gateway.serving.registry import WorkerEntry
 from models.compute import Latency
@@ -359,7 +360,7 @@ class LiveSession:
     async def _transcribe(self, turn: Turn) -> None:
         worker = turn.model
         try:
-            entry = self.services.registry.resolve(turn.model, LIVE_KINDS)
+            entry = resolve_live(self.services, turn.model)
             worker = entry.name
             transcript = await self._run(entry, turn)
         except DomainError as exc:
@@ -406,7 +407,7 @@ class LiveSession:
 
     def _whisper(self, model: str) -> WorkerEntry[Any]:
         """The Whisper worker of a served model (for the diarizing model, the one it transcribes with)."""
-        entry = self.services.registry.resolve(model, LIVE_KINDS)
+        entry = resolve_live(self.services, model)
         if entry.kind == "diarization":
             return self.services.registry.entries[entry.uses[0]]
         return entry
@@ -440,6 +441,14 @@ LIVE_KINDS = ("transcription", "diarization")
 """Served model kinds a session may use: Whisper models, and the diarizing model (turns get speakers)."""
 
 
+def resolve_live(services: Services, model: str) -> WorkerEntry[Any]:
+    """The served model of a session's `model`: OpenAI's realtime-only transcription ids
+    (`gpt-live-transcribe`, `gpt-realtime-whisper`, refused for files) are the session default's."""
+    if model in REALTIME_ONLY_MODELS:
+        model = services.settings.realtime.default_model
+    return services.registry.resolve(model, LIVE_KINDS)
+
+
 def options_for(config: TranscriptionSession, services: Services) -> TranscribeOptions:
     hints = config.input.transcription
     return TranscribeOptions(
@@ -454,7 +463,7 @@ def options_for(config: TranscriptionSession, services: Services) -> TranscribeO
 async def checked_model(services: Services, config: TranscriptionSession, current: str) -> str:
     """The model `config` names (else `current`), loaded, with `config`'s options checked against it."""
     model = config.input.transcription.model or current
-    entry = services.registry.resolve(model, LIVE_KINDS)
+    entry = resolve_live(services, model)
     await services.registry.ensure_loaded(entry)  # a load failure is an error event, the session goes on
     entry.worker.check_options(options_for(config, services))
     return model

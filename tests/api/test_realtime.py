@@ -334,6 +334,19 @@ BAD_UPDATES = [
 ]
 
 
+@pytest.mark.parametrize("model", ["gpt-live-transcribe", "gpt-realtime-whisper"])
+async def test_the_realtime_only_model_ids_transcribe_live(async_client, fixture_audio, model):
+    """The ids OpenAI has only for live sessions (a 400 for files) are the session default's model here."""
+    conn = await open_session(async_client, manual(model))
+    try:
+        await append(conn, pcm16(read_audio(fixture_audio("en_fox.flac"), 24000)))
+        await conn.input_audio_buffer.commit()
+        done = next(e for e in await transcripts(conn, 1) if e.type.endswith(".completed"))
+        assert word_error_rate(FOX, done.transcript) < 0.2, done.transcript
+    finally:
+        await conn.close()
+
+
 @pytest.mark.parametrize("spelled", ["en-US", "EN", "english"])
 async def test_a_language_is_read_as_the_file_endpoint_reads_it(async_client, spelled):
     conn = await open_session(async_client)
