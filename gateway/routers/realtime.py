@@ -108,6 +108,7 @@ async def _serve(websocket: WebSocket, services: Services) -> None:
                 message = await asyncio.wait_for(websocket.receive(), timeout=wait)
             except TimeoutError:
                 if session.busy:  # the client waits for transcripts: neither idle nor done
+                    last_event = loop.time()  # and its idle time counts from the last of them
                     continue
                 if services.drain.draining:  # every committed turn has its transcript: say goodbye
                     await send(error_event(ShuttingDown()))

@@ -17,6 +17,7 @@ import websockets
 from openai import AsyncOpenAI
 
 from tests.helpers import KEY_A, metric, read_audio, word_error_rate
+from tests.holds import hold_transcription
 
 FOX = "The quick brown fox jumps over the lazy dog. Speech recognition works on my own computer."
 WEATHER = "Today the weather is sunny and warm. Tomorrow it will rain in the morning."
@@ -496,6 +497,26 @@ async def test_an_idle_session_is_closed_with_an_error_event(guarded):
         with pytest.raises(websockets.exceptions.ConnectionClosedOK):
             await next_event(conn)
     finally:
+        await conn.close()
+
+
+async def test_idle_time_counts_from_the_last_transcript(guarded, fixture_audio, monkeypatch):
+    """A client waiting for a transcript longer than the idle timeout is not closed the moment it arrives."""
+    registry = guarded.services.registry
+    hold = hold_transcription(monkeypatch, registry.entries[registry.served["tiny.en"].worker].worker)
+    conn = await reconnect(sdk_for(guarded, KEY_A), manual("tiny.en"))
+    try:
+        await append(conn, pcm16(read_audio(fixture_audio("en_fox.flac"), 24000)))
+        await conn.input_audio_buffer.commit()
+        await asyncio.to_thread(hold.wait_reached)
+        await asyncio.sleep(4)  # the transcript takes longer than the idle timeout (3 s)
+        hold.release.set()
+        assert (await transcripts(conn, 1))[-1].type.endswith(".completed")
+        await asyncio.sleep(1)  # the client reads it, then goes on within the idle time
+        await conn.input_audio_buffer.clear()
+        assert (await next_event(conn)).type == "input_audio_buffer.cleared"
+    finally:
+        hold.release.set()
         await conn.close()
 
 
