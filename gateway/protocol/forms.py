@@ -157,7 +157,8 @@ async def read_form(request: Any, *, max_fields: int = 200, max_part_size: int =
     except (InvalidRequest, PayloadTooLarge):
         raise
     except Exception as exc:  # starlette's own errors for malformed multipart
-        raise InvalidRequest(f"Could not parse the multipart body: {exc}.", code="invalid_multipart") from exc
+        reason = str(getattr(exc, "detail", exc)).rstrip(".")  # starlette's HTTPException says "400: ..."
+        raise InvalidRequest(f"Could not parse the multipart body: {reason}.", code="invalid_multipart") from exc
 
 
 def multipart_openapi(model: type[BaseModel], file_description: str, file_field: str = "file") -> dict[str, Any]:

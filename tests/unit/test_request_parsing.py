@@ -119,3 +119,28 @@ def test_numeric_form_strings_still_parse():
     vad = {"type": "server_vad", "silence_duration_ms": "500"}
     body = validate(TranscriptionRequest, {"model": "m", "temperature": "0.4", "chunking_strategy": vad})
     assert body.temperature == 0.4 and body.vad().silence_duration_ms == 500
+
+
+@pytest.mark.parametrize(
+    ("content_type", "parts", "reason"),
+    [
+        (b"multipart/form-data; boundary=b", 300, "Too many fields. Maximum number of fields is 200."),
+        (b"multipart/form-data", 1, "Missing boundary in multipart."),
+    ],
+)
+async def test_a_body_that_does_not_parse_is_one_clear_sentence(content_type, parts, reason):
+    """starlette's own reason, once, without its "400: " or a doubled full stop (a new user's finding)."""
+    from starlette.requests import Request
+
+    from gateway.protocol.forms import read_form
+
+    body = b"".join(b'--b\r\nContent-Disposition: form-data; name="f%d"\r\n\r\nx\r\n' % i for i in range(parts))
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": body + b"--b--\r\n", "more_body": False}
+
+    request = Request({"type": "http", "method": "POST", "headers": [(b"content-type", content_type)]}, receive)
+    with pytest.raises(InvalidRequest) as caught:
+        await read_form(request)
+    assert caught.value.message == f"Could not parse the multipart body: {reason}"
+    assert caught.value.code == "invalid_multipart"
