@@ -88,7 +88,7 @@ def transcribe_files(base_url: str, model: str, turns: list[Clip]) -> list[FileR
 
 
 def corpus_wer(pairs: list[tuple[str, str]]) -> float:
-    """Word errors over all turns / reference words over all turns (normalised words, tests/realaudio.py)."""
+    """Word errors over all turns / reference words over all turns (normalised words, samples/realaudio.py)."""
     from samples.realaudio import normalise, wer
 
     words = sum(len(normalise(ref)) for ref, _ in pairs)
