@@ -7,7 +7,8 @@ is embedded (the engine's speaker embedding: resemblyzer for the embedded
 engine) and matched one-to-one to the session's speakers by cosine similarity to their
 centroids. A voice under `threshold` from every speaker becomes a new one ("A", "B", ... in
 order of first appearance) unless it spoke less than `min_new_s` (too little for a reliable
-embedding: it joins the nearest speaker). Centroids are running means weighted by seconds
+embedding: it joins the nearest speaker). A speaker first heard that briefly (a session that
+opens with "Hello?") is tentative: the next long voice unlike every speaker takes its label. Centroids are running means weighted by seconds
 of speech, so later turns are matched against everything a speaker said.
 """
 
@@ -64,6 +65,9 @@ class SessionSpeakers:
                 continue
             if self.centroids and seconds < self.min_new_s:  # too short to tell: the nearest, taken or not
                 labels[i] = int(np.argmax(sims[i]))
+            elif (tentative := self._tentative(taken)) is not None:
+                labels[i] = tentative  # the first long voice unlike every speaker takes the label of a brief one
+                self.seconds[tentative] = 0.0  # and replaces its centroid (below)
             elif self.centroids and len(self.centroids) >= self.max_speakers:
                 free = [j for j in range(len(self.centroids)) if j not in taken] or list(range(len(self.centroids)))
                 labels[i] = max(free, key=lambda j: sims[i, j])
@@ -78,6 +82,13 @@ class SessionSpeakers:
             self.centroids[k] = unit(self.centroids[k] * heard + vector * seconds) if heard else vector
             self.seconds[k] = heard + seconds
         return [anonymous_label(k) for k in chosen]
+
+    def _tentative(self, taken: set[int]) -> int | None:
+        """A speaker known only from a voice too brief to embed reliably (under `min_new_s`, e.g. a first
+        "Hello?"), not already given a voice of this turn: the next new long voice is taken to be it,
+        so a brief first turn does not leave a speaker of its own that nobody matches again."""
+        brief = [j for j, heard in enumerate(self.seconds) if heard < self.min_new_s and j not in taken]
+        return brief[0] if brief else None
 
 
 def transcribe_turn(

@@ -48,3 +48,14 @@ def test_one_voice_split_by_the_engine_is_one_speaker():
     assert speakers.assign(voices) == ["A", "B"]
     # a short voice matches the nearest speaker even when a longer voice of the turn took it
     assert speakers.assign([(voice(1, 0.3, 4), 2.0), (voice(1, 0.3, 5), 0.5)]) == ["A", "A"]
+
+
+def test_a_brief_first_voice_is_taken_by_the_next_new_long_one():
+    """A session opening with a 0.4 s "Hello?": too brief to embed reliably, so it does not keep a speaker
+    of its own that nobody matches again (pyannote's sample came out as three speakers; a new user's finding)."""
+    speakers = SessionSpeakers(threshold=0.7, min_new_s=1.0)
+    assert speakers.assign([(voice(9), 0.4)]) == ["A"]
+    assert speakers.assign([(voice(1), 3.0)]) == ["A"]  # unlike it, but the first long voice: it takes A
+    assert speakers.assign([(voice(2), 3.0)]) == ["B"]
+    assert speakers.assign([(voice(1, 0.3, 1), 2.0), (voice(2, 0.3, 2), 2.0)]) == ["A", "B"]
+    assert len(speakers.centroids) == 2
