@@ -8,8 +8,9 @@ engine) and matched one-to-one to the session's speakers by cosine similarity to
 centroids. A voice under `threshold` from every speaker becomes a new one ("A", "B", ... in
 order of first appearance) unless it spoke less than `min_new_s` (too little for a reliable
 embedding: it joins the nearest speaker). A speaker first heard that briefly (a session that
-opens with "Hello?") is tentative: the next long voice unlike every speaker takes its label. Centroids are running means weighted by seconds
-of speech, so later turns are matched against everything a speaker said.
+opens with "Hello?") is tentative: the next long voice unlike every speaker takes its label.
+Centroids are running means weighted by seconds of speech, so later turns are matched against
+everything a speaker said.
 """
 
 from __future__ import annotations
