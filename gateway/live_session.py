@@ -152,16 +152,23 @@ class LiveSession:
     async def _update(self, update: Any) -> None:
         config = self.config.updated(update)
         model = await checked_model(self.services, config, self.model)
+        cleared = False  # audio the buffer held was dropped: the client is told, as for a clear
         if config.input.format.type != self.config.input.format.type:
-            self._clear()
+            cleared = self._buffered > 0 or self._item_id is not None
+            self._clear()  # samples of another format cannot be continued
             self._decoder = LiveDecoder(config.input.format.type)
         if config.input.noise_reduction != self.config.input.noise_reduction:
             self._denoiser = _noise_reducer(config)
         if config.input.turn_detection != self.config.input.turn_detection:
-            self._detector = None  # made anew with the new parameters; speech in progress is forgotten
+            if self._item_id is not None:  # a turn in progress is judged by the old rules or not at all
+                cleared = True
+                self._clear()
+            self._detector = None  # made anew with the new parameters
             self._item_id = None
             self.interim.stop()
         self.config, self.model = config, model
+        if cleared:
+            await self.send(server_event("input_audio_buffer.cleared"))
         await self.send(server_event("session.updated", session=config.wire(self.id, model)))
 
     async def _append(self, audio: Any) -> None:

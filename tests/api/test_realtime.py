@@ -296,6 +296,27 @@ async def test_g711_input(async_client, fixture_audio, fmt, codec):
         await conn.close()
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"format": {"type": "audio/pcmu"}},  # samples of another format cannot continue the turn
+        {"turn_detection": {"type": "server_vad", "silence_duration_ms": 800}},  # nor other rules judge it
+    ],
+)
+async def test_an_update_that_drops_a_turn_in_progress_says_so(async_client, fixture_audio, change):
+    """The buffered half of a turn is not lost silently: `input_audio_buffer.cleared` comes before
+    `session.updated`, so a client that saw `speech_started` knows the turn is gone (a new user's finding)."""
+    speech = pcm16(read_audio(fixture_audio("en_fox.flac"), 24000))
+    conn = await open_session(async_client, {"audio": {"input": {"transcription": {"model": "tiny.en"}}}})
+    try:
+        await append(conn, speech[: len(speech) // 2])
+        assert (await next_event(conn)).type == "input_audio_buffer.speech_started"
+        await conn.session.update(session={"type": "transcription", "audio": {"input": change}})
+        assert [(await next_event(conn)).type for _ in range(2)] == ["input_audio_buffer.cleared", "session.updated"]
+    finally:
+        await conn.close()
+
+
 async def test_logprobs_when_included(async_client, fixture_audio):
     conn = await open_session(
         async_client, {**manual("tiny.en"), "include": ["item.input_audio_transcription.logprobs"]}
