@@ -22,12 +22,17 @@ class NotFound(DomainError):
     """A model, voice or stored object the caller named does not exist (for them)."""
 
 
+MAX_ECHOED = 200
+"""Characters of a caller's value an error message repeats (the rest is cut: `...`)."""
+
+
 class ModelNotFound(NotFound):
     """No served model has this id (or none of the kind the endpoint needs)."""
 
     def __init__(self, model: str, *, kind: str = "model"):
+        named = model if len(model) <= MAX_ECHOED else model[:MAX_ECHOED] + "..."  # a 100 KB id is not echoed
         super().__init__(
-            f"The model `{model}` does not exist or you do not have access to it.",
+            f"The model `{named}` does not exist or you do not have access to it.",
             param="model",
             code="model_not_found",
         )

@@ -90,6 +90,13 @@ def test_validator_messages_carry_no_pydantic_prefix(client):
     assert body["message"].startswith("Invalid value for 'input': "), body
 
 
+def test_a_huge_unknown_model_id_is_not_echoed_in_full(client, fixture_audio):
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.audio.transcriptions.create(model="m" * 100_000, file=fixture_audio("en_fox.flac"))
+    message = caught.value.response.json()["error"]["message"]
+    assert len(message) < 300 and "m" * 200 + "..." in message
+
+
 def test_missing_model_and_file(server):
     response = httpx.post(f"{server.base_url}/audio/transcriptions", files={"file": ("a.wav", b"RIFF")})
     assert response.status_code == 400
