@@ -7,6 +7,7 @@ a string, a numeric string; never a boolean.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Strict
@@ -18,9 +19,22 @@ def _not_bool(value: Any) -> Any:
     return value
 
 
-Number = Annotated[float, BeforeValidator(_not_bool)]
-"""A float from a JSON number or a form's numeric string; booleans are refused."""
+def _finite(value: Any) -> Any:
+    """Before the range checks, which would report a form's "nan" or "inf" as out of range."""
+    value = _not_bool(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value  # pydantic says what is wrong with it
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_finite)]
+"""A finite float from a JSON number or a form's numeric string; booleans, `nan` and `inf` are refused."""
 Integer = Annotated[int, BeforeValidator(_not_bool)]
 """An int from a JSON number or a form's numeric string; booleans are refused."""
-JsonNumber = Annotated[float, Strict()]
-"""A float of a JSON body: a JSON number (integer or not); strings and booleans are refused."""
+JsonNumber = Annotated[float, Strict(), BeforeValidator(_finite)]
+"""A finite float of a JSON body: a JSON number (integer or not); strings, booleans, `NaN` and `Infinity` (which
+Python's JSON parser reads) are refused."""

@@ -115,6 +115,16 @@ def test_booleans_are_not_numbers(value):
     _refused(lambda: validate(TranscriptionRequest, {"model": "m", "temperature": value}), "temperature")
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-Infinity", float("nan"), float("inf")])
+def test_numbers_are_finite(value):
+    """A form's "nan" (and JSON's NaN, which Python's parser reads) is said to be no number, not out of range."""
+    caught = _refused(lambda: validate(TranscriptionRequest, {"model": "m", "temperature": value}), "temperature")
+    assert caught.message == "Invalid value for 'temperature': must be a finite number."
+    if isinstance(value, float):
+        speech = {"model": "tts-1", "voice": "alloy", "input": "Hello.", "speed": value}
+        assert _refused(lambda: validate(SpeechRequest, speech), "speed").message.endswith("must be a finite number.")
+
+
 def test_numeric_form_strings_still_parse():
     vad = {"type": "server_vad", "silence_duration_ms": "500"}
     body = validate(TranscriptionRequest, {"model": "m", "temperature": "0.4", "chunking_strategy": vad})
