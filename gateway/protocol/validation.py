@@ -25,15 +25,14 @@ def validation_problem(errors: Sequence[Any], prefix: tuple[str, ...] = ()) -> I
         return InvalidRequest("The request is not valid.", code="invalid_value")
     chosen = _most_telling(list(errors))
     path = _field_path(tuple(chosen.get("loc", ())))
-    top = path.split(".")[0] if path else None
-    param = ".".join((*prefix, path)) if prefix and path else (top if not prefix else ".".join(prefix))
+    named = named_of(prefix, path)
+    param = named if prefix else (path.split(".")[0] if path else None)
     if chosen.get("type") == "missing":
         return InvalidRequest(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
     if chosen.get("type") == "extra_forbidden":  # OpenAI's words for a parameter the endpoint does not take
-        name = named_of(prefix, path)
-        return InvalidRequest(f"Unrecognized request argument supplied: {name}.", param=param, code="unknown_parameter")
+        message = f"Unrecognized request argument supplied: {named}."
+        return InvalidRequest(message, param=param, code="unknown_parameter")
     reason = str(chosen.get("msg", "invalid")).removeprefix("Value error, ").rstrip(".")
-    named = named_of(prefix, path)
     message = f"Invalid value for '{named}': {reason}." if named else f"{reason}."
     return InvalidRequest(message, param=param or None, code="invalid_value")
 
