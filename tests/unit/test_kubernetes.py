@@ -213,9 +213,12 @@ def test_grace_period_covers_prestop_and_the_drain_settings(overlay: str, tmp_pa
     assert server.drain_min_s > 0  # readiness reports draining before the listener closes
     needed = pre_stop + server.drain_min_s + server.shutdown_grace_s + UNLOAD_MARGIN_S
     assert pod["terminationGracePeriodSeconds"] >= needed
+    # A request admitted just before SIGTERM may run for its whole time budget: the drain lets it
+    # (shutdown_grace_s counts from SIGTERM), so a rollout or a scale-down never cuts one off.
+    limits = _settings(docs, tmp_path).limits
+    assert limits.request_timeout_s > 0 and server.shutdown_grace_s >= limits.request_timeout_s
     # The ingress waits longer for an answer than the gateway's own request budget.
     annotations = _one(docs, "Ingress")["metadata"]["annotations"]
-    limits = _settings(docs, tmp_path).limits
     for name in ("proxy-read-timeout", "proxy-send-timeout"):
         assert int(annotations[f"nginx.ingress.kubernetes.io/{name}"]) > limits.request_timeout_s
     assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
