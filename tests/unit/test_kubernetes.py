@@ -2,9 +2,10 @@
 
 No cluster runs here: every overlay is rendered with `kubectl kustomize`, checked against the
 Kubernetes OpenAPI schemas (kubernetes-validate, strict: unknown fields fail) and KEDA's CRD schema
-(tests/kubernetes/keda.sh_scaledobjects.yaml, KEDA's own CRD file, by jsonschema; strict too), and tied to the app: probe paths are routes of the app
-`create_app` builds, the grace period covers the drain settings, environment names are settings,
-the pod runs as the Dockerfile's user, every path the server writes is a volume.
+(tests/kubernetes/keda.sh_scaledobjects.yaml, KEDA's own CRD file, by jsonschema; strict too), and tied
+to the app: probe paths are routes of the app `create_app` builds, the grace period covers the drain
+settings and the drain a request's time budget, environment names are settings, the pod runs as the
+Dockerfile's user, every path the server writes is a volume.
 """
 
 from __future__ import annotations
@@ -153,7 +154,8 @@ def test_the_validators_refuse_broken_objects():
     # Unknown fields, deep in the object too: the API server's strict field validation refuses them.
     scaled = copy.deepcopy(_one(_render("autoscaling"), "ScaledObject"))
     scaled["spec"]["pollingIntervall"] = 15
-    scaled["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"]["stabilisationWindowSeconds"] = 1
+    behavior = scaled["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]
+    behavior["scaleDown"]["stabilisationWindowSeconds"] = 1
     scaled["spec"]["triggers"][0]["metadata"]["threshold"] = 4  # trigger metadata is a map of strings
     errors = _keda(scaled)
     assert len(errors) == 3, errors
