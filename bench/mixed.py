@@ -18,7 +18,9 @@ started and measured in three phases:
 
 The configurations: latency classes off (first come, first served: the baseline), on with
 `interactive_overcommit: 0` (speech steps wait for the running Whisper steps, then go
-first), and on with the defaults. /metrics gives how long compute steps of each class
+first), on without a queue place beyond `max_parallel` for interactive requests
+(`interactive_places: 0`: a live turn waits for a file to end when files hold every place),
+and on with the defaults. /metrics gives how long compute steps of each class
 waited for cores in phases 3 and 5 (bulk: the cost of being held back). Writes the `mixed`
 section (speech) and the `mixed-live` section (live turns); `--live` runs phases 2, 4 and 5
 only and writes `mixed-live` alone.
@@ -58,6 +60,7 @@ LIVE_TURNS = 3  # turns per live session under load; sessions follow one another
 CONFIGS = {
     "classes off (baseline)": {"GATEWAY_COMPUTE__LATENCY__CLASSES": "false"},
     "classes on, no overcommit": {"GATEWAY_COMPUTE__LATENCY__INTERACTIVE_OVERCOMMIT": "0"},
+    "classes on, no extra place": {"GATEWAY_COMPUTE__LATENCY__INTERACTIVE_PLACES": "0"},
     "classes on (default)": {},
 }
 
@@ -230,7 +233,9 @@ def render_live(results: dict[str, dict[str, Phase]], requests: int, load: tuple
         f"(`base`, the model the files use, so the turns share its queue with them) streams {len(clips())} real "
         "turns in real time, as in the Live transcription section. *Under load*: "
         f"{CLIENTS} OpenAI SDK clients each send pyannote's 30 s recording to `whisper-1` {requests} times while "
-        f"sessions of {LIVE_TURNS} turns follow one another until the transcriptions are done. *Delay*: from the "
+        f"sessions of {LIVE_TURNS} turns follow one another until the transcriptions are done. The files hold all "
+        "4 places of the model's queue (`max_parallel: 4`) for a whole file each: with `interactive_places: 0` a "
+        "turn waits for one of them to end. *Delay*: from the "
         "end of a turn's speech to its `completed` event (the VAD's 500 ms of silence included). *Throughput* as "
         "above; *kept* = with live turns / alone. Issue 17 sets no target for live turns; the speech targets "
         f"(median <= 2.5x idle, kept >= 0.90) are the yardstick. Load average of the machine before / after: "
@@ -272,8 +277,10 @@ def render(results: dict[str, dict[str, Phase]], requests: int, idle: int, load:
         "(*mixed*); *kept* = mixed / alone. Targets: first byte under load median <= 500 ms and <= 2.5x idle; "
         "kept >= 0.90. Configurations: `compute.latency.classes: false` (first come, first served, as before "
         "the classes: the baseline); classes on with `interactive_overcommit: 0` (a speech step waits for the "
-        "Whisper steps already running, then goes before the waiting ones); classes on with the defaults (a speech "
-        "step may also use 2 cores beyond the budget beside the running Whisper steps). "
+        "Whisper steps already running, then goes before the waiting ones); classes on with `interactive_places: 0` "
+        "(an interactive request waits for a place in its model's queue; speech has its own queue, so this one "
+        "matters for live turns below); classes on with the defaults (a speech step may also use 2 cores beyond "
+        "the budget beside the running Whisper steps, and a live turn one place beyond the model's `max_parallel`). "
         f"Load average of the machine before / after: {load[0]:.1f} / {load[1]:.1f} (it is shared with other "
         "work: every figure may be larger than on a quiet machine, and its load changes during the run: compare "
         "throughput across configurations only through *kept*, which sets two phases of one server side by side).\n\n"
