@@ -57,9 +57,9 @@ class LatencySettings(BaseModel):
     interactive_places: int = Field(
         1,
         ge=0,
-        description="Places an interactive request (a live turn, a consent check) may take in a model's queue beyond "
-        "its max_parallel, instead of waiting for a whole file transcription to end (its steps still take turns on "
-        "the CPU budget); 0: it waits for a place.",
+        description="Places an interactive request (a live turn, a consent check) may take in a bulk model queue "
+        "beyond its max_parallel, instead of waiting for a whole file transcription to end (its steps still take "
+        "turns on the CPU budget); 0: it waits for a place.",
     )
 
     def policy(self) -> LatencyPolicy:

@@ -168,8 +168,11 @@ class WorkQueue:
             ticket.release()
 
     def _extra(self, latency: Latency) -> int:
-        """Places beyond max_parallel that a call of this class may take."""
-        return self._policy.interactive_places if self._policy.classes and latency == "interactive" else 0
+        """Places beyond max_parallel that a call of this class may take: only an interactive call in a
+        bulk queue (a live turn among file transcriptions); in an interactive queue (Piper, the speaker
+        encoder) every call is interactive, and max_parallel is its limit."""
+        guest = latency == "interactive" and self.latency == "bulk"
+        return self._policy.interactive_places if self._policy.classes and guest else 0
 
     def _fits(self, latency: Latency) -> bool:
         return self._running < self.max_parallel + self._extra(latency)

@@ -21,18 +21,21 @@ def _ordered(queue: WorkQueue, arrivals: list[tuple[str, str]]) -> list[tuple[st
 
     async def main() -> None:
         async with anyio.create_task_group() as group:
-            group.start_soon(lambda: queue.run(hold.wait))
-            while queue.running < 1:
-                await anyio.sleep(0.001)
-            for name, latency in arrivals:
-                waiting = queue.waiting
-                group.start_soon(
-                    lambda n=name, c=latency: queue.run(lambda: order.append((n, current_latency())), latency=c)
-                )
-                while queue.waiting == waiting:  # admitted and in line
+            try:
+                group.start_soon(lambda: queue.run(hold.wait))
+                while queue.running < 1:
                     await anyio.sleep(0.001)
-            assert order == []
-            hold.set()
+                for name, latency in arrivals:
+                    waiting = queue.waiting
+                    group.start_soon(
+                        lambda n=name, c=latency: queue.run(lambda: order.append((n, current_latency())), latency=c)
+                    )
+                    with anyio.fail_after(30):
+                        while queue.waiting == waiting:  # admitted and in line
+                            await anyio.sleep(0.001)
+                assert order == []
+            finally:
+                hold.set()
 
     anyio.run(main)
     assert queue.admitted == 0 and queue.running == 0
@@ -120,6 +123,15 @@ def test_an_interactive_request_takes_a_place_beyond_max_parallel_while_files_ho
     anyio.run(main)
     assert ran[:2] == [("turn", "interactive"), "turn 2"] and ran[2] == "file 2"
     assert queue.admitted == 0 and queue.running == 0
+
+
+def test_an_interactive_queue_keeps_its_max_parallel():
+    queue = WorkQueue(
+        "piper", max_parallel=1, max_queue=8, latency="interactive", policy=LatencyPolicy(interactive_places=1)
+    )
+    order = _ordered(queue, [("speech 1", "interactive"), ("speech 2", "interactive")])
+    assert [name for name, _ in order] == ["speech 1", "speech 2"]  # each waited for the one place
+    assert queue.waits["interactive"].count == 3 and queue.running == 0
 
 
 def test_no_place_beyond_max_parallel_for_bulk_or_without_classes():
