@@ -57,6 +57,13 @@ PCM_RATE = 24_000
 CLIENTS = 4
 LIVE_MODEL = "base"  # the server's one Whisper model: live turns share it (and its queue) with the files
 LIVE_TURNS = 3  # turns per live session under load; sessions follow one another until the files are done
+LIVE_READING = (
+    "Reading the figures: unlike a speech reply, a live session is real work on the same model: every turn is "
+    "decoded again each second while it is spoken (interim decodes, bulk class, skipped while the model has work "
+    "waiting) and once more when it ends, so *kept* below 1 is partly that work, not only the files waiting. Each "
+    "phase under load lasts as long as the files take: with few `--requests` there are few turns, and the alone "
+    "phase is short enough for the machine's other load to move its throughput."
+)
 CONFIGS = {
     "classes off (baseline)": {"GATEWAY_COMPUTE__LATENCY__CLASSES": "false"},
     "classes on, no overcommit": {"GATEWAY_COMPUTE__LATENCY__INTERACTIVE_OVERCOMMIT": "0"},
@@ -248,6 +255,7 @@ def render_live(results: dict[str, dict[str, Phase]], requests: int, load: tuple
         + "\n\nHow long compute steps waited for their cores while the live turns ran, per class "
         "(`gateway_compute_wait_seconds`; p95 as the histogram bucket that holds it).\n\n"
         + table(["configuration", "class", "steps", "mean wait ms", "p95 wait ms"], wait_rows)
+        + "\n\n" + LIVE_READING
     )
 
 
