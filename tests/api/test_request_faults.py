@@ -242,6 +242,15 @@ def test_repeated_fields_on_every_form_endpoint(server, fox):
     _error(voice, 400, "audio_sample", "duplicate_parameter")
 
 
+def test_repeated_query_parameters_are_400(server):
+    """A query parameter given twice is refused as a form field or JSON key given twice is (FastAPI kept
+    the last of `?limit=1&limit=5` without a word)."""
+    for query in ("limit=1&limit=5", "after=cons_a&after=cons_b"):
+        response = httpx.get(f"{server.base_url}/audio/voice_consents?{query}")
+        _error(response, 400, query.split("=")[0], "duplicate_parameter")
+    assert httpx.get(f"{server.base_url}/audio/voice_consents?limit=5").status_code == 200
+
+
 def test_empty_optional_form_fields_mean_not_set(server, fox):
     fields = [("model", "tiny.en"), ("language", ""), ("temperature", ""), ("prompt", ""), ("response_format", "")]
     response = _transcribe(server, fields, [("file", fox)])
