@@ -79,7 +79,9 @@ def test_unparseable_json_bodies_are_400(server, body):
         f"{server.base_url}/audio/speech", content=body, headers={"content-type": "application/json"}, timeout=60
     )
     assert response.status_code == 400, response.text[:300]
-    assert response.json()["error"]["code"]
+    error = response.json()["error"]  # OpenAI's envelope, not just some code
+    assert set(error) == {"message", "type", "param", "code"} and error["type"] == "invalid_request_error", error
+    assert isinstance(error["code"], str) and error["code"] and error["message"], error
 
 
 def test_known_speaker_reference_that_is_not_base64_audio_is_400(server, fox):
