@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
 
 from gateway.protocol.validation import validation_problem
 from models.errors import InvalidRequest, PayloadTooLarge
@@ -99,6 +100,16 @@ def _duplicate(field: str, *, param: str | None = None) -> InvalidRequest:
     return InvalidRequest(
         f"`{field}` is given more than once; it takes one value.", param=param or field, code="duplicate_parameter"
     )
+
+
+def single_valued_query(request: Request) -> None:
+    """A dependency for routes whose query parameters each take one value: `?limit=1&limit=5` is a
+    400 naming `limit`, as a form field or JSON key given twice is, not whichever value FastAPI keeps."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name in seen:
+            raise _duplicate(name)
+        seen.add(name)
 
 
 def json_object(values: dict[str, Any], name: str) -> None:
