@@ -36,7 +36,8 @@ def form_fields(
 
     Only the fields in `lists` may repeat (`include[]=a&include[]=b`, or without brackets);
     any other field sent twice is a 400 naming it, never a silent choice between the two.
-    An empty text field counts as absent, as clients that send every field mean it.
+    An empty text field counts as absent, as clients that send every field mean it; so does an
+    empty item of a list.
     With `known` (the request model's fields), any other field is a 400 `unknown_parameter`,
     whatever shape it was sent in.
     """
@@ -66,7 +67,8 @@ def form_fields(
         if name in lists:
             if keys not in ([], [""]):
                 raise InvalidRequest(f"`{name}` is a list, not an object.", param=name, code="invalid_value")
-            values.setdefault(name, []).append(value)
+            if value != "":  # an empty item (`include[]=`) adds nothing, like an empty optional field
+                values.setdefault(name, []).append(value)
             continue
         if value == "":
             continue  # an empty optional field (or part of an object) means "not set"

@@ -105,6 +105,15 @@ def test_empty_optional_fields_count_as_absent():
     _refused(lambda: validate(TranscriptionRequest, empty_model), "model", "missing_required_parameter")
 
 
+
+def test_empty_list_items_count_as_absent():
+    items = [("include[]", ""), ("timestamp_granularities[]", ""), ("timestamp_granularities[]", "word")]
+    form = FormData([("model", "tiny.en"), ("response_format", "verbose_json"), *items])
+    values, _ = form_fields(form, files=(), lists=LISTS)
+    assert "include" not in values and values["timestamp_granularities"] == ["word"]
+    body = validate(TranscriptionRequest, values)
+    assert not body.include and body.timestamp_granularities == ["word"]
+
 @pytest.mark.parametrize("value", [True, False])
 def test_booleans_are_not_numbers(value):
     speech = {"model": "tts-1", "voice": "alloy", "input": "Hello."}
