@@ -17,8 +17,10 @@ Unicode at all, so that whatever the caller sends, the engine only sees text:
 | private use (Co), unassigned and noncharacters (Cn) | removed                      |
 | emoji, skin tones, flags, keycaps, variation selectors | removed (espeak would read out "grinning face") |
 | `[[ ... ]]` (Piper's raw-phoneme markup)        | plain brackets: input is text    |
+| compatibility characters (NFKC): math `𝐇`, fullwidth `Ｈ`, ligatures `ﬁ`, `①`, `²` | plain `H`, `fi`, `1`, `2` |
 
-The result is in Unicode normal form C. Whether anything is left to say is
+Vulgar fractions (`½`) and `™`/`℠` keep their form: espeak reads them ("one half", "trademark"),
+where NFKC would give `1⁄2` and `TM`. The result is in Unicode normal form C. Whether anything is left to say is
 `has_speech`: a letter or digit somewhere (the sentence splitter drops sentences without
 one, so text of only punctuation or symbols would give no audio).
 """
@@ -43,6 +45,17 @@ _EMOJI = regex.compile(
 )
 _PHONEME_MARKUP = regex.compile(r"\[\[+|\]\]+")
 _LINE_BREAKING_CONTROLS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85")
+_READ_AS_THEY_ARE = frozenset("™℠")
+"""Compatibility characters espeak reads out better than their NFKC form."""
+
+
+def _plain(char: str) -> str:
+    """A compatibility character's plain form (NFKC); fractions and `_READ_AS_THEY_ARE` stay."""
+    if char.isascii() or char in _READ_AS_THEY_ARE:
+        return char
+    if unicodedata.decomposition(char).startswith("<fraction>"):
+        return char
+    return unicodedata.normalize("NFKC", char)
 
 
 def speech_text(text: str) -> str:
@@ -60,7 +73,7 @@ def speech_text(text: str) -> str:
             )
     text = _EMOJI.sub("", text)
     out = []
-    for char in text:
+    for char in "".join(_plain(char) for char in text):
         category = unicodedata.category(char)
         if category == "Cc":
             out.append("\n" if char in _LINE_BREAKING_CONTROLS else (char if char == "\t" else " "))

@@ -24,6 +24,10 @@ HOSTILE = {
     "private_and_nonchars": "Good \ue000morning\U000f0000 everyone\uffff.",
     "tags": "Good\U000e0041 morning everyone.",
     "emoji_between": "Good 👍🏽 morning 🇫🇷 everyone.",
+    # compatibility characters (NFKC): espeak spelled math letters out ("letter 1, departs 0, ...")
+    "math_bold": "𝐆𝐨𝐨𝐝 𝐦𝐨𝐫𝐧𝐢𝐧𝐠 𝐞𝐯𝐞𝐫𝐲𝐨𝐧𝐞.",
+    "math_italic_script": "𝐺𝑜𝑜𝑑 𝓂𝓸𝓇𝓃𝒾𝓃𝑔 𝔢𝔳𝔢𝔯𝔶𝔬𝔫𝔢.",
+    "fullwidth": "Ｇｏｏｄ ｍｏｒｎｉｎｇ ｅｖｅｒｙｏｎｅ．",
 }
 
 
@@ -149,6 +153,14 @@ def test_a_long_sentence_cut_short_first_is_spoken_whole(client, server):
     audio = client.audio.speech.create(model="tts-1", voice="alloy", input=text, response_format="flac").content
     heard = client.audio.transcriptions.create(model="whisper-1", file=("speech.flac", audio), language="en").text
     assert word_error_rate(text, heard) < 0.15, heard
+
+
+def test_math_letters_are_heard_as_the_words(client):
+    """The field report: "𝐇𝐞𝐥𝐥𝐨 𝐰𝐨𝐫𝐥𝐝" gave 12.9 s that Whisper heard as "Letter 1, departs 0, 7 letters 1..."."""
+    audio = client.audio.speech.create(model="tts-1", voice="alloy", input="𝐇𝐞𝐥𝐥𝐨 𝐰𝐨𝐫𝐥𝐝", response_format="flac")
+    audio = audio.content
+    heard = client.audio.transcriptions.create(model="whisper-1", file=("speech.flac", audio), language="en").text
+    assert word_error_rate("Hello world", heard) == 0, heard
 
 
 CRASHES_ESPEAK = {

@@ -30,6 +30,12 @@ from models.text import UnspeakableText, has_speech, require_speech, speech_text
         ("say [[ hɛˈloʊ ]] now", "say [ hɛˈloʊ ] now"),  # Piper's raw-phoneme markup disarmed
         ("[[[x]]]", "[x]"),
         ("cafe\u0301", "café"),  # NFC
+        ("𝐇𝐞𝐥𝐥𝐨 𝐰𝐨𝐫𝐥𝐝", "Hello world"),  # math bold: espeak spelled it "letter 1, departs 0, ..."
+        ("𝐻𝑒𝓁𝓁𝑜 𝔴𝔬𝔯𝔩𝔡 𝚃𝚎𝚜𝚝 𝕏", "Hello world Test X"),  # math italic, script, fraktur, monospace, double-struck
+        ("Ｈｅｌｌｏ　ｗｏｒｌｄ！１２", "Hello world!12"),  # fullwidth Latin, digits, punctuation
+        ("ﬁne ﬂow ﬀ", "fine flow ff"),  # ligatures
+        ("① ⑫ x² H₂O ⁵", "1 12 x2 H2O 5"),  # circled, super- and subscript digits
+        ("ｶﾀｶﾅ", "カタカナ"),  # halfwidth katakana
         ("Hello 世界 مرحبا שלום Привет", "Hello 世界 مرحبا שלום Привет"),  # scripts untouched
     ],
 )
