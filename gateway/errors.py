@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.protocol.validation import validation_problem
 from models.errors import (
+    MAX_ECHOED,
     AudioDecodeError,
     Cancelled,
     Conflict,
@@ -100,11 +102,29 @@ _STATUS_TYPES: dict[int, tuple[str, str]] = {
 
 
 MAX_MESSAGE_CHARS = 2000
-"""Messages quote what the client sent (a model id, a language); a long quote is cut, never echoed whole."""
+"""A message's length at most, whatever it quotes (a backstop: `_cut_quotes` cuts each quote first)."""
+_LONG = f"{{{MAX_ECHOED + 1},}}"
+_QUOTE = re.compile(rf"`([^`]{_LONG})`|(?<![\w'])'([^']{_LONG})'(?![\w'])|(\S{_LONG}?)(?=[.,;:]?(?:\s|$))")
+"""A quoted value (in backticks, or in single quotes as pydantic and our field names are), or any run
+of characters without a space, longer than `MAX_ECHOED`: only a client's value is ever that long."""
+
+
+def _cut_quotes(message: str) -> str:
+    """`message` with every long quoted value cut to `MAX_ECHOED` characters, `...` and its length."""
+
+    def cut(match: re.Match[str]) -> str:
+        quote = "`" if match.group(1) is not None else "'" if match.group(2) is not None else ""
+        value = match.group(1) or match.group(2) or match.group(3)
+        return f"{quote}{value[:MAX_ECHOED]}... ({len(value)} characters){quote}"
+
+    return _QUOTE.sub(cut, message)
 
 
 def envelope(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
-    """OpenAI's error body; a message over `MAX_MESSAGE_CHARS` is cut."""
+    """OpenAI's error body. Every error of every surface (HTTP, SSE, Realtime events) is made here, so a
+    value the client sent is never echoed whole: each long quote is cut, then the message at
+    `MAX_MESSAGE_CHARS`."""
+    message = _cut_quotes(message)
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[: MAX_MESSAGE_CHARS - 1] + "…"
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}

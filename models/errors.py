@@ -23,16 +23,15 @@ class NotFound(DomainError):
 
 
 MAX_ECHOED = 200
-"""Characters of a caller's value an error message repeats (the rest is cut: `...`)."""
+"""Characters of a caller's value an error message repeats (the rest is cut: `...`, gateway/errors.py)."""
 
 
 class ModelNotFound(NotFound):
     """No served model has this id (or none of the kind the endpoint needs)."""
 
     def __init__(self, model: str, *, kind: str = "model"):
-        named = model if len(model) <= MAX_ECHOED else model[:MAX_ECHOED] + "..."  # a 100 KB id is not echoed
         super().__init__(
-            f"The model `{named}` does not exist or you do not have access to it.",
+            f"The model `{model}` does not exist or you do not have access to it.",
             param="model",
             code="model_not_found",
         )
