@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartParser
 from starlette.requests import Request
 
 from gateway.protocol.validation import validation_problem
@@ -156,21 +157,54 @@ def validate(model: type[BaseModel], values: dict[str, Any]) -> Any:
         raise validation_problem(exc.errors(include_url=False)) from exc
 
 
+class _CheckedMultiPartParser(MultiPartParser):
+    """Starlette's parser, noting whether the body reached its closing boundary (`--boundary--`).
+
+    python-multipart stops without a word where the body stops: a body cut in the middle of a
+    part, or whose closing boundary is broken, would read as a form without that part (a
+    misleading "Missing required parameter: 'file'")."""
+
+    ended = False
+
+    def on_end(self) -> None:
+        self.ended = True
+
+    def close_partial_files(self) -> None:
+        """Close the file of a part the body stopped in (starlette closes files only when parsing fails)."""
+        for file in getattr(self, "_files_to_close_on_error", ()):
+            file.close()
+
+
 async def read_form(request: Any, *, max_fields: int = 200, max_part_size: int = 1024 * 1024) -> FormData:
-    """Parse a multipart or urlencoded body; malformed bodies are a 400."""
+    """Parse a multipart or urlencoded body; malformed or incomplete bodies are a 400 `invalid_multipart`."""
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raise InvalidRequest(
             "This endpoint takes multipart/form-data (a file upload).", param=None, code="invalid_content_type"
         )
     try:
-        form: FormData = await request.form(max_files=8, max_fields=max_fields, max_part_size=max_part_size)
-        request.scope.setdefault(FORMS_KEY, []).append(form)  # closed when the request ends (middleware/forms.py)
-        return form
+        if content_type.startswith("multipart/form-data"):
+            parser = _CheckedMultiPartParser(
+                request.headers, request.stream(), max_files=8, max_fields=max_fields, max_part_size=max_part_size
+            )
+            form = await parser.parse()
+            request.scope.setdefault(FORMS_KEY, []).append(form)  # closed when the request ends (middleware/forms.py)
+            if not parser.ended:
+                parser.close_partial_files()
+                raise InvalidRequest(
+                    "The multipart body is incomplete or malformed: it ends before its closing boundary "
+                    "(`--BOUNDARY--`); the upload was cut short, or the body was built by hand wrongly.",
+                    code="invalid_multipart",
+                )
+            return form
+        fields: FormData = await request.form(max_files=8, max_fields=max_fields, max_part_size=max_part_size)
+        request.scope.setdefault(FORMS_KEY, []).append(fields)
+        return fields
     except (InvalidRequest, PayloadTooLarge):
         raise
     except Exception as exc:  # starlette's own errors for malformed multipart
-        reason = str(getattr(exc, "detail", exc)).rstrip(".")  # starlette's HTTPException says "400: ..."
+        # python-multipart's own reason ("Maximum header size exceeded") is the cause of starlette's
+        reason = str(exc.__cause__ or getattr(exc, "message", None) or getattr(exc, "detail", exc)).rstrip(".")
         raise InvalidRequest(f"Could not parse the multipart body: {reason}.", code="invalid_multipart") from exc
 
 

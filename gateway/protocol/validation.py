@@ -12,6 +12,7 @@ from typing import Any
 from models.errors import InvalidRequest
 
 _WHERE = ("body", "query", "path", "form")
+JSON_OBJECT = "a JSON object sent with `Content-Type: application/json`"
 
 
 def validation_problem(errors: Sequence[Any], prefix: tuple[str, ...] = ()) -> InvalidRequest:
@@ -25,6 +26,8 @@ def validation_problem(errors: Sequence[Any], prefix: tuple[str, ...] = ()) -> I
         return InvalidRequest("The request is not valid.", code="invalid_value")
     chosen = _most_telling(list(errors))
     path = _field_path(tuple(chosen.get("loc", ())))
+    if path is None and not prefix:  # the body as a whole: absent, not JSON, or JSON but not an object
+        return _whole_body(chosen)
     named = named_of(prefix, path)
     param = named if prefix else (path.split(".")[0] if path else None)
     if chosen.get("type") == "missing":
@@ -35,6 +38,30 @@ def validation_problem(errors: Sequence[Any], prefix: tuple[str, ...] = ()) -> I
     reason = str(chosen.get("msg", "invalid")).removeprefix("Value error, ").rstrip(".")
     message = f"Invalid value for '{named}': {reason}." if named else f"{reason}."
     return InvalidRequest(message, param=param or None, code="invalid_value")
+
+
+def _whole_body(error: dict[str, Any]) -> InvalidRequest:
+    """The 400 for a body that is not an object at all (FastAPI hands over the raw bytes when the
+    Content-Type is not JSON); never "Missing required parameter: 'None'"."""
+    given = error.get("input")
+    if error.get("type") == "missing" or given in (None, b"", ""):
+        message = f"The request body is missing: send {JSON_OBJECT}."
+        return InvalidRequest(message, code="missing_required_parameter")
+    if isinstance(given, bytes | bytearray):
+        message = f"The request body was not read as JSON: send {JSON_OBJECT}."
+        return InvalidRequest(message, code="invalid_content_type")
+    message = f"The request body must be {JSON_OBJECT}, not a JSON {_json_kind(given)}."
+    return InvalidRequest(message, code="invalid_type")
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    return "number" if isinstance(value, int | float) else "value"
 
 
 def named_of(prefix: tuple[str, ...], path: str | None) -> str:
