@@ -6,7 +6,7 @@ import math
 import re
 from typing import Any
 
-from gateway.languages import language_name
+from gateway.languages import language_name, standard_code
 from models.transcript_checks import has_words
 from models.types import Segment, TokenLogprob, Transcript
 
@@ -49,7 +49,7 @@ def logprobs_json(logprobs: tuple[TokenLogprob, ...]) -> list[dict[str, Any]]:
 
 def languages_json(transcript: Transcript) -> list[dict[str, str]]:
     """`languages`: the reliably detected (or given) languages; empty when none was (models/languages.py)."""
-    return [{"code": code} for code in transcript.languages]
+    return [{"code": standard_code(code)} for code in transcript.languages]
 
 
 def render_json(transcript: Transcript, usage: dict[str, Any] | None, logprobs: bool = False) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""Whisper's language codes and the English names OpenAI returns in `verbose_json`."""
+"""Whisper's language codes and the English names OpenAI returns in `verbose_json`.
+
+Callers name languages by ISO-639-1 code; the deprecated codes (`iw` Hebrew, `in` Indonesian, `ji`
+Yiddish) and Whisper's own `jw` for Javanese (ISO `jv`) are read as today's code, which the answers
+report. Whisper spells one code its own way (`jw`): `whisper_code` is what reaches the model.
+"""
 
 from __future__ import annotations
 
@@ -25,15 +30,33 @@ def language_name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, code)
 
 
+DEPRECATED_CODES = {"iw": "he", "in": "id", "ji": "yi", "jw": "jv"}
+"""Withdrawn ISO-639-1 codes (and Whisper's nonstandard `jw`) -> the standard code."""
+_WHISPER_CODES = {"jv": "jw"}
+"""Standard codes Whisper spells otherwise."""
+_STANDARD_CODES = {whisper: code for code, whisper in _WHISPER_CODES.items()}
+
+
+def whisper_code(code: str) -> str:
+    """A standard code as Whisper names it (`jv` -> `jw`)."""
+    return _WHISPER_CODES.get(code, code)
+
+
+def standard_code(code: str) -> str:
+    """A Whisper code as the answers report it (`jw` -> `jv`)."""
+    return _STANDARD_CODES.get(code, code)
+
+
 def normalize_language(value: str) -> str | None:
-    """Accept ISO-639-1 codes, BCP 47 tags (`en-US`) and English names; None if unknown."""
+    """The standard ISO-639-1 code of a code, a deprecated code (`iw`), a BCP 47 tag (`en-US`) or an English
+    name; None if Whisper has no such language."""
     value = value.strip().lower()
-    if value in LANGUAGE_NAMES:
-        return value
     primary = value.replace("_", "-").split("-", 1)[0]
-    if primary in LANGUAGE_NAMES:
-        return primary
+    for candidate in (value, primary):
+        code = DEPRECATED_CODES.get(candidate, candidate)
+        if whisper_code(code) in LANGUAGE_NAMES:
+            return code
     for code, name in LANGUAGE_NAMES.items():
         if name == value:
-            return code
+            return standard_code(code)
     return None

@@ -24,6 +24,7 @@ from typing import Any
 import anyio.to_thread
 import numpy as np
 
+from gateway.languages import whisper_code
 from gateway.live_events import completed_event, failed_event, final_deltas, segment_events
 from gateway.live_interim import InterimDeltas
 from gateway.protocol.realtime import (
@@ -460,7 +461,7 @@ def options_for(config: TranscriptionSession, services: Services) -> TranscribeO
     hints = config.input.transcription
     return TranscribeOptions(
         task="transcribe",
-        language=hints.language,
+        language=whisper_code(hints.language) if hints.language else None,
         prompt=hints.prompt,
         logprobs=config.logprobs,
         beam_size=services.settings.transcription.beam_size,

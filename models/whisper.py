@@ -89,6 +89,20 @@ class WhisperWorker:
     def multilingual(self) -> bool:
         return bool(self.model and self.model.model.is_multilingual)
 
+    @property
+    def languages(self) -> frozenset[str]:
+        """Whisper codes of the languages the loaded model knows: its language tokens, numbered from `en`
+        (99 for base and most models, 100 with `yue` for large-v3; `en` for an English-only model)."""
+        if not self.multilingual:
+            return frozenset({"en"})
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        tokenizer = self.model.hf_tokenizer
+        first = tokenizer.token_to_id("<|en|>")
+        count = self.model.model.num_languages
+        ids = {code: tokenizer.token_to_id(f"<|{code}|>") for code in _LANGUAGE_CODES}
+        return frozenset(code for code, id_ in ids.items() if id_ is not None and 0 <= id_ - first < count)
+
     def load(self) -> None:
         with self._load_lock:
             if self.model is not None:
@@ -182,6 +196,7 @@ class WhisperWorker:
         if self.model is not None:
             check_keywords(options.keywords, self.model.hf_tokenizer)
         if self.multilingual:
+            self._check_languages(options)
             return
         if options.task == "translate":
             raise InvalidRequest(
@@ -198,6 +213,26 @@ class WhisperWorker:
                 f"Model `{self.name}` is English-only; `languages[]` may only name `en`.",
                 param="languages",
                 code="invalid_value",
+            )
+
+    def _check_languages(self, options: TranscribeOptions) -> None:
+        """`language` and `languages[]` name languages this model has: one it lacks (`yue` for base) would
+        be ignored by detection or fail in faster-whisper."""
+        known = self.languages
+        if options.language is not None and options.language not in known:
+            raise InvalidRequest(
+                f"Model `{self.name}` does not know language `{options.language}` ({len(known)} languages; "
+                "a larger model such as large-v3 may).",
+                param="language",
+                code="unsupported_value",
+            )
+        unknown = [code for code in options.languages if code not in known]
+        if unknown:
+            raise InvalidRequest(
+                f"Model `{self.name}` cannot detect {', '.join(f'`{code}`' for code in unknown)} in `languages[]` "
+                f"({len(known)} languages; a larger model such as large-v3 may).",
+                param="languages",
+                code="unsupported_value",
             )
 
     def transcribe(

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gateway.languages import normalize_language
+from gateway.languages import normalize_language, whisper_code
 from gateway.protocol.types import Integer, Number
 from models.errors import InvalidRequest
 from models.keywords import MAX_KEYWORD_CHARS, MAX_KEYWORD_TOKENS, MAX_KEYWORDS, check_keyword_list
@@ -135,10 +135,10 @@ class TranscriptionRequest(_AudioRequest):
                 param="include",
                 code="invalid_value",
             )
-        self._check_known_speakers()
         return self
 
     def _check_known_speakers(self) -> None:
+        """Known speakers, checked once the model is known to diarize (any other model refuses them)."""
         names, references = self.known_speaker_names, self.known_speaker_references
         if len(names) > MAX_KNOWN_SPEAKERS:
             raise InvalidRequest(
@@ -196,6 +196,7 @@ class TranscriptionRequest(_AudioRequest):
                 param="response_format",
                 code="unsupported_value",
             )
+        self._check_known_speakers()
 
     def check_not_diarizing(self) -> None:
         """What only a diarizing model accepts."""
@@ -206,13 +207,14 @@ class TranscriptionRequest(_AudioRequest):
                 param="response_format",
                 code="unsupported_value",
             )
-        if self.known_speaker_names:
-            raise InvalidRequest(
-                f"`known_speaker_names[]` needs a diarizing model such as `gpt-4o-transcribe-diarize`; "
-                f"`{self.model}` does not diarize.",
-                param="known_speaker_names",
-                code="unsupported_value",
-            )
+        for param in ("known_speaker_names", "known_speaker_references"):
+            if getattr(self, param):
+                raise InvalidRequest(
+                    f"`{param}[]` needs a diarizing model such as `gpt-4o-transcribe-diarize`; "
+                    f"`{self.model}` does not diarize (only a diarizing model takes known speakers).",
+                    param=param,
+                    code="unsupported_value",
+                )
 
     def check_duration(self, seconds: float, chunking_above_s: float) -> None:
         """Long audio needs `chunking_strategy` with a diarizing model (0: no limit)."""
@@ -228,7 +230,7 @@ class TranscriptionRequest(_AudioRequest):
         """What Whisper is asked to do (a diarizing model has refused prompt, include and granularities)."""
         return TranscribeOptions(
             task="transcribe",
-            language=self.language,
+            language=whisper_code(self.language) if self.language else None,
             prompt=self.prompt,
             temperature=self.temperature,
             word_timestamps=self.words,
@@ -236,7 +238,7 @@ class TranscriptionRequest(_AudioRequest):
             vad=self.vad(),
             beam_size=beam_size,
             keywords=tuple(self.keywords),
-            languages=tuple(self.languages),
+            languages=tuple(whisper_code(code) for code in self.languages),
         )
 
     @property
