@@ -268,3 +268,135 @@ def test_uploads_are_closed_when_the_request_ends(client, fixture_audio):
         gc.collect()
     leaks = [str(w.message) for w in caught if "SpooledTemporaryFile" in str(w.message)]
     assert not leaks, leaks
+
+
+def _cut(message: str, length: int) -> None:
+    """A client's value is quoted at most 200 characters long, with `...` and its length."""
+    assert len(message) < 400 and f"... ({length} characters)" in message, message[:500]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "fields", "length"),
+    [
+        ("transcriptions", {"model": "whisper-1", "languages[]": "x" * 5000}, 5000),
+        ("transcriptions", {"model": "whisper-1", "language": "x" * 5000}, 5000),
+        ("transcriptions", {"model": "whisper-1", "k" * 1000: "1"}, 1000),  # an unknown field name (< 4 KiB: a header)
+        ("translations", {"model": "t " * 3000}, 6000),  # a model id with spaces, quoted in backticks
+    ],
+)
+def test_client_values_in_form_errors_are_cut(server, fixture_audio, endpoint, fields, length):
+    audio = fixture_audio("en_fox.flac").read_bytes()
+    response = httpx.post(
+        f"{server.base_url}/audio/{endpoint}", files={"file": ("a.flac", audio)}, data=fields, timeout=120
+    )
+    assert response.status_code in (400, 404)
+    _cut(response.json()["error"]["message"], length)
+
+
+@pytest.mark.parametrize(
+    ("body", "length"),
+    [
+        ({"model": "m" * 100_000, "voice": "alloy", "input": "hi"}, 100_000),
+        ({"model": "tts-1", "voice": "v" * 5000, "input": "hi"}, 5000),
+    ],
+)
+def test_client_values_in_json_errors_are_cut(client, body, length):
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.audio.speech.create(**body)
+    _cut(caught.value.response.json()["error"]["message"], length)
+
+
+def test_an_unknown_json_key_is_cut(client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.audio.speech.create(model="tts-1", voice="alloy", input="hi", extra_body={"k" * 5000: 1})
+    _cut(caught.value.response.json()["error"]["message"], 5000)
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "says"),
+    [
+        (b"{}", {"content-type": "application/json"}, "Missing required parameter: 'model'."),
+        (b'{"model": "tts-1"}', {"content-type": "application/json"}, "Missing required parameter: 'input'."),
+        (b'{"model": "tts-1", "input": "hi"}', {"content-type": "application/json"}, "parameter: 'voice'."),
+        (b"", {"content-type": "application/json"}, "The request body is missing: send a JSON object"),
+        (b"[1, 2]", {"content-type": "application/json"}, "must be a JSON object sent with `Content-Type: app"),
+        (b'"hi"', {"content-type": "application/json"}, "not a JSON string"),
+        (
+            b'{"model": "tts-1", "voice": "alloy", "input": "hi"}',
+            {"content-type": "text/plain"},
+            "was not read as JSON: send a JSON object sent with `Content-Type: application/json`",
+        ),
+    ],
+)
+def test_a_speech_body_that_is_not_a_json_object_says_so(server, content, headers, says):
+    response = httpx.post(f"{server.base_url}/audio/speech", content=content, headers=headers)
+    assert response.status_code == 400
+    body = response.json()["error"]
+    assert says in body["message"] and "None" not in body["message"], body
+    assert body["type"] == "invalid_request_error" and body["code"]
+
+
+def _multipart(fox: bytes, *, cut: int | None = None, close: bytes = b"--xx--\r\n") -> bytes:
+    body = (
+        b'--xx\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n'
+        b'--xx\r\nContent-Disposition: form-data; name="file"; filename="a.flac"\r\n'
+        b"Content-Type: audio/flac\r\n\r\n" + fox + b"\r\n" + close
+    )
+    return body if cut is None else body[:cut]
+
+
+@pytest.mark.parametrize(
+    "shape",
+    ["cut_in_the_file", "cut_before_the_close", "broken_close", "no_close", "cut_in_headers", "file_first_broken"],
+)
+def test_an_incomplete_multipart_body_is_a_400_saying_so(server, fixture_audio, shape):
+    """python-multipart stops quietly where the body stops: the part it was reading was lost, and the
+    answer said "Missing required parameter: 'file'" (or 'model', for a broken closing boundary)."""
+    fox = fixture_audio("en_fox.flac").read_bytes()
+    content = {
+        "cut_in_the_file": _multipart(fox, cut=200 + len(fox) // 2),
+        "cut_before_the_close": _multipart(fox, close=b""),
+        "broken_close": _multipart(fox, close=b"--x"),
+        "no_close": _multipart(fox, close=b"--xx\r\n"),
+        "cut_in_headers": _multipart(fox, cut=120),
+        "file_first_broken": (
+            b'--xx\r\nContent-Disposition: form-data; name="file"; filename="a.flac"\r\n\r\n' + fox
+            + b'\r\n--xx\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1\r\n--x'
+        ),
+    }[shape]
+    with httpx.Client(base_url=server.base_url, timeout=120) as http:
+        headers = {"content-type": "multipart/form-data; boundary=xx"}
+        response = http.post("/audio/transcriptions", content=content, headers=headers)
+        assert response.status_code == 400, response.text
+        body = response.json()["error"]
+        assert body["code"] == "invalid_multipart" and "incomplete or malformed" in body["message"], body
+        # the connection stays usable, and the whole body is transcribed
+        whole = http.post("/audio/transcriptions", content=_multipart(fox), headers=headers)
+        assert whole.status_code == 200 and "fox" in whole.json()["text"].lower()
+
+
+@pytest.mark.parametrize("value", ["0_5", "1e0", " 0.5 ", "0x1", "\uff11", "\u0660.5", "0.5.1", "+", "0,5"])
+@pytest.mark.parametrize(
+    "field", ["temperature", "chunking_strategy[threshold]", "chunking_strategy[silence_duration_ms]"]
+)
+def test_form_numbers_are_plain_decimal_numbers(server, fixture_audio, field, value):
+    """Python's float() reads "0_5" as 5 and "1e0" as 1: every numeric form field takes a plain decimal number."""
+    fields = {"model": "whisper-1", field: value}
+    if field.startswith("chunking_strategy"):
+        fields["chunking_strategy[type]"] = "server_vad"
+    files = {"file": ("a.flac", fixture_audio("en_fox.flac").read_bytes())}
+    response = httpx.post(f"{server.base_url}/audio/transcriptions", files=files, data=fields, timeout=120)
+    assert response.status_code == 400, response.text
+    body = response.json()["error"]
+    assert body["param"] == field.split("[")[0] and "plain decimal number" in body["message"], body
+
+
+@pytest.mark.parametrize("field", ["known_speaker_names", "known_speaker_references"])
+def test_known_speakers_on_a_model_that_does_not_diarize(client, fixture_audio, field):
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.audio.transcriptions.create(
+            model="whisper-1", file=fixture_audio("en_fox.flac"), extra_body={field: ["agent"]}
+        )
+    body = caught.value.response.json()["error"]
+    assert body["param"] == field and "does not diarize" in body["message"], body
+    assert "gpt-4o-transcribe-diarize" in body["message"]

@@ -180,3 +180,28 @@ def test_keywords_on_the_wire_as_repeated_fields(server, drugs):
         )
         assert response.status_code == 200, response.text
         assert spelled(json.loads(response.text)["text"]) == DRUG_NAMES
+
+
+@pytest.mark.parametrize("field", ["languages", "language"])
+def test_a_language_the_model_does_not_have_is_refused(client, drugs, field):
+    """Whisper base (whisper-1) has 99 languages, not Cantonese (`yue`, large-v3's 100th): `languages[]=yue`
+    was accepted and ignored by detection."""
+    value = ["en", "yue"] if field == "languages" else "yue"
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.audio.transcriptions.create(model="whisper-1", file=("d.flac", drugs), **{field: value})
+    assert caught.value.body["param"] == field and "`yue`" in caught.value.body["message"], caught.value.body
+
+
+@pytest.mark.parametrize(("sent", "code"), [("iw", "he"), ("in", "id"), ("ji", "yi"), ("jw", "jv"), ("jv", "jv")])
+def test_deprecated_codes_are_read_as_todays_and_reported_so(client, drugs, sent, code):
+    """`iw` was refused while Whisper's nonstandard `jw` was taken: every withdrawn ISO-639-1 code is read as
+    today's, and the answer reports today's code (`jv` for Javanese, which Whisper calls `jw`)."""
+    given = client.audio.transcriptions.create(model="whisper-1", file=("d.flac", drugs), language=sent)
+    assert [x.code for x in given.languages] == [code]
+
+
+def test_deprecated_codes_in_languages(client, drugs):
+    result = client.audio.transcriptions.create(
+        model="whisper-1", file=("d.flac", drugs), languages=["iw", "in", "ji", "jw", "en"]
+    )
+    assert [x.code for x in result.languages] == ["en"] and _said(result.text)

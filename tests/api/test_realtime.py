@@ -382,6 +382,42 @@ async def test_a_language_is_read_as_the_file_endpoint_reads_it(async_client, sp
         await conn.close()
 
 
+@pytest.mark.parametrize(("sent", "code"), [("iw", "he"), ("jw", "jv"), ("in-ID", "id")])
+async def test_a_deprecated_language_code_is_read_as_todays(async_client, sent, code):
+    conn = await open_session(async_client)
+    try:
+        audio = {"input": {"transcription": {"model": "whisper-1", "language": sent}}}
+        await conn.session.update(session={"type": "transcription", "audio": audio})
+        updated = await next_event(conn)
+        assert updated.type == "session.updated", updated
+        assert updated.session.audio.input.transcription.language == code
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize(
+    ("transcription", "param", "length"),
+    [
+        ({"model": "whisper-1", "language": "x" * 5000}, "language", 5000),
+        ({"model": "m" * 100_000}, "model", 100_000),
+        ({"model": "whisper-1", "language": "yue"}, "language", None),  # base has no Cantonese
+    ],
+)
+async def test_error_events_cut_what_the_client_sent(async_client, transcription, param, length):
+    conn = await open_session(async_client)
+    try:
+        audio = {"input": {"transcription": transcription}}
+        await conn.send({"type": "session.update", "session": {"type": "transcription", "audio": audio}})
+        error = await next_event(conn)
+        assert error.type == "error" and (error.error.param or "").endswith(param), error
+        if length is None:
+            assert "`yue`" in error.error.message, error
+        else:
+            assert len(error.error.message) < 400 and f"... ({length} characters)" in error.error.message
+    finally:
+        await conn.close()
+
+
 async def test_bad_events_are_error_events_and_the_session_goes_on(async_client, fixture_audio):
     conn = await open_session(async_client, manual("tiny.en"))
     try:

@@ -65,8 +65,10 @@ def test_a_reference_of_two_or_ten_seconds_is_fine():
     ],
 )
 def test_known_speaker_lists_are_checked_before_anything_is_decoded(fields, param):
+    """Checked once the model is known to diarize (`check_diarizing`, before the audio is decoded): any
+    other model refuses known speakers as not diarizing, never with a count of references."""
     with pytest.raises(InvalidRequest) as caught:
-        _request(**fields)
+        _request(**fields).check_diarizing()
     assert caught.value.param == param
 
 

@@ -189,3 +189,66 @@ async def test_a_body_that_does_not_parse_is_one_clear_sentence(content_type, pa
         await read_form(request)
     assert caught.value.message == f"Could not parse the multipart body: {reason}"
     assert caught.value.code == "invalid_multipart"
+
+
+@pytest.mark.parametrize("value", ["0_5", "1e0", " 0.5 ", "0x1", "\u0661", "0.5.1", "+", ".", "1,5"])
+@pytest.mark.parametrize("field", ["temperature", "threshold", "prefix_padding_ms"])
+def test_form_numbers_are_plain_decimal_numbers(field, value):
+    """float("0_5") is 5.0: a form number is ASCII digits with an optional sign and point, nothing else."""
+    values: dict = {"model": "m", "temperature": value}
+    param = "temperature"
+    if field != "temperature":
+        values, param = {"model": "m", "chunking_strategy": {"type": "server_vad", field: value}}, "chunking_strategy"
+    caught = _refused(lambda: validate(TranscriptionRequest, values), param)
+    assert "plain decimal number" in caught.message
+
+
+@pytest.mark.parametrize(("value", "number"), [("0.5", 0.5), (".5", 0.5), ("1.", 1.0), ("-0", 0.0), ("+0.25", 0.25)])
+def test_plain_decimal_numbers_are_read(value, number):
+    assert validate(TranscriptionRequest, {"model": "m", "temperature": value}).temperature == number
+
+
+@pytest.mark.parametrize(
+    ("sent", "code"),
+    [("iw", "he"), ("in", "id"), ("ji", "yi"), ("jw", "jv"), ("jv", "jv"), ("IW-il", "he"), ("javanese", "jv")],
+)
+def test_deprecated_language_codes_are_read_as_todays(sent, code):
+    from gateway.languages import normalize_language, standard_code, whisper_code
+
+    assert normalize_language(sent) == code
+    request = validate(TranscriptionRequest, {"model": "m", "language": sent, "languages": [sent, code]})
+    assert request.language == code and request.languages == [code]
+    options = request.transcribe_options(5)
+    assert options.language == whisper_code(code) and options.languages == (whisper_code(code),)  # `jw` for Whisper
+    assert standard_code(options.language) == code
+
+
+@pytest.mark.parametrize(
+    ("errors", "says"),
+    [
+        ([{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}], "body is missing"),
+        ([{"type": "model_attributes_type", "loc": ("body",), "msg": "x", "input": b'{"a": 1}'}], "not read as JSON"),
+        ([{"type": "model_attributes_type", "loc": ("body",), "msg": "x", "input": [1]}], "not a JSON array"),
+        ([{"type": "missing", "loc": ("body", "model"), "msg": "Field required", "input": {}}], "parameter: 'model'"),
+    ],
+)
+def test_a_body_that_is_no_object_is_named_so(errors, says):
+    from gateway.protocol.validation import validation_problem
+
+    problem = validation_problem(errors)
+    assert says in problem.message and "None" not in problem.message
+
+
+def test_every_long_quote_in_a_message_is_cut():
+    from gateway.errors import envelope
+
+    for message, length in [
+        (f"Unsupported language: `{'x' * 5000}`.", 5000),
+        (f"Invalid value for '{'a b ' * 300}': bad.", 1200),
+        (f"Unrecognized request argument supplied: {'k' * 500}.", 500),
+        ("y" * 100_000, 100_000),
+    ]:
+        cut = envelope(message, "invalid_request_error")["error"]["message"]
+        assert len(cut) < 300 and f"... ({length} characters)" in cut, cut
+    kept = "The model `whisper-1` doesn't take 'that' here; it won't."
+    assert envelope(kept, "invalid_request_error")["error"]["message"] == kept
