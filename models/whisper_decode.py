@@ -3,10 +3,10 @@
 A recording arrives as blocks of samples and is cut into pieces of a few minutes (bounded
 memory, models/longform.py). In each piece the speech is found and packed into windows
 (models/speech_windows.py); the windows are decoded concurrently by a pool of threads, so
-their model calls share batched calls and every core (models/batching.py), at most
-`max_batch` windows in flight. Each window is decoded on its own, with the caller's prompt
-as its only previous text, so a hallucination cannot be carried from one window into the
-next. Decoded segments are checked (models/transcript_checks.py), their times mapped back
+their model calls share batched calls and every core (models/batching.py), with enough
+windows in flight for a full batch on every core. Each window is decoded on its own, with
+the caller's prompt as its only previous text, so a hallucination cannot be carried from one
+window into the next. Decoded segments are checked (models/transcript_checks.py), their times mapped back
 into the recording and tightened to their words, and handed over in order as soon as their
 window and every earlier one are done.
 """
@@ -66,14 +66,19 @@ class Transcription:
 
     def run(self, blocks: Iterable[np.ndarray]) -> Transcript:
         duration = 0.0
-        in_flight = max(1, self.worker.source.max_batch)
+        # enough windows in flight for a full batch on every core (models/batching.py)
+        in_flight = max(1, self.worker.source.max_batch) * (self.worker.batcher.sides if self.worker.batcher else 1)
         pending: deque[tuple[float, SpeechWindow, Future[list[Segment]]]] = deque()
         pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix=f"{self.worker.name}-window")
         try:
             first = min(FIRST_PIECE_SECONDS, self.worker.source.piece_seconds)
             for offset, piece in pieces(blocks, self.worker.source.piece_seconds, first_seconds=first):
                 duration = offset + len(piece) / SAMPLE_RATE
-                for window in self._windows(piece):
+                windows = list(self._windows(piece))
+                # the first piece's words go out before the next piece's windows queue for the cores
+                while pending and pending[0][0] == 0 < offset:
+                    self._hand_over(*pending.popleft())
+                for window in windows:
                     self._check()
                     detect, self.detect = self.detect, False
                     # the request's latency class (models/compute.py) goes with its windows
