@@ -125,7 +125,7 @@ class LiveSession:
                 event = (
                     json.loads(text) if len(text) < LARGE_MESSAGE else await anyio.to_thread.run_sync(json.loads, text)
                 )
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than the parser goes
                 raise InvalidRequest(f"Invalid JSON in client event: {exc}.", param=None, code="invalid_json") from exc
             if not isinstance(event, dict):
                 raise InvalidRequest("A client event is a JSON object.", code="invalid_json")

@@ -15,6 +15,10 @@ free to start and end anywhere in the transcript (the best-matching window):
   negation the phrase lacks (`I am not the owner...`), *and* at most `max_extra_words`
   words were heard outside the phrase.
 
+Words are compared after `fold`: marks that Whisper writes either way for a language are
+dropped or unified first (Vietnamese tone marks, Hindi vowel length and candrabindu), in the
+phrase, the transcript and the negations alike.
+
 Everything here is pure text processing; the caller transcribes.
 """
 
@@ -34,8 +38,10 @@ __all__ = [
     "ORGANIZATION",
     "ConsentPhrases",
     "Verdict",
+    "fold",
     "latin",
     "tokens",
+    "words",
 ]
 
 CHARACTER_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "yue"})
@@ -73,6 +79,33 @@ def tokens(text: str, language: str = "en") -> list[str]:
         current, current_latin = current + ch, latin
     out.append(current)
     return [token for token in out if token]
+
+
+SPELLING_FOLDS: dict[str, dict[str, str]] = {
+    # Vietnamese: the five tone marks (huyền, sắc, ngã, hỏi, nặng) go; the vowel letters (â ê ô ơ ư ă)
+    # and đ stay. Whisper base writes tôi as `tối`, sở as `sơ` on accented speech; a tone-only
+    # difference is never the difference between consent and refusal (`không` is still `khong`).
+    "vi": {"\u0300": "", "\u0301": "", "\u0303": "", "\u0309": "", "\u0323": ""},
+    # Hindi: spellings used interchangeably: long and short i and u (`सहमती` for सहमति, `हुं` for हूं),
+    # candrabindu as anusvara (`हूँ`, `हूं`), nukta (`ज़` and `ज`).
+    "hi": {"\u0940": "\u093f", "\u0942": "\u0941", "\u0901": "\u0902", "\u093c": ""},
+}
+"""Per language, marks replaced (in canonical decomposition) before words are compared."""
+
+
+def fold(word: str, language: str) -> str:
+    """`word` with the marks that `SPELLING_FOLDS` lists for `language` replaced (composed again)."""
+    table = SPELLING_FOLDS.get(language)
+    if not table:
+        return word
+    decomposed = unicodedata.normalize("NFD", word)
+    return unicodedata.normalize("NFC", "".join(table.get(ch, ch) for ch in decomposed))
+
+
+def words(text: str, language: str = "en") -> list[str]:
+    """`tokens` of `text` as they are compared: each folded (`fold`), so that a Vietnamese tone or a
+    Hindi vowel length that Whisper writes either way is not a different word."""
+    return [fold(token, language) for token in tokens(text, language)]
 
 
 def _latin(ch: str) -> bool:
@@ -268,16 +301,16 @@ class ConsentPhrases:
                 if text in seen:
                     continue
                 seen.add(text)
-                before = tokens(template.split(ORGANIZATION, 1)[0], language) if ORGANIZATION in template else None
+                before = words(template.split(ORGANIZATION, 1)[0], language) if ORGANIZATION in template else None
                 names = set()
                 if before is not None:
-                    names = set(range(len(before), len(before) + len(tokens(org, language))))
+                    names = set(range(len(before), len(before) + len(words(org, language))))
                 out.append((text, names))
         return out
 
     def verify(self, heard_text: str, language: str) -> Verdict:
         """Accept `heard_text` if it holds one approved phrase for `language` (see module doc)."""
-        heard = tokens(heard_text, language)
+        heard = words(heard_text, language)
         candidates = self.phrases(language)
         if not candidates:
             raise KeyError(language)
@@ -286,7 +319,7 @@ class ConsentPhrases:
         return min(accepted or verdicts, key=lambda v: v.error_rate)
 
     def _check(self, heard_text: str, heard: list[str], language: str, phrase: str, names: set[int]) -> Verdict:
-        expected = tokens(phrase, language)
+        expected = words(phrase, language)
         result = align(expected, heard, phrase)
 
         def refuse(reason: str) -> Verdict:
@@ -298,7 +331,8 @@ class ConsentPhrases:
             return refuse(f"it differs from the approved phrase in {result.error_rate:.0%} of its words")
         if names and name_distance(result, expected, heard, names) > self.max_name_distance:
             return refuse("it names another organisation than the one this consent is for")
-        negated = negations_heard(heard, expected, tuple(self.negations.get(language, ())), language)
+        negations = tuple(fold(n, language) for n in self.negations.get(language, ()))
+        negated = negations_heard(heard, expected, negations, language)
         if negated:
             return refuse(f"it contains a negation ({negated[0]!r})")
         extra = len(heard) - (result.end - result.start)

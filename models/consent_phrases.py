@@ -90,7 +90,7 @@ DEFAULT_NEGATIONS: dict[str, tuple[str, ...]] = {
     "pt": ("não", "nunca", "nem", "jamais", "nenhum"),
     "ru": ("не", "нет", "никогда", "ни", "отказываюсь"),
     "uk": ("не", "ні", "ніколи", "жодного", "відмовляюся"),
-    "vi": ("không", "chẳng", "chưa", "đừng"),
+    "vi": ("không", "khong", "chẳng", "chưa", "đừng"),  # khong: Whisper now and then drops every mark
     "zh": ("不", "没", "未", "拒绝", "否"),
 }
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
 
 from gateway.protocol.validation import validation_problem
 from models.errors import InvalidRequest, PayloadTooLarge
@@ -35,7 +36,8 @@ def form_fields(
 
     Only the fields in `lists` may repeat (`include[]=a&include[]=b`, or without brackets);
     any other field sent twice is a 400 naming it, never a silent choice between the two.
-    An empty text field counts as absent, as clients that send every field mean it.
+    An empty text field counts as absent, as clients that send every field mean it; so does an
+    empty item of a list.
     With `known` (the request model's fields), any other field is a 400 `unknown_parameter`,
     whatever shape it was sent in.
     """
@@ -65,7 +67,8 @@ def form_fields(
         if name in lists:
             if keys not in ([], [""]):
                 raise InvalidRequest(f"`{name}` is a list, not an object.", param=name, code="invalid_value")
-            values.setdefault(name, []).append(value)
+            if value != "":  # an empty item (`include[]=`) adds nothing, like an empty optional field
+                values.setdefault(name, []).append(value)
             continue
         if value == "":
             continue  # an empty optional field (or part of an object) means "not set"
@@ -99,6 +102,16 @@ def _duplicate(field: str, *, param: str | None = None) -> InvalidRequest:
     return InvalidRequest(
         f"`{field}` is given more than once; it takes one value.", param=param or field, code="duplicate_parameter"
     )
+
+
+def single_valued_query(request: Request) -> None:
+    """A dependency for routes whose query parameters each take one value: `?limit=1&limit=5` is a
+    400 naming `limit`, as a form field or JSON key given twice is, not whichever value FastAPI keeps."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name in seen:
+            raise _duplicate(name)
+        seen.add(name)
 
 
 def json_object(values: dict[str, Any], name: str) -> None:

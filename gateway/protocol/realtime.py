@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gateway.errors import describe
 from gateway.languages import normalize_language
+from gateway.protocol.types import JsonInteger, JsonNumber
 from gateway.protocol.validation import validation_problem
 from models.errors import DomainError, InvalidRequest
 from models.options import VadParameters
@@ -32,7 +33,7 @@ class AudioFormat(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["audio/pcm", "audio/pcmu", "audio/pcma"] = "audio/pcm"
-    rate: int | None = Field(None, description="Samples per second: 24000 for audio/pcm (the only rate).")
+    rate: JsonInteger | None = Field(None, description="Samples per second: 24000 for audio/pcm (the only rate).")
 
     @model_validator(mode="after")
     def _rate(self) -> AudioFormat:
@@ -73,10 +74,10 @@ class ServerVad(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["server_vad"] = "server_vad"
-    threshold: float = Field(0.5, gt=0.0, lt=1.0, description="Speech probability that starts a turn.")
-    prefix_padding_ms: int = Field(300, ge=0, le=10_000, description="Audio kept before detected speech.")
-    silence_duration_ms: int = Field(500, ge=0, le=10_000, description="Silence that ends a turn.")
-    idle_timeout_ms: int | None = Field(
+    threshold: JsonNumber = Field(0.5, gt=0.0, lt=1.0, description="Speech probability that starts a turn.")
+    prefix_padding_ms: JsonInteger = Field(300, ge=0, le=10_000, description="Audio kept before detected speech.")
+    silence_duration_ms: JsonInteger = Field(500, ge=0, le=10_000, description="Silence that ends a turn.")
+    idle_timeout_ms: JsonInteger | None = Field(
         None,
         ge=1000,
         le=60_000,
@@ -148,7 +149,7 @@ class NoiseReduction(BaseModel):
     type: Literal["near_field", "far_field"] | None = Field(
         None, description="near_field: an 80 Hz high-pass; far_field: a 100 Hz high-pass and spectral subtraction."
     )
-    strength: float | None = Field(None, description="Accepted; the filters have one calibrated strength.")
+    strength: JsonNumber | None = Field(None, description="Accepted; the filters have one calibrated strength.")
 
 
 class AudioInput(BaseModel):
@@ -245,7 +246,7 @@ class ExpiresAfter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     anchor: Literal["created_at"] = Field("created_at", description="Only `created_at`, as OpenAI.")
-    seconds: int = Field(ge=10, le=7200, description="Seconds from creation: 10 to 7200 (OpenAI's bounds).")
+    seconds: JsonInteger = Field(ge=10, le=7200, description="Seconds from creation: 10 to 7200 (OpenAI's bounds).")
 
 
 class ClientSecretRequest(BaseModel):

@@ -38,3 +38,14 @@ Integer = Annotated[int, BeforeValidator(_not_bool)]
 JsonNumber = Annotated[float, Strict(), BeforeValidator(_finite)]
 """A finite float of a JSON body: a JSON number (integer or not); strings, booleans, `NaN` and `Infinity` (which
 Python's JSON parser reads) are refused."""
+
+
+def _json_integer(value: Any) -> Any:
+    value = _not_bool(value)
+    if isinstance(value, str):
+        raise ValueError("must be a JSON number, not a string")
+    return value
+
+
+JsonInteger = Annotated[int, BeforeValidator(_json_integer)]
+"""An int of a JSON body: a JSON number without a fraction (`600` or `600.0`); strings and booleans are refused."""

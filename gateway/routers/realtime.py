@@ -28,7 +28,7 @@ from gateway.middleware import EPHEMERAL_PREFIX, deny_websocket, request_tenant
 from gateway.protocol.json_body import StrictJsonRoute
 from gateway.protocol.realtime import ClientSecretRequest, TranscriptionSession, error_event, new_id
 from gateway.services import Services
-from models.errors import InvalidRequest
+from models.errors import DomainError, InvalidRequest
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,11 @@ async def _serve(websocket: WebSocket, services: Services) -> None:
             await session.handle(text)
     except (WebSocketDisconnect, OSError):  # the client went away, even mid-send
         return
+    except Exception:  # a fault of ours: said once, logged once, and the session closed as failed (1011)
+        log.exception("unhandled error in realtime session %s", session.id)
+        with contextlib.suppress(Exception):
+            await send(error_event(DomainError("The server had an error while processing your request.")))
+            await websocket.close(code=1011)
     finally:
         session.close()
         transcriber.cancel()

@@ -6,9 +6,9 @@ language in the recording (gateway/serving/consent.py). Every object belongs to 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
-from gateway.protocol.forms import form_fields, multipart_openapi, read_form, validate
+from gateway.protocol.forms import form_fields, multipart_openapi, read_form, single_valued_query, validate
 from gateway.protocol.json_body import StrictJsonRoute
 from gateway.protocol.voice_consents import (
     VoiceConsent,
@@ -63,7 +63,12 @@ async def create_voice_consent(request: Request, services: ServicesDep) -> Voice
     return render(record)
 
 
-@router.get("/v1/audio/voice_consents", response_model=VoiceConsentList, summary="List consent recordings")
+@router.get(
+    "/v1/audio/voice_consents",
+    response_model=VoiceConsentList,
+    summary="List consent recordings",
+    dependencies=[Depends(single_valued_query)],
+)
 async def list_voice_consents(
     request: Request,
     services: ServicesDep,

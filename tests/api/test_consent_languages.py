@@ -1,8 +1,9 @@
 """OpenAI's published consent phrases in other languages, spoken, through the official SDK.
 
-es, it, nl: espeak-ng's voice is clear enough for Whisper base. ja, ko, pt, ru, uk, zh, where
+es, it, nl: espeak-ng's voice is clear enough for Whisper base. ja, ko, pt, ru, uk, vi, zh, where
 espeak-ng's own voice is not understood: the neural voice Kokoro-82M reading espeak-ng's (or
-misaki's) phonemes (samples/consent_voices.py). Each recording is made once per module; the
+misaki's) phonemes (samples/consent_voices.py); its Vietnamese passes only with tones compared
+loosely (models/consent.py `fold`), by a small margin. Each recording is made once per module; the
 measured transcripts are in README ("Calibration").
 """
 
@@ -26,13 +27,14 @@ SPOKEN = {
 }
 
 # language -> an impostor spoken by Kokoro: the phrase's beginning turned into a refusal (ja: its kana reading)
-# (hi and vi are not here: Whisper base does not hear the phrase well enough from this voice, README)
+# (hi is not here: Whisper base does not hear OpenAI in it from this voice, README)
 KOKORO_IMPOSTORS = {
     "ja": "わたしは このおんせいの しょゆうしゃでは なく、しょうにん しません。",
     "ko": "나는 이 음성의 소유자가 아니며 허용하지 않습니다.",
     "pt": "Não sou o proprietário desta voz e não autorizo.",
     "ru": "Я не являюсь владельцем этого голоса и не даю согласия.",
     "uk": "Я не є власником цього голосу і не даю згоди.",
+    "vi": "Tôi không phải là chủ sở hữu giọng nói này và tôi không đồng ý.",
     "zh": "我不是此声音的拥有者，我不授权使用此声音。",
 }
 KOKORO = sorted(KOKORO_IMPOSTORS)

@@ -425,6 +425,66 @@ async def test_invalid_json_and_binary_frames_on_the_wire(server):
         assert json.loads(await ws.recv())["type"] == "input_audio_buffer.cleared"
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "[" * 5_000,  # parsed on the event loop: RecursionError escaped and the socket was dropped (issue 12's class 2)
+        "[" * 100_000 + "]" * 100_000,  # a large message, parsed in a worker thread
+        '{"type": "session.update", "session": ' + '{"a": ' * 900 + "1" + "}" * 901,  # just within the parser's depth
+        '{"type": "input_audio_buffer.append", "audio": 1' + "0" * 5_000 + "}",  # an integer too long to convert
+    ],
+)
+async def test_client_events_that_do_not_parse_are_error_events(server, bad):
+    async with websockets.connect(ws_url(server), max_size=None) as ws:
+        assert json.loads(await ws.recv())["type"] == "session.created"
+        await ws.send(bad)
+        event = json.loads(await asyncio.wait_for(ws.recv(), EVENT_TIMEOUT_S))
+        assert event["type"] == "error" and event["error"]["type"] == "invalid_request_error", event
+        assert event["error"]["code"] in ("invalid_json", "unknown_parameter"), event
+        await ws.send(json.dumps({"type": "input_audio_buffer.clear"}))  # the session goes on
+        assert json.loads(await ws.recv())["type"] == "input_audio_buffer.cleared"
+
+
+async def test_a_fault_of_ours_ends_the_session_with_an_error_event_and_1011(server, monkeypatch):
+    """An exception nobody mapped is said to the client (a server_error event) and the socket is
+    closed as failed (1011), not dropped without a close frame; the next session is served."""
+    from gateway.live_session import LiveSession
+
+    real = LiveSession.handle
+
+    async def faulty(self: LiveSession, text: str) -> None:  # the injected fault: a bug in a client event's handling
+        if "fault-injected" in text:
+            raise RuntimeError("injected fault")
+        await real(self, text)
+
+    monkeypatch.setattr(LiveSession, "handle", faulty)
+    async with websockets.connect(ws_url(server)) as ws:
+        assert json.loads(await ws.recv())["type"] == "session.created"
+        await ws.send(json.dumps({"type": "input_audio_buffer.clear", "event_id": "fault-injected"}))
+        event = json.loads(await asyncio.wait_for(ws.recv(), EVENT_TIMEOUT_S))
+        assert event["type"] == "error" and event["error"]["type"] == "server_error", event
+        assert event["error"]["code"] == "internal_error"
+        with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), EVENT_TIMEOUT_S)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011
+    async with websockets.connect(ws_url(server)) as ws:
+        assert json.loads(await ws.recv())["type"] == "session.created"
+        await ws.send(json.dumps({"type": "input_audio_buffer.clear"}))
+        assert json.loads(await ws.recv())["type"] == "input_audio_buffer.cleared"
+
+
+async def test_realtime_numbers_are_json_numbers(server):
+    """`"silence_duration_ms": true` was read as 1 ms, `"threshold": "0.5"` as 0.5 (issue 12's class 9)."""
+    async with websockets.connect(ws_url(server)) as ws:
+        assert json.loads(await ws.recv())["type"] == "session.created"
+        for field, value in (("silence_duration_ms", True), ("threshold", "0.5"), ("prefix_padding_ms", False)):
+            session = {"audio": {"input": {"turn_detection": {"type": "server_vad", field: value}}}}
+            await ws.send(json.dumps({"type": "session.update", "session": session}))
+            event = json.loads(await asyncio.wait_for(ws.recv(), EVENT_TIMEOUT_S))
+            assert event["type"] == "error", event
+            assert event["error"]["param"] == f"session.audio.input.turn_detection.{field}", event
+
+
 async def test_a_conversation_session_is_refused(server):
     with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
         async with websockets.connect(ws_url(server, "model=gpt-realtime")):

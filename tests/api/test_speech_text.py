@@ -200,7 +200,11 @@ def test_espeak_runs_outside_the_server_process(server):
         for pid in list(pool._processes):
             assert pid != os.getpid()
             os.kill(pid, signal.SIGSEGV)
-        answers = [
-            http.post("/audio/speech", json={"model": "tts-1", "voice": "alloy", "input": CLEAN}) for _ in range(2)
-        ]
+        body = {"model": "tts-1", "voice": "alloy", "input": CLEAN, "response_format": "wav"}
+        answers = [http.post("/audio/speech", json=body) for _ in range(2)]
         assert answers[0].status_code in (200, 400) and answers[1].status_code == 200
+        # the new phonemizer process speaks the text (not silence nor another text)
+        heard = http.post(
+            "/audio/transcriptions", data={"model": "whisper-1"}, files={"file": ("a.wav", answers[1].content)}
+        ).json()["text"]
+        assert word_error_rate(CLEAN, heard) < 0.34, heard

@@ -20,12 +20,27 @@ from tests.helpers import read_audio
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
-def test_lone_call_runs_at_once():
+def test_lone_call_runs_at_once(monkeypatch):
+    """The batcher's clock is stopped: a lone call that ran did not wait out `wait_s` (no wall clock read)."""
+    import models.batching
+
+    class Stopped:
+        @staticmethod
+        def monotonic() -> float:
+            return 0.0
+
+    monkeypatch.setattr(models.batching, "time", Stopped)
     batcher = Batcher(CpuBudget(), max_batch=4, wait_s=10.0)
-    with batcher.session():
-        start = time.monotonic()
-        assert batcher.submit("k", 3, lambda xs: [x * 2 for x in xs]) == 6
-    assert time.monotonic() - start < 5  # not held for the 10 s wait budget
+    answers: list[int] = []
+
+    def lone() -> None:
+        with batcher.session():
+            answers.append(batcher.submit("k", 3, lambda xs: [x * 2 for x in xs]))
+
+    thread = threading.Thread(target=lone, daemon=True)  # a broken batcher waits forever on a stopped clock
+    thread.start()
+    thread.join(60)  # a bound for a broken test to fail, not a speed
+    assert answers == [6], "a lone call waited for company that could never come"
     assert batcher.batches == 1
 
 
@@ -114,17 +129,12 @@ def test_waiting_calls_are_split_across_free_cores():
     """Four calls and two one-core slots: two batches of two run side by side, not one of four."""
     batcher = Batcher(CpuBudget(cores=2), max_batch=8, wait_s=5.0, cores=1)
     sizes: list[int] = []
-    running, peak, lock = [0], [0], threading.Lock()
     barrier = threading.Barrier(4)
+    side_by_side = threading.Barrier(2, timeout=60)  # broken (a failure) unless two batches meet in it
 
     def run(xs):
-        with lock:
-            sizes.append(len(xs))
-            running[0] += 1
-            peak[0] = max(peak[0], running[0])
-        time.sleep(0.2)
-        with lock:
-            running[0] -= 1
+        sizes.append(len(xs))
+        side_by_side.wait()  # synchronised on the other batch, not on a sleep outlasting its start
         return xs
 
     def request(x: int) -> int:
@@ -134,7 +144,7 @@ def test_waiting_calls_are_split_across_free_cores():
 
     with ThreadPoolExecutor(4) as pool:
         assert sorted(pool.map(request, range(4))) == [0, 1, 2, 3]
-    assert sorted(sizes) == [2, 2] and peak[0] == 2
+    assert sorted(sizes) == [2, 2] and not side_by_side.broken
 
 
 def test_a_bulk_call_waits_for_one_being_prepared():
@@ -160,7 +170,8 @@ def test_a_bulk_call_waits_for_one_being_prepared():
                 with batcher.preparing():
                     preparing.set()
                     submitted.wait()
-                    time.sleep(0.3)  # still preparing after the first call was submitted
+                    while not (batcher.batches or batcher._waiting):  # the first call is in (or done)
+                        time.sleep(0.001)
                 return batcher.submit("k", 2, run)
 
         with ThreadPoolExecutor(2) as pool:

@@ -13,7 +13,7 @@ from models import assets
 from models.compute import CpuBudget
 from models.errors import Cancelled, InvalidRequest, ModelUnavailable
 from models.options import TranscribeOptions
-from models.whisper import WhisperSource, WhisperWorker
+from models.whisper import PROMPT_TAIL_CHARS, WhisperSource, WhisperWorker, prompt_tail
 from tests.helpers import read_audio
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -127,3 +127,14 @@ def test_threads_of_decoding_and_encoding_calls(tmp_path):
     frugal.load()
     assert frugal.model.model._wide_encoder is None  # no second instance
     assert frugal.footprint_estimate() < worker.footprint_estimate()
+
+
+def test_a_long_prompt_is_cut_to_the_end_whisper_reads(tiny):
+    """Whisper reads a prompt's last 223 tokens: the rest is never tokenized (issue 12: an 8 MB prompt)."""
+    prompt = "weather report " * 100_000 + "The quick brown fox."
+    tail = prompt_tail(prompt)
+    assert tail is not None and len(tail) <= PROMPT_TAIL_CHARS and prompt.endswith(tail)
+    assert tail.startswith("weather") or tail.startswith("report")  # from a word's start
+    assert len(tiny.model.hf_tokenizer.encode(" " + tail).ids) > 223  # still more than Whisper reads
+    assert prompt_tail("A fox.") == "A fox." and prompt_tail("") is None
+    assert tiny.decode_kwargs(TranscribeOptions(), prompt)["initial_prompt"] == tail

@@ -26,8 +26,16 @@ test("verbose_json with words, from a buffer without a useful name", async () =>
     timestamp_granularities: ["word", "segment"],
   });
   assert.equal(result.language, "english");
-  assert.ok(result.words.some((w) => w.word.toLowerCase().startsWith("fox")));
+  // the words are the fox sentence, in the order and at the times they were said
+  const spoken = result.words.map((w) => w.word.toLowerCase().replace(/[.,]/g, "").trim());
+  assert.ok(spoken.indexOf("fox") >= 0 && spoken.indexOf("fox") < spoken.indexOf("dog"), spoken.join(" "));
+  for (const [i, w] of result.words.entries()) {
+    assert.ok(0 <= w.start && w.start <= w.end && w.end <= result.duration + 0.5, `word ${i}: ${JSON.stringify(w)}`);
+    if (i > 0) assert.ok(w.start >= result.words[i - 1].start, `word ${i} starts before word ${i - 1}`);
+  }
   assert.ok(result.segments.length > 0);
+  assert.deepEqual(result.segments.map((s) => s.id), result.segments.map((_, i) => i));
+  assert.match(result.segments.map((s) => s.text).join(" ").toLowerCase(), /quick brown fox/);
 });
 
 test("srt comes back as raw text", async () => {

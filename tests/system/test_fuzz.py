@@ -10,6 +10,7 @@ tests/.artifacts/fuzz.json; docs/robustness.md quotes them.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -242,9 +243,9 @@ def multipart_cases(rng: random.Random) -> list[Case]:
     return cases
 
 
-def json_cases(rng: random.Random) -> list[Case]:
+def json_values(rng: random.Random) -> list[bytes]:
     speech = {"model": "tts-1", "voice": "alloy", "input": "Hi."}
-    values: list[bytes] = [
+    return [
         b"[" * 100_000 + b"]" * 100_000,
         b"{" * 50_000,
         b'{"a":' * 5_000 + b"1" + b"}" * 5_000,
@@ -276,6 +277,10 @@ def json_cases(rng: random.Random) -> list[Case]:
         b"{}",
         bytes(rng.randrange(256) for _ in range(1024)),
     ]
+
+
+def json_cases(rng: random.Random) -> list[Case]:
+    values = json_values(rng)
     headers = {"content-type": "application/json"}
     cases = [Case("json", f"speech #{i}", "POST", "/v1/audio/speech", body, headers) for i, body in enumerate(values)]
     for index, body in enumerate(rng.sample(values, 10)):
@@ -283,6 +288,42 @@ def json_cases(rng: random.Random) -> list[Case]:
     for index, body in enumerate(rng.sample(values, 6)):
         cases.append(Case("json", f"json to a form #{index}", "POST", "/v1/audio/transcriptions", body, headers))
     return cases
+
+
+def realtime_messages(rng: random.Random) -> list[str | bytes]:
+    """Client events of a Realtime transcription session: the JSON bodies above as text frames, and
+    events that parse but carry what a session does not take."""
+
+    def update(input_: object) -> str:
+        return json.dumps({"type": "session.update", "session": {"audio": {"input": input_}}})
+
+    pcm = base64.b64encode(bytes(rng.randrange(256) for _ in range(4800))).decode()
+    events: list[str | bytes] = [
+        '{"type": "session.update", "session": ' + '{"a": ' * 900 + "1" + "}" * 901,
+        '{"type": "input_audio_buffer.append", "audio": "' + "A" * 3 + '"}',
+        json.dumps({"type": "input_audio_buffer.append", "audio": "!!!not base64"}),
+        json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(b"\x01").decode()}),
+        json.dumps({"type": "input_audio_buffer.append", "audio": pcm}),
+        json.dumps({"type": "input_audio_buffer.append", "audio": ["x"]}),
+        json.dumps({"type": "input_audio_buffer.commit"}),
+        json.dumps({"type": "input_audio_buffer.commit", "event_id": "x" * 100_000}),
+        json.dumps({"type": "response.create"}),
+        json.dumps({"type": None}),
+        json.dumps({"type": "session.update", "session": None}),
+        json.dumps({"type": "session.update", "session": {"type": "realtime"}}),
+        update({"turn_detection": {"type": "server_vad", "silence_duration_ms": True}}),
+        update({"turn_detection": {"type": "server_vad", "threshold": "NaN"}}),
+        update({"turn_detection": {"type": "semantic_vad", "eagerness": "x" * 10_000}}),
+        update({"turn_detection": None}),
+        update({"format": {"type": "audio/pcmu", "rate": 8000}}),
+        update({"format": {"type": "audio/pcm", "rate": 16000}}),
+        update({"transcription": {"model": "nope\u0000", "language": "xx"}}),
+        update({"transcription": {"prompt": "p" * 500_000}}),
+        update({"noise_reduction": {"type": "far_field", "strength": True}}),
+        b"\x00\x01 a binary frame",
+        "",
+    ]
+    return [*(value.decode("utf-8", "replace") for value in json_values(rng)), *events]
 
 
 # -- the run -------------------------------------------------------------------------------------
@@ -363,3 +404,35 @@ def test_hostile_inputs_get_2xx_or_4xx_envelopes_on_one_connection(gateway: Gate
     print(json.dumps(figures, indent=2))
     assert not failures, "\n".join(failures[:40])
     assert peak - baseline < RSS_GROWTH_LIMIT_MIB, figures["rss_mib"]
+
+
+@pytest.mark.slow
+def test_hostile_realtime_events_get_error_events_on_one_session(gateway: GatewayProcess):
+    """Every client event gets its answer, an error event with the whole envelope and a `code` when it is
+    refused, and the session stays open: a probe after each one is answered on the same socket."""
+    from websockets.sync.client import connect
+
+    messages = realtime_messages(random.Random(SEED))
+    answers: Counter[str] = Counter()
+    failures: list[str] = []
+    url = f"ws://127.0.0.1:{gateway.port}/v1/realtime?intent=transcription"
+    with connect(url, max_size=None, open_timeout=60) as ws:
+        assert json.loads(ws.recv(timeout=60))["type"] == "session.created"
+        for index, message in enumerate(messages):
+            ws.send(message)
+            ws.send(json.dumps({"type": "input_audio_buffer.clear", "event_id": f"probe-{index}"}))
+            while True:  # until the probe's answer: every event before it answers the fuzzed one
+                event = json.loads(ws.recv(timeout=120))
+                if event["type"] == "input_audio_buffer.cleared":
+                    break
+                answers[event["type"] if event["type"] != "error" else event["error"]["code"] or "no code"] += 1
+                if event["type"] == "error":
+                    error = event["error"]
+                    if set(error) != {"message", "type", "param", "code", "event_id"} or not error["code"]:
+                        failures.append(f"#{index}: {error}")
+                    if error["type"] not in ("invalid_request_error", "not_found_error"):
+                        failures.append(f"#{index}: {error['type']}: {error['message'][:200]}")
+    assert gateway.process.poll() is None and gateway.ready()
+    print(json.dumps({"messages": len(messages), "answers": dict(answers)}, indent=2))
+    assert not failures, "\n".join(failures)
+    assert sum(answers.values()) >= len(messages) - 3  # a valid append or clear-free update may say nothing

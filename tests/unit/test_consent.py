@@ -159,3 +159,35 @@ def test_script_prompts_are_written_in_their_languages_script():
         phrase = tokens(DEFAULT_PHRASES[language][0], language)
         assert latin(prompt) != prompt.casefold()  # not Latin letters
         assert not set(tokens(prompt, language)) & (set(phrase) - {"的", "是", "का", "के", "है"}), language
+
+
+def test_marks_whisper_writes_either_way_are_folded():
+    from models.consent import fold, words
+
+    # Vietnamese: tone marks go, vowel letters (ô ơ ư â ê ă) and đ stay
+    assert words("Tôi là chủ sở hữu giọng nói", "vi") == ["tôi", "la", "chu", "sơ", "hưu", "giong", "noi"]
+    assert fold("tối", "vi") == fold("tôi", "vi") != fold("tơi", "vi")
+    assert fold("đồng", "vi") == "đông" and fold("không", "vi") == "không"
+    # Hindi: long and short i/u, candrabindu and anusvara, nukta
+    assert words("हूँ सहमती ज़रूर", "hi") == words("हुं सहमति जरुर", "hi")
+    assert fold("मालिक", "en") == "मालिक"  # other languages compare as written
+
+
+@pytest.mark.parametrize(
+    ("language", "heard", "accepted"),
+    [
+        # Whisper base on Kokoro's Vietnamese: many tones wrong, a few words misheard (0.48 as written, 0.32 folded)
+        ("vi", "Tối lạch chú, sơ hữu Zon Nói Nà I Wà, Tối Đông I Chô Open Arise, Zung Zon Nói Nà I Dẹp Thà U Mô Hì, Zon Nói Thông Hàp.", True),
+        # the negation heard without its tone, and a tone-less transcript naming another company
+        ("vi", "Tôi la chu sơ hưu giong noi nay va tôi không đông y cho OpenAI sư dung giong noi nay đê tao mô hinh giong noi tông hơp.", False),
+        ("vi", "Toi la chu so huu giong noi nay va toi khong dong y cho OpenAI su dung giong noi nay de tao mo hinh giong noi tong hop.", False),
+        ("vi", "Tôi là chủ sở hữu giọng nói này và tôi đồng ý cho Google sử dụng giọng nói này để tạo mô hình giọng nói tổng hợp.", False),
+        ("vi", "Tôi không phải là chủ sở hữu giọng nói này và tôi không đồng ý.", False),
+        # Hindi spelled with the other vowel lengths and a candrabindu
+        ("hi", "मैं इस आवाज़ का मालिक हूँ और मैं सिंथेटिक आवाज मॉडल बनाने के लिए OpenAI को इस आवाज का उपयोग करने की सहमती देता हुं", True),
+        ("hi", "मैं इस आवाज़ का मालिक हूँ और मैं सिंथेटिक आवाज मॉडल बनाने के लिए गूगल को इस आवाज का उपयोग करने की सहमती देता हुं", False),
+    ],
+)
+def test_folded_phrases(language, heard, accepted):
+    verdict = CHECK.verify(heard, language)
+    assert verdict.accepted is accepted, verdict

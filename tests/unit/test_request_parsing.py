@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from starlette.datastructures import FormData, Headers, UploadFile
 
 from gateway.protocol.forms import MAX_JSON_DEPTH, form_fields, json_object, validate
+from gateway.protocol.realtime import ClientSecretRequest, TranscriptionSession
 from gateway.protocol.speech import SpeechRequest
 from gateway.protocol.transcriptions import TranscriptionRequest
 from models.errors import InvalidRequest
@@ -102,6 +105,15 @@ def test_empty_optional_fields_count_as_absent():
     _refused(lambda: validate(TranscriptionRequest, empty_model), "model", "missing_required_parameter")
 
 
+
+def test_empty_list_items_count_as_absent():
+    items = [("include[]", ""), ("timestamp_granularities[]", ""), ("timestamp_granularities[]", "word")]
+    form = FormData([("model", "tiny.en"), ("response_format", "verbose_json"), *items])
+    values, _ = form_fields(form, files=(), lists=LISTS)
+    assert "include" not in values and values["timestamp_granularities"] == ["word"]
+    body = validate(TranscriptionRequest, values)
+    assert not body.include and body.timestamp_granularities == ["word"]
+
 @pytest.mark.parametrize("value", [True, False])
 def test_booleans_are_not_numbers(value):
     speech = {"model": "tts-1", "voice": "alloy", "input": "Hello."}
@@ -113,6 +125,29 @@ def test_booleans_are_not_numbers(value):
     vad = {"type": "server_vad", "silence_duration_ms": value}
     _refused(lambda: validate(TranscriptionRequest, {"model": "m", "chunking_strategy": vad}), "chunking_strategy")
     _refused(lambda: validate(TranscriptionRequest, {"model": "m", "temperature": value}), "temperature")
+
+
+VAD_NUMBERS = ("threshold", "prefix_padding_ms", "silence_duration_ms", "idle_timeout_ms")
+
+
+@pytest.mark.parametrize("value", [True, False, "600", "0.5"])
+def test_realtime_json_numbers_are_numbers(value):
+    """The Realtime JSON (client secrets, session.update) is read as strictly as the speech body: a
+    boolean or a string is no number (`"silence_duration_ms": true` was read as 1 ms)."""
+    _refused(lambda: validate(ClientSecretRequest, {"expires_after": {"seconds": value}}), "expires_after")
+    inputs = [{"turn_detection": {"type": "server_vad", field: value}} for field in VAD_NUMBERS]
+    inputs += [{"format": {"type": "audio/pcm", "rate": value}}, {"noise_reduction": {"strength": value}}]
+    for audio_input in inputs:
+        session = {"type": "transcription", "audio": {"input": audio_input}}
+        _refused(partial(validate, TranscriptionSession, session), "audio")
+
+
+def test_realtime_json_numbers_still_parse():
+    assert validate(ClientSecretRequest, {"expires_after": {"seconds": 600.0}}).expires_after.seconds == 600
+    vad = {"type": "server_vad", "threshold": 0.6, "silence_duration_ms": 700, "prefix_padding_ms": 0}
+    session = {"type": "transcription", "audio": {"input": {"format": {"rate": 24000}, "turn_detection": vad}}}
+    parameters = validate(TranscriptionSession, session).audio.input.turn_detection.parameters()
+    assert (parameters.threshold, parameters.silence_duration_ms, parameters.prefix_padding_ms) == (0.6, 700, 0)
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-Infinity", float("nan"), float("inf")])
