@@ -165,13 +165,15 @@ def test_a_bulk_call_waits_for_one_being_prepared():
                 submitted.set()
                 return batcher.submit("k", 1, run)
 
-        def second(batcher=batcher, submitted=submitted, preparing=preparing) -> int:
+        def second(batcher=batcher, latency=latency, submitted=submitted, preparing=preparing) -> int:
             with batcher.session():
                 with batcher.preparing():
                     preparing.set()
                     submitted.wait()
-                    while not (batcher.batches or batcher._waiting):  # the first call is in (or done)
+                    # prepared once the first call waits (bulk: held for this one) or has run (interactive)
+                    while not (batcher._waiting if latency == "bulk" else batcher.batches):
                         time.sleep(0.001)
+                    time.sleep(0.2)  # twenty times the batch's own wait: only the hold keeps it
                 return batcher.submit("k", 2, run)
 
         with ThreadPoolExecutor(2) as pool:
