@@ -6,13 +6,8 @@ can share one batched model call (compatible arguments) are gathered and run tog
 one of the waiting threads, the leader, while it holds its cores of the CPU budget. A
 batch runs as soon as it is full, or as soon as every thread of the model is waiting here
 or running a batch (nobody else can join), or when the oldest call has waited `wait_s`: a lone request is
-never delayed. A batch of bulk calls also waits (up to `hold_s`) while another thread of the
-model prepares a call (`preparing`: encoding the window it will decode next): the cores are
-busy with that meanwhile, and the batch it joins is cheaper per call than a batch of one.
-The waiting calls are split into as many batches as the budget runs side by side (its cores
-over the cores of one call) less the batches running, so that the other cores run the rest as soon as they are free
-rather than idle while one core works through one big batch (on one thread a batch of four
-windows costs about what a batch of eight does per window). A batch waits for its cores
+never delayed. When more cores are free than the leader holds, the waiting calls are
+split so that the other free cores run the rest side by side. A batch waits for its cores
 in the most urgent latency class of its calls (models/compute.py): an interactive call
 (a live turn, a consent check) is not held back by the bulk calls it is batched with.
 """
@@ -31,9 +26,6 @@ from models.compute import CpuBudget, Latency, current_latency
 
 RunBatch = Callable[[Sequence[Any]], Sequence[Any]]
 
-HOLD_S = 5.0
-"""The longest a batch of bulk calls waits for calls being prepared (see `Batcher.preparing`)."""
-
 
 @dataclass(eq=False)
 class _Call:
@@ -48,16 +40,11 @@ class _Call:
 class Batcher:
     """Gathers compatible calls from the threads of one model."""
 
-    def __init__(
-        self, budget: CpuBudget, max_batch: int = 8, wait_s: float = 0.02, cores: int = 1, hold_s: float = HOLD_S
-    ):
+    def __init__(self, budget: CpuBudget, max_batch: int = 8, wait_s: float = 0.02, cores: int = 1):
         self.budget = budget
         self.cores = cores  # cores one batched call holds (its threads)
         self.max_batch = max(1, max_batch)
         self.wait_s = wait_s
-        self.hold_s = hold_s
-        self._preparing = 0  # of the threads inside a session, those preparing their next call
-        self._batches_running = 0  # batched calls running now
         self._cond = threading.Condition()
         self._groups: dict[Hashable, list[_Call]] = {}
         self._active = 0  # threads inside a session
@@ -78,23 +65,6 @@ class Batcher:
             with self._cond:
                 self._active -= 1
                 self._cond.notify_all()  # a waiting batch may now be complete
-
-    @property
-    def sides(self) -> int:
-        """Batched calls the budget runs side by side: its cores over the cores of one call."""
-        return max(1, self.budget.cores // max(1, self.cores))
-
-    @contextmanager
-    def preparing(self) -> Iterator[None]:
-        """Mark the calling thread as computing what it will submit next (a window's encoding)."""
-        with self._cond:
-            self._preparing += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._preparing -= 1
-                self._cond.notify_all()  # a held batch may now be complete
 
     def submit(self, key: Hashable, payload: Any, run: RunBatch) -> Any:
         """Run `payload` as part of a batch of calls with the same key; return its own result.
@@ -122,7 +92,6 @@ class Batcher:
                     finally:
                         self._cond.acquire()
                         self._running -= len(batch)
-                        self._batches_running -= 1 if batch else 0
                         for member in batch:
                             member.done = True
                         self._cond.notify_all()
@@ -135,10 +104,9 @@ class Batcher:
 
     def _take(self, key: Hashable) -> list[_Call]:
         group = self._groups[key]
-        # calls that the other cores can run beside this batch are left for their own leader
-        sides = max(1, self.sides - self._batches_running)
-        batch = group[: min(self.max_batch, math.ceil(len(group) / sides))]
-        self._batches_running += 1
+        # calls that free cores could run beside this batch are left for their own leader
+        beside = self.budget.free // max(1, self.cores)
+        batch = group[: min(self.max_batch, math.ceil(len(group) / (1 + beside)))]
         del group[: len(batch)]
         if not group:
             del self._groups[key]
@@ -151,16 +119,11 @@ class Batcher:
         return (
             len(group) >= self.max_batch
             or self._waiting + self._running >= self._active  # nobody else can join soon
-            or time.monotonic() - group[0].since >= self._wait(group)
+            or time.monotonic() - group[0].since >= self.wait_s
         )
 
-    def _wait(self, group: list[_Call]) -> float:
-        """How long the head of `group` may wait for others: longer while others prepare theirs."""
-        held = self._preparing and all(c.latency == "bulk" for c in group)
-        return self.hold_s if held else self.wait_s
-
     def _time_left(self, group: list[_Call]) -> float:
-        return max(0.001, self._wait(group) - (time.monotonic() - group[0].since))
+        return max(0.001, self.wait_s - (time.monotonic() - group[0].since))
 
     def _run(self, batch: list[_Call], run: RunBatch) -> None:
         try:

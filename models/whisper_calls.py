@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -103,12 +103,6 @@ class BatchedModel:
         last = self._capture.encoded
         if last is not None and last[0].shape == array.shape and np.array_equal(last[0], array):
             return last[1]
-        with self._batcher.preparing() if self._batcher else nullcontext():
-            encoded = self._encode(features, to_cpu)
-        self._capture.encoded = (array.copy(), encoded)
-        return encoded
-
-    def _encode(self, features: Any, to_cpu: bool) -> Any:
         encoded = None
         if self._wide_encoder is not None and self._wide_compute is not None:
             with self._wide_compute() as wide:
@@ -117,6 +111,7 @@ class BatchedModel:
         if encoded is None:
             with self._compute():
                 encoded = self._inner.encode(features, to_cpu=to_cpu)
+        self._capture.encoded = (array.copy(), encoded)
         return encoded
 
     def detect_language(self, encoder_output: Any, *args: Any, **kwargs: Any) -> Any:

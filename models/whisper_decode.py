@@ -3,10 +3,10 @@
 A recording arrives as blocks of samples and is cut into pieces of a few minutes (bounded
 memory, models/longform.py). In each piece the speech is found and packed into windows
 (models/speech_windows.py); the windows are decoded concurrently by a pool of threads, so
-their model calls share batched calls and every core (models/batching.py), with enough
-windows in flight for a full batch on every core. Each window is decoded on its own, with
-the caller's prompt as its only previous text, so a hallucination cannot be carried from one
-window into the next. Decoded segments are checked (models/transcript_checks.py), their times mapped back
+their model calls share batched calls and every core (models/batching.py), at most
+`max_batch` windows in flight. Each window is decoded on its own, with the caller's prompt
+as its only previous text, so a hallucination cannot be carried from one window into the
+next. Decoded segments are checked (models/transcript_checks.py), their times mapped back
 into the recording and tightened to their words, and handed over in order as soon as their
 window and every earlier one are done.
 """
@@ -66,8 +66,7 @@ class Transcription:
 
     def run(self, blocks: Iterable[np.ndarray]) -> Transcript:
         duration = 0.0
-        # enough windows in flight for a full batch on every core (models/batching.py)
-        in_flight = max(1, self.worker.source.max_batch) * (self.worker.batcher.sides if self.worker.batcher else 1)
+        in_flight = max(1, self.worker.source.max_batch)
         pending: deque[tuple[float, SpeechWindow, Future[list[Segment]]]] = deque()
         pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix=f"{self.worker.name}-window")
         try:

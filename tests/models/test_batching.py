@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 
 from models.batching import Batcher
-from models.compute import CpuBudget, latency_class
+from models.compute import CpuBudget
 from models.options import TranscribeOptions
 from models.whisper import WhisperSource, WhisperWorker
 from models.whisper_calls import bucket_previous_tokens
@@ -145,39 +144,3 @@ def test_waiting_calls_are_split_across_free_cores():
     with ThreadPoolExecutor(4) as pool:
         assert sorted(pool.map(request, range(4))) == [0, 1, 2, 3]
     assert sorted(sizes) == [2, 2] and not side_by_side.broken
-
-
-def test_a_bulk_call_waits_for_one_being_prepared():
-    """While another thread of the model prepares its call (encodes its window), a bulk call
-    waits for it and both run as one batch; an interactive call does not wait."""
-    for latency, expected in (("bulk", [2]), ("interactive", [1, 1])):
-        batcher = Batcher(CpuBudget(cores=1), max_batch=8, wait_s=0.01, hold_s=30.0)
-        sizes: list[int] = []
-        submitted, preparing = threading.Event(), threading.Event()
-
-        def run(xs, sizes=sizes):
-            sizes.append(len(xs))
-            return xs
-
-        def first(batcher=batcher, latency=latency, submitted=submitted, preparing=preparing) -> int:
-            preparing.wait()
-            with batcher.session(), latency_class(latency):
-                submitted.set()
-                return batcher.submit("k", 1, run)
-
-        def second(batcher=batcher, latency=latency, submitted=submitted, preparing=preparing) -> int:
-            with batcher.session():
-                with batcher.preparing():
-                    preparing.set()
-                    submitted.wait()
-                    # prepared once the first call waits (bulk: held for this one) or has run (interactive)
-                    while not (batcher._waiting if latency == "bulk" else batcher.batches):
-                        time.sleep(0.001)
-                    time.sleep(0.2)  # twenty times the batch's own wait: only the hold keeps it
-                return batcher.submit("k", 2, run)
-
-        with ThreadPoolExecutor(2) as pool:
-            later = pool.submit(second)
-            assert pool.submit(first).result() == 1
-            assert later.result() == 2
-        assert sizes == expected, latency
