@@ -54,11 +54,20 @@ class LatencySettings(BaseModel):
         "instead of waiting for them to end (docs/benchmarks.md, mixed load); 0: it waits.",
     )
 
+    interactive_places: int = Field(
+        1,
+        ge=0,
+        description="Places an interactive request (a live turn, a consent check) may take in a bulk model queue "
+        "beyond its max_parallel, instead of waiting for a whole file transcription to end (its steps still take "
+        "turns on the CPU budget); 0: it waits for a place.",
+    )
+
     def policy(self) -> LatencyPolicy:
         return LatencyPolicy(
             classes=self.classes,
             interactive_ahead=self.interactive_ahead,
             interactive_overcommit=self.interactive_overcommit,
+            interactive_places=self.interactive_places,
         )
 
 

@@ -70,6 +70,7 @@ class LatencyPolicy:
     classes: bool = True  # False: one line, first come, first served, whatever the class
     interactive_ahead: int = 4  # interactive grants in a row while bulk waits; then the oldest bulk goes
     interactive_overcommit: int = 0  # cores an interactive step may hold beyond the budget (CPU budget only)
+    interactive_places: int = 0  # places an interactive call may take beyond a model queue's max_parallel
 
 
 W = TypeVar("W")
@@ -93,6 +94,10 @@ class ClassLine(Generic[W]):
 
     def __len__(self) -> int:
         return len(self._lines["interactive"]) + len(self._lines["bulk"])
+
+    def waiting(self, latency: Latency) -> int:
+        """Waiters in the line of this class (with classes off, everyone is in the bulk line)."""
+        return len(self._lines[latency])
 
     def add(self, waiter: W, latency: Latency) -> None:
         line: Latency = latency if self.policy.classes else "bulk"

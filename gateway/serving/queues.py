@@ -5,8 +5,12 @@ thread limiter, not the shared default pool) and at most `max_queue` wait; one m
 refused at once with QueueFull, which the gateway answers with 429. Waiting calls get a
 free place by latency class (models/compute.py, `ClassLine`): interactive calls (a
 consent check, a live turn) before bulk ones (file transcription), and no bulk call is
-overtaken by more than `LatencyPolicy.interactive_ahead` of them. The class a call runs
-under also orders its compute steps in the CPU budget.
+overtaken by more than `LatencyPolicy.interactive_ahead` of them. A place is held for a
+whole request (a file transcription: many Whisper windows), so ordering the waiters is not
+enough for a live turn when files hold every place: an interactive call may also take one
+of `LatencyPolicy.interactive_places` places beyond `max_parallel`; its steps then take
+their turn on the CPU budget, where interactive steps go first. The class a call runs under
+also orders its compute steps in the CPU budget.
 """
 
 from __future__ import annotations
@@ -99,8 +103,9 @@ class WorkQueue:
         self.waits: dict[Latency, Waits] = {latency: Waits() for latency in LATENCIES}
         """How long admitted calls waited for a place to run, per class."""
         self._running = 0  # places taken: calls running, or handed a place and about to run
-        self._line: ClassLine[_Waiter] = ClassLine(policy or LatencyPolicy())
-        self._threads = LazyLimiter(max_parallel)
+        self._policy = policy or LatencyPolicy()
+        self._line: ClassLine[_Waiter] = ClassLine(self._policy)
+        self._threads = LazyLimiter(max_parallel + self._extra("interactive"))
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
@@ -162,8 +167,20 @@ class WorkQueue:
         finally:
             ticket.release()
 
+    def _extra(self, latency: Latency) -> int:
+        """Places beyond max_parallel that a call of this class may take: only an interactive call in a
+        bulk queue (a live turn among file transcriptions); in an interactive queue (Piper, the speaker
+        encoder) every call is interactive, and max_parallel is its limit."""
+        guest = latency == "interactive" and self.latency == "bulk"
+        return self._policy.interactive_places if self._policy.classes and guest else 0
+
+    def _fits(self, latency: Latency) -> bool:
+        return self._running < self.max_parallel + self._extra(latency)
+
     async def _take_place(self, latency: Latency) -> None:
-        if self._running < self.max_parallel and not self._line:
+        # nobody waits; for a call that may take a place beyond max_parallel, no call of its class waits
+        ahead = self._line.waiting(latency) if self._extra(latency) else len(self._line)
+        if self._fits(latency) and not ahead:
             self._running += 1
             self.waits[latency].add(0.0)
             return
@@ -179,14 +196,19 @@ class WorkQueue:
             raise
 
     def _leave_place(self) -> None:
-        """Hand the place to the next waiter in class order, or free it."""
-        if self._line:
-            waiter = self._line.pop_head()
-            waiter.granted = True
-            self.waits[waiter.latency].add(time.monotonic() - waiter.since)
-            waiter.event.set()
-        else:
-            self._running -= 1
+        """Hand the place to the next waiter in class order, or free it.
+
+        A bulk head cannot take a place beyond max_parallel: then the place stays free (the
+        head is served when a place within max_parallel frees).
+        """
+        self._running -= 1
+        head = self._line.head()
+        if head is not None and self._fits(head.latency):
+            self._line.pop_head(passed_over=self._fits("bulk"))
+            self._running += 1
+            head.granted = True
+            self.waits[head.latency].add(time.monotonic() - head.since)
+            head.event.set()
 
     async def _in_thread(
         self, fn: Callable[..., T], args: tuple[Any, ...], cancel: threading.Event | None, latency: Latency

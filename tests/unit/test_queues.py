@@ -21,18 +21,21 @@ def _ordered(queue: WorkQueue, arrivals: list[tuple[str, str]]) -> list[tuple[st
 
     async def main() -> None:
         async with anyio.create_task_group() as group:
-            group.start_soon(lambda: queue.run(hold.wait))
-            while queue.running < 1:
-                await anyio.sleep(0.001)
-            for name, latency in arrivals:
-                waiting = queue.waiting
-                group.start_soon(
-                    lambda n=name, c=latency: queue.run(lambda: order.append((n, current_latency())), latency=c)
-                )
-                while queue.waiting == waiting:  # admitted and in line
+            try:
+                group.start_soon(lambda: queue.run(hold.wait))
+                while queue.running < 1:
                     await anyio.sleep(0.001)
-            assert order == []
-            hold.set()
+                for name, latency in arrivals:
+                    waiting = queue.waiting
+                    group.start_soon(
+                        lambda n=name, c=latency: queue.run(lambda: order.append((n, current_latency())), latency=c)
+                    )
+                    with anyio.fail_after(30):
+                        while queue.waiting == waiting:  # admitted and in line
+                            await anyio.sleep(0.001)
+                assert order == []
+            finally:
+                hold.set()
 
     anyio.run(main)
     assert queue.admitted == 0 and queue.running == 0
@@ -81,3 +84,61 @@ def test_a_caller_that_stops_waiting_leaves_the_line():
 
     anyio.run(main)
     assert ran == ["file"] and queue.admitted == 0 and queue.running == 0
+
+
+def test_an_interactive_request_takes_a_place_beyond_max_parallel_while_files_hold_them_all():
+    """A place is held for a whole file: a live turn does not wait for one to end (issue 17)."""
+    queue = WorkQueue("base", max_parallel=2, max_queue=8, policy=LatencyPolicy(interactive_places=1))
+    hold, turn, ran = threading.Event(), threading.Event(), []
+
+    async def until(condition) -> None:
+        with anyio.fail_after(30):  # without the extra place the turn would wait for files that never end
+            while not condition():
+                await anyio.sleep(0.001)
+
+    async def main() -> None:
+        async with anyio.create_task_group() as group:
+            try:
+                for _ in range(2):
+                    group.start_soon(lambda: queue.run(hold.wait))  # two files hold both places
+                await until(lambda: queue.running == 2)
+                group.start_soon(lambda: queue.run(lambda: ran.append("file 2")))  # a third file waits
+                await until(lambda: queue.waiting == 1)
+                group.start_soon(
+                    lambda: queue.run(lambda: ran.append(("turn", current_latency())), latency="interactive")
+                )
+                await until(lambda: ran == [("turn", "interactive")] and queue.running == 2)  # the place given back
+                # One extra place: a turn holding it makes the next turn wait (it goes before file 2).
+                group.start_soon(lambda: queue.run(turn.wait, latency="interactive"))
+                await until(lambda: queue.running == 3)
+                group.start_soon(lambda: queue.run(lambda: ran.append("turn 2"), latency="interactive"))
+                await until(lambda: queue.waiting == 2)
+                assert queue.running == 3 and ran == [("turn", "interactive")]
+                turn.set()
+                await until(lambda: "turn 2" in ran)
+            finally:
+                hold.set()  # the files end, pass or fail
+                turn.set()
+
+    anyio.run(main)
+    assert ran[:2] == [("turn", "interactive"), "turn 2"] and ran[2] == "file 2"
+    assert queue.admitted == 0 and queue.running == 0
+
+
+def test_an_interactive_queue_keeps_its_max_parallel():
+    queue = WorkQueue(
+        "piper", max_parallel=1, max_queue=8, latency="interactive", policy=LatencyPolicy(interactive_places=1)
+    )
+    order = _ordered(queue, [("speech 1", "interactive"), ("speech 2", "interactive")])
+    assert [name for name, _ in order] == ["speech 1", "speech 2"]  # each waited for the one place
+    assert queue.waits["interactive"].count == 3 and queue.running == 0
+
+
+def test_no_place_beyond_max_parallel_for_bulk_or_without_classes():
+    for policy, latency in [
+        (LatencyPolicy(interactive_places=1), "bulk"),
+        (LatencyPolicy(classes=False, interactive_places=1), "interactive"),
+    ]:
+        queue = WorkQueue("base", max_parallel=1, max_queue=8, policy=policy)
+        order = _ordered(queue, [("file", "bulk"), ("turn", latency)])
+        assert [name for name, _ in order] == ["file", "turn"]  # each waited for the one place, in arrival order
