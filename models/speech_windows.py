@@ -97,15 +97,13 @@ class SpeechWindow:
 def speech_regions(
     samples: np.ndarray, vad: VadParameters, max_seconds: float = WINDOW_SECONDS
 ) -> list[tuple[int, int]]:
-    """Sample ranges of speech found by the bundled Silero VAD, each at most `max_seconds` long.
+    """Sample ranges of speech found by the bundled Silero VAD (models/vad.py), each at most `max_seconds` long.
 
     `vad.prefix_padding_ms` pads each region on both sides; pauses shorter than
     `vad.silence_duration_ms` stay inside a region. Runs Silero on the calling thread.
     """
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+    from models.vad import VadOptions, speech_timestamps
 
-    if len(samples) == 0:
-        return []
     options = VadOptions(
         threshold=vad.threshold,
         min_silence_duration_ms=vad.silence_duration_ms,
@@ -113,8 +111,7 @@ def speech_regions(
         min_speech_duration_ms=vad.min_speech_ms,
         max_speech_duration_s=max_seconds - 2 * vad.prefix_padding_ms / 1000,
     )
-    found = get_speech_timestamps(samples, options, SAMPLE_RATE)
-    return [(int(c["start"]), min(int(c["end"]), len(samples))) for c in found if c["end"] > c["start"]]
+    return speech_timestamps(samples, options)
 
 
 def pack(regions: list[tuple[int, int]], max_seconds: float = WINDOW_SECONDS) -> Iterator[SpeechWindow]:

@@ -117,6 +117,17 @@ def test_no_segment_inside_a_stretch_without_speech(ask, recordings, name, model
     assert not inside, inside
 
 
+@pytest.mark.parametrize("model", ["whisper-1", "tiny.en"])
+@pytest.mark.parametrize("name", [LEAD, GAP])
+def test_silence_before_or_a_gap_loses_no_word(ask, recordings, name, model):
+    """The sample's words, all of them, with 20 s of silence before it or a quiet gap inside it:
+    a long stretch without speech must not make the voice-activity gate miss the next quiet words
+    (it lost the first "Hello. Hello." after leading silence)."""
+    rec, answer, alone = recordings[name], ask(name, model, "verbose_json"), ask(SAMPLE, model, "verbose_json")
+    assert answer.segments[0][0] <= _first_speech(rec) + 0.5, answer.segments[:2]
+    assert ra.wer(alone.text, answer.text) <= 0.1, (alone.text, answer.text)
+
+
 # ---- the same in the other formats ----------------------------------------------------------------
 
 
