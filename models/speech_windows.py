@@ -21,6 +21,8 @@ from models.types import SAMPLE_RATE
 
 WINDOW_SECONDS = 30.0
 """Whisper's window: the most speech one decode sees."""
+MIN_SPAN = SAMPLE_RATE // 50
+"""20 ms, one Whisper frame: the shortest span a word is placed on."""
 
 
 @dataclass(frozen=True)
@@ -69,17 +71,27 @@ class SpeechWindow:
         """A stretch of the window's audio (a word, seconds) as a stretch of the piece.
 
         A stretch that crosses a joint is kept inside the region that holds most of it, so
-        that it never covers the silence left out between two regions.
+        that it never covers the silence left out between two regions; none is shorter than
+        `MIN_SPAN` samples (one Whisper frame) unless its region is.
         """
         first, into_first = self._locate(start, False)
         last, into_last = self._locate(end, True)
         if first == last:
-            return self.piece_time(start), self.piece_time(end, is_end=True)
-        first_start, first_end = self.regions[first]
-        if first_end - first_start - into_first >= into_last:
-            return (first_start + into_first) / SAMPLE_RATE, first_end / SAMPLE_RATE
-        last_start = self.regions[last][0]
-        return last_start / SAMPLE_RATE, (last_start + into_last) / SAMPLE_RATE
+            region, begin, finish = first, into_first, into_last
+        elif first > last:  # no length, on a joint: the end of the earlier region
+            region, begin, finish = last, into_last, into_last
+        else:
+            first_start, first_end = self.regions[first]
+            if first_end - first_start - into_first >= into_last:
+                region, begin, finish = first, into_first, first_end - first_start
+            else:
+                region, begin, finish = last, 0.0, into_last
+        # never a zero-length word (Whisper's alignment gives some): at least one 20 ms frame, in the region
+        region_start, region_end = self.regions[region]
+        size = region_end - region_start
+        finish = min(max(finish, begin + MIN_SPAN), size)
+        begin = max(0.0, min(begin, finish - MIN_SPAN))
+        return (region_start + begin) / SAMPLE_RATE, (region_start + finish) / SAMPLE_RATE
 
     def _locate(self, seconds: float, is_end: bool) -> tuple[int, float]:
         """(region index, samples into that region) of a time in the window's audio."""

@@ -91,6 +91,7 @@ def test_words_lie_in_speech(ask, recordings, name, model):
     spans = [(s, e) for _, s, e in answer.words]
     assert ra.speech_share(spans, rec.speech) >= 0.9, answer.words[:8]
     assert max(e for _, e in spans) <= rec.duration + SPEECH_DURATION_SLACK
+    assert all(e > s for s, e in spans), [w for w in answer.words if w[2] <= w[1]]  # none without length
 
 
 @pytest.mark.parametrize("name,model", SEGMENT_CASES)
