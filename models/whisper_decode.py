@@ -73,7 +73,11 @@ class Transcription:
             first = min(FIRST_PIECE_SECONDS, self.worker.source.piece_seconds)
             for offset, piece in pieces(blocks, self.worker.source.piece_seconds, first_seconds=first):
                 duration = offset + len(piece) / SAMPLE_RATE
-                for window in self._windows(piece):
+                windows = list(self._windows(piece))
+                # the first piece's words go out before the next piece's windows queue for the cores
+                while pending and pending[0][0] == 0 < offset:
+                    self._hand_over(*pending.popleft())
+                for window in windows:
                     self._check()
                     detect, self.detect = self.detect, False
                     # the request's latency class (models/compute.py) goes with its windows
@@ -188,13 +192,10 @@ def _placed(segment: Segment, window: SpeechWindow) -> Segment:
     """A window's segment with its times (and its words') mapped into the piece."""
     spans = [window.piece_span(w.start, w.end) for w in segment.words]
     words = tuple(replace(w, start=start, end=end) for w, (start, end) in zip(segment.words, spans, strict=True))
-    return replace(
-        segment,
-        seek=round(window.start * 100),
-        start=window.piece_time(segment.start),
-        end=window.piece_time(segment.end, is_end=True),
-        words=words,
-    )
+    start, end = window.piece_time(segment.start), window.piece_time(segment.end, is_end=True)
+    if words and end - start < 0.02:  # a segment of one zero-length word: the word's placed span
+        start, end = min(start, words[0].start), max(end, words[-1].end)
+    return replace(segment, seek=round(window.start * 100), start=start, end=end, words=words)
 
 
 def _shifted(segment: Segment, index: int, offset: float) -> Segment:
