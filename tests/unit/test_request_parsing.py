@@ -223,6 +223,18 @@ def test_deprecated_language_codes_are_read_as_todays(sent, code):
     assert standard_code(options.language) == code
 
 
+def test_detected_languages_are_reported_in_todays_codes():
+    from types import SimpleNamespace
+
+    from gateway.formats import languages_json
+
+    assert languages_json(SimpleNamespace(languages=("jw", "he", "yue"))) == [  # type: ignore[arg-type]
+        {"code": "jv"},
+        {"code": "he"},
+        {"code": "yue"},
+    ]
+
+
 @pytest.mark.parametrize(
     ("errors", "says"),
     [
