@@ -1,4 +1,4 @@
-"""OpenAI's approved consent phrases and the negations that turn one into a refusal.
+"""OpenAI's approved consent phrases, their first-person words, and the words that turn one into a refusal.
 
 The phrases are OpenAI's published wording in its 16 languages (the custom-voices guide,
 "Creating a voice consent"), word for word, with `{organization}` where it says "OpenAI".
@@ -73,25 +73,72 @@ DEFAULT_PHRASES: dict[str, tuple[str, ...]] = {
 }
 
 DEFAULT_NEGATIONS: dict[str, tuple[str, ...]] = {
-    # Whole words; `x-` is any word beginning with `x` (Korean's 않습니다, 아닙니다). For the
-    # languages compared by characters (ja, zh) they are character sequences found anywhere in
-    # the transcript. `t` is what is left of "don't" once apostrophes split words.
-    "en": ("not", "no", "never", "nor", "neither", "cannot", "t", "refuse", "withdraw"),
-    "de": ("nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "niemals", "nein", "weder"),
-    "es": ("no", "nunca", "jamás", "ni", "tampoco"),
-    "fr": ("ne", "n", "pas", "jamais", "non", "ni", "aucun", "aucune"),
-    "hi": ("नहीं", "न", "मत", "इनकार"),
-    "id": ("tidak", "tak", "bukan", "belum", "jangan", "menolak"),
-    "it": ("non", "mai", "né", "nessun", "nessuno"),
-    "ja": ("ない", "ません", "拒否", "いいえ"),
-    "ko": ("안", "않-", "못-", "없-", "아니-", "아닙-", "거부-"),
-    "nl": ("niet", "geen", "nooit", "nee", "noch"),
-    "pl": ("nie", "nigdy", "żaden", "żadnej", "ani"),
-    "pt": ("não", "nunca", "nem", "jamais", "nenhum"),
-    "ru": ("не", "нет", "никогда", "ни", "отказываюсь"),
-    "uk": ("не", "ні", "ніколи", "жодного", "відмовляюся"),
+    # Words that turn the phrase into a refusal when heard and not in the phrase: negations
+    # (`not`, `nobody`), retractions (`revoke`, `take it back`, `just kidding`) and conditionals
+    # (`if I were ...`). Whole words; `x-` is any word beginning with `x` (Korean's 않습니다,
+    # `revoked`). For the languages compared by characters (ja, zh) they are character sequences
+    # found anywhere in the transcript. `t` is what is left of "don't" once apostrophes split words.
+    # Vietnamese has only its negations: once tones are folded its conditional and retraction words
+    # (nếu, rút, đùa) are ordinary syllables (nêu, đua) that Whisper makes of its misheard speech.
+    "en": (
+        "not", "no", "never", "nor", "neither", "cannot", "t", "refuse", "withdr-", "nobody", "none", "nothing",
+        "revok-", "retract-", "rescind-", "cancel-", "back", "kidding", "joking", "joke", "if", "unless", "would",
+        "pretend",
+    ),
+    "de": (
+        "nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "niemals", "nein", "weder", "niemand",
+        "niemanden", "nichts", "widerruf-", "zurück", "scherz-", "spaß", "wenn", "falls", "würde", "wäre",
+    ),
+    "es": (
+        "no", "nunca", "jamás", "ni", "tampoco", "nadie", "nada", "ninguno", "ninguna", "revoc-", "retiro", "broma",
+        "si",
+    ),
+    "fr": (
+        "ne", "n", "pas", "jamais", "non", "ni", "aucun", "aucune", "personne", "rien", "révoqu-", "retire",
+        "plaisant-", "blague", "si",
+    ),
+    "hi": ("नहीं", "न", "मत", "इनकार", "वापस", "अगर", "यदि"),
+    "id": ("tidak", "tak", "bukan", "belum", "jangan", "menolak", "mencabut", "cabut", "bercanda", "jika", "kalau",
+           "seandainya", "andai"),
+    "it": ("non", "mai", "né", "nessun", "nessuno", "niente", "nulla", "revoc-", "ritiro", "scherz-", "se"),
+    "ja": ("ない", "ません", "拒否", "いいえ", "誰も", "撤回", "取り消", "冗談", "もし", "なら"),
+    "ko": ("안", "않-", "못-", "없-", "아니-", "아닙-", "거부-", "아무도", "철회-", "취소-", "농담-", "만약-", "만일-"),
+    "nl": ("niet", "geen", "nooit", "nee", "noch", "niemand", "niets", "herroep-", "grap-", "als", "indien"),
+    "pl": ("nie", "nigdy", "żaden", "żadnej", "ani", "nikt", "nic", "odwołuję", "wycofuję", "żart-", "jeśli", "gdyby",
+           "gdybym"),
+    "pt": ("não", "nunca", "nem", "jamais", "nenhum", "ninguém", "nada", "revog-", "retiro", "brincadeira",
+           "brincando", "se"),
+    "ru": ("не", "нет", "никогда", "ни", "отказываюсь", "никто", "ничего", "отзываю", "шучу", "шутка", "если", "бы"),
+    "uk": ("не", "ні", "ніколи", "жодного", "відмовляюся", "ніхто", "нічого", "відкликаю", "жартую", "жарт", "якщо",
+           "якби", "би"),
     "vi": ("không", "khong", "chẳng", "chưa", "đừng"),  # khong: Whisper now and then drops every mark
-    "zh": ("不", "没", "未", "拒绝", "否"),
+    "zh": ("不", "没", "未", "拒绝", "否", "撤回", "撤销", "撤銷", "收回", "玩笑", "如果", "假如", "要是", "吗", "嗎"),
+}
+
+DEFAULT_KEY_WORDS: dict[str, tuple[str, ...]] = {
+    # The phrase's words that make it the speaker's own first-person consent: the speaker's "I",
+    # the first-person verbs ("am", "consent") and, where the language has one, the possessive
+    # ("mi consentimiento"). Each occurrence must be heard in its place (the same word or a near
+    # miss, `m` for "am" in "I'm"), not replaced by another (`he`, `nobody`, `you`, `were`) nor
+    # missing. Written as `words()` makes them (ja, zh: characters; vi folded); chosen among the
+    # words Whisper base heard in the genuine calibration recordings (README): ja 承, zh 授权 and
+    # vi ý are misheard there (証認, 受全, `I`) and are not required.
+    "de": ("ich", "bin", "einverstanden"),
+    "en": ("i", "am", "consent"),
+    "es": ("soy", "doy", "mi"),
+    "fr": ("je", "suis", "j", "autorise"),
+    "hi": ("मैं", "हूं", "देता"),
+    "id": ("saya", "memberikan"),
+    "it": ("sono", "acconsento"),
+    "ja": ("私", "認"),
+    "ko": ("나는", "허용합니다"),
+    "nl": ("ik", "ben", "geef"),
+    "pl": ("jestem", "wyrażam"),
+    "pt": ("eu", "sou", "autorizo"),
+    "ru": ("я", "являюсь", "даю"),
+    "uk": ("я", "є", "даю"),
+    "vi": ("tôi", "là", "đồng"),
+    "zh": ("我", "是"),
 }
 
 DEFAULT_PROMPTS: dict[str, str] = {
