@@ -118,26 +118,27 @@ DEFAULT_NEGATIONS: dict[str, tuple[str, ...]] = {
 DEFAULT_KEY_WORDS: dict[str, tuple[str, ...]] = {
     # The phrase's words that make it the speaker's own first-person consent: the speaker's "I",
     # the first-person verbs ("am", "consent") and, where the language has one, the possessive
-    # ("mi consentimiento"). Each occurrence must be heard in its place (the same word or a near
-    # miss, `m` for "am" in "I'm"), not replaced by another (`he`, `nobody`, `you`, `were`) nor
-    # missing. Written as `words()` makes them (ja, zh: characters; vi folded); chosen among the
-    # words Whisper base heard in the genuine calibration recordings (README): ja 承, zh 授权 and
-    # vi ý are misheard there (証認, 受全, `I`) and are not required.
+    # ("mi consentimiento"). Each occurrence must be heard in its place: the word, a spelling listed
+    # after `|` (`am|m`: Whisper's "I'm"), or a near miss keeping its first and last letter; not
+    # another word (`he`, `nobody`, `you`, `were`, 그는, acconsente) nor missing. Written as `words()`
+    # makes them (ja, zh: characters; vi folded). Chosen among the words Whisper base heard in the
+    # genuine calibration recordings (README): those it mishears there are not required (ja 承 and
+    # zh 授权 as 証, 受全; ko 허용합니다 as 사용합니다; ru даю inside `идаюся`; vi là as `lạch`, ý as `I`).
     "de": ("ich", "bin", "einverstanden"),
-    "en": ("i", "am", "consent"),
-    "es": ("soy", "doy", "mi"),
-    "fr": ("je", "suis", "j", "autorise"),
+    "en": ("i", "am|m", "consent"),
+    "es": ("soy", "doy|voy", "mi"),
+    "fr": ("je", "suis", "j|je", "autorise"),
     "hi": ("मैं", "हूं", "देता"),
     "id": ("saya", "memberikan"),
     "it": ("sono", "acconsento"),
     "ja": ("私", "認"),
-    "ko": ("나는", "허용합니다"),
+    "ko": ("나는",),
     "nl": ("ik", "ben", "geef"),
     "pl": ("jestem", "wyrażam"),
     "pt": ("eu", "sou", "autorizo"),
-    "ru": ("я", "являюсь", "даю"),
+    "ru": ("я", "являюсь"),
     "uk": ("я", "є", "даю"),
-    "vi": ("tôi", "là", "đồng"),
+    "vi": ("tôi", "đồng"),
     "zh": ("我", "是"),
 }
 
