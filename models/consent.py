@@ -390,5 +390,5 @@ def _same_word(key: str, said: str) -> bool:
     return said == key or (bool(said) and said[0] == key[0] and said[-1] == key[-1] and word_cost(key, said) < 1)
 
 
-QUESTION_MARKS = ("?", "？", "¿", "؟")
+QUESTION_MARKS = ("?", "\uff1f", "¿", "؟")  # ASCII, full-width (ja, zh), Spanish opening, Arabic
 """A transcript with one of these is a question (`Am I the owner ...?`), never a declaration."""

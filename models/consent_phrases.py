@@ -72,6 +72,7 @@ DEFAULT_PHRASES: dict[str, tuple[str, ...]] = {
     "zh": ("我是此声音的拥有者并授权{organization}使用此声音创建语音合成模型",),
 }
 
+# fmt: off
 DEFAULT_NEGATIONS: dict[str, tuple[str, ...]] = {
     # Words that turn the phrase into a refusal when heard and not in the phrase: negations
     # (`not`, `nobody`), retractions (`revoke`, `take it back`, `just kidding`) and conditionals
@@ -114,6 +115,7 @@ DEFAULT_NEGATIONS: dict[str, tuple[str, ...]] = {
     "vi": ("không", "khong", "chẳng", "chưa", "đừng"),  # khong: Whisper now and then drops every mark
     "zh": ("不", "没", "未", "拒绝", "否", "撤回", "撤销", "撤銷", "收回", "玩笑", "如果", "假如", "要是", "吗", "嗎"),
 }
+# fmt: on
 
 DEFAULT_KEY_WORDS: dict[str, tuple[str, ...]] = {
     # The phrase's words that make it the speaker's own first-person consent: the speaker's "I",

@@ -14,8 +14,8 @@ import openai
 import pytest
 
 from gateway.tenants import tenant_of
-from tests.conftest import free_port
 from models.consent_phrases import DEFAULT_PHRASES
+from tests.conftest import free_port
 from tests.helpers import CONSENT_PHRASE, KEY_A, KEY_B, encode, espeak_speech, sdk
 
 ORG_PHRASE = CONSENT_PHRASE.replace("OpenAI", "Acme Voice Lab")
