@@ -14,7 +14,7 @@ free to start and end anywhere in the transcript (the best-matching window):
   is), *and* the transcript holds no
   negation, retraction or conditional the phrase lacks (`I am not the owner...`, `nobody`,
   `I take it back`, `if`), *and* every first-person key word of the phrase (`key_words`: en
-  `I`, `am`, `consent`) was heard in its place (`he consents`, `you are`, `were` refuse),
+  `I`, `am`) was heard in its place (`he is`, `you are`, `I were` refuse),
   *and* at most `max_extra_words` words were heard outside the phrase, at most
   `max_trailing_words` of them after it (an added clause is refused), *and* it is not a
   question (no question mark).
@@ -363,31 +363,19 @@ class ConsentPhrases:
     def missing_key_words(self, result: Alignment, expected: list[str], heard: list[str], language: str) -> list[str]:
         """The phrase's first-person key words (each occurrence) that were not heard in their place.
 
-        A key word counts as heard when what the alignment paired with it, on its own, is the word, one
-        of its listed spellings (`am|m`: "I'm"), or a near miss that keeps its first and last letter:
-        not another person's word (`he` for `I`, `그는` for `나는`, `acconsente` for `acconsento`), not
-        missing, and not a piece of a near miss together with its neighbour (`and I` as a heard `and`).
+        A key word counts as heard when what the alignment paired with it, on its own, is the word or a
+        near miss of it: not another word (`he` for `I`, `were` for `am`), not missing, and not a piece
+        of a near miss together with its neighbour (`and I` paired with a heard `and`).
         """
-        spellings: dict[str, set[str]] = {}
-        for key in self.key_words.get(language, ()):
-            forms = [fold("".join(tokens(form, language)), language) for form in key.split("|")]
-            spellings.setdefault(forms[0], set()).update(forms)
+        keys = {fold(word, language) for key in self.key_words.get(language, ()) for word in tokens(key, language)}
         spans: dict[int, list[int]] = {}
         for e, h, _ in result.pairs:
             spans.setdefault(e, []).append(h)
-        missing = []
-        for i, word in enumerate(expected):
-            if word not in spellings:
-                continue
-            said = "".join(heard[h] for h in sorted(spans.get(i, [])))
-            if not any(_same_word(form, said) for form in spellings[word]):
-                missing.append(word)
-        return missing
-
-
-def _same_word(key: str, said: str) -> bool:
-    """`said` is `key` or a near miss of it that keeps its first and last letter."""
-    return said == key or (bool(said) and said[0] == key[0] and said[-1] == key[-1] and word_cost(key, said) < 1)
+        return [
+            word
+            for i, word in enumerate(expected)
+            if word in keys and word_cost(word, "".join(heard[h] for h in sorted(spans.get(i, [])))) >= 1
+        ]
 
 
 QUESTION_MARKS = ("?", "\uff1f", "¿", "؟")  # ASCII, full-width (ja, zh), Spanish opening, Arabic

@@ -193,6 +193,9 @@ def test_folded_phrases(language, heard, accepted):
     assert verdict.accepted is accepted, verdict
 
 
+NO_LEXICON = ConsentPhrases(organizations=("OpenAI",), negations={})
+
+
 def _phrase(language: str) -> str:
     return DEFAULT_PHRASES[language][0].replace("{organization}", "OpenAI")
 
@@ -232,19 +235,25 @@ def _phrase(language: str) -> str:
         ("zh", _phrase("zh").replace("我是", "他是"), "first person"),
         ("zh", "如果" + _phrase("zh"), "negation"),
         ("zh", _phrase("zh") + "吗？", "negation"),
-        ("ko", _phrase("ko").replace("나는", "그는"), "first person"),
-        # a near miss of a first-person verb that is another person's form (the ending changed)
         ("it", _phrase("it").replace("Sono", "Lui è").replace("e acconsento", "e acconsente"), "first person"),
-        ("it", _phrase("it").replace("e acconsento", "e lui acconsente"), "first person"),
-        ("pt", _phrase("pt").replace("autorizo", "ele autoriza"), "first person"),
-        ("pl", _phrase("pl").replace("wyrażam", "ona wyraża"), "first person"),
+        # another person named where Whisper's mishearings leave no key word to require (ko 나는 as 넌은),
+        # or a near miss of a first-person verb that is another person's form (the ending changed)
+        ("ko", _phrase("ko").replace("나는", "그는"), "negation"),
+        ("it", _phrase("it").replace("e acconsento", "e lui acconsente"), "negation"),
+        ("pt", _phrase("pt").replace("autorizo", "autoriza"), "negation"),
+        ("pl", _phrase("pl").replace("wyrażam", "ona wyraża"), "negation"),
+        ("ru", _phrase("ru").replace("даю", "он дает"), "negation"),
         ("vi", _phrase("vi").replace("Tôi là", "Anh ấy là").replace("và tôi", "và anh ấy"), "first person"),
         ("hi", _phrase("hi").replace("मैं इस", "वह इस"), "first person"),
     ],
 )
 def test_refuses_what_is_not_the_speakers_own_declaration(language, heard, reason):
     verdict = CHECK.verify(heard, language)
-    assert not verdict.accepted and reason in verdict.reason, verdict
+    assert not verdict.accepted, verdict
+    if reason == "first person":  # the key words refuse it on their own, without the lexicon's pronouns
+        verdict = NO_LEXICON.verify(heard, language)
+        assert not verdict.accepted, verdict
+    assert reason in verdict.reason, verdict
 
 
 @pytest.mark.parametrize(
@@ -269,11 +278,11 @@ def test_key_words_are_words_of_their_phrase():
     assert sorted(DEFAULT_KEY_WORDS) == sorted(DEFAULT_PHRASES)
     for language, keys in DEFAULT_KEY_WORDS.items():
         phrase = words(DEFAULT_PHRASES[language][0], language)
-        assert keys and all(words(key.split("|")[0], language)[0] in phrase for key in keys), language
+        assert all(words(key, language)[0] in phrase for key in keys), language
 
 
 def test_key_words_and_trailing_words_are_configurable():
     heard = EN.replace("I am", "He is").replace("I consent", "he consents") + " Thanks a lot, everyone."
     assert not CHECK.verify(heard, "en").accepted
-    loose = ConsentPhrases(key_words={}, max_trailing_words=8)
+    loose = ConsentPhrases(key_words={}, negations={}, max_trailing_words=8)
     assert loose.verify(heard, "en").accepted
