@@ -12,8 +12,8 @@ free to start and end anywhere in the transcript (the best-matching window):
   `max_name_distance` of it, character by character, as written or both transliterated to
   Latin letters (a phrase consenting to a different company is refused however close the rest
   is), *and* the transcript holds no
-  negation, retraction or conditional the phrase lacks (`I am not the owner...`, `nobody`,
-  `I take it back`, `if`), *and* every first-person key word of the phrase (`key_words`: en
+  negation, retraction, conditional or other person the phrase lacks (`I am not the owner...`, `nobody`,
+  `I take it back`, `if`, `he`), *and* every first-person key word of the phrase (`key_words`: en
   `I`, `am`) was heard in its place (`he is`, `you are`, `I were` refuse),
   *and* at most `max_extra_words` words were heard outside the phrase, at most
   `max_trailing_words` of them after it (an added clause is refused), *and* it is not a
