@@ -139,13 +139,29 @@ class Transcription:
             if not self.language.done():
                 self.language.set_exception(exc)
             raise
+        checked, looped = self._checked(decoded, window)
+        if options.prompt and (looped or not checked):
+            # the prompt may have led the decoder astray (a repeated word made tiny.en loop on it,
+            # and the cut left nothing): the window again without it; the one with more words stays
+            again, _ = self._checked(list(decode(self.worker, samples, replace(options, prompt=None), None,
+                                                 self.stopped)), window)
+            if sum(len(s.words) for s in again) > sum(len(s.words) for s in checked):
+                checked = again
+        return checked
+
+    def _checked(self, decoded: list[Segment], window: SpeechWindow) -> tuple[list[Segment], bool]:
+        """A window's decoded segments that pass the checks, loops cut, in the piece's time; and
+        whether a loop was cut."""
         checked: list[Segment] = []
+        looped = False
         for segment in decoded:
             if is_speech(segment):
-                placed = _placed(self.worker.retokenized(cut_loop(segment)), window)
+                cut = cut_loop(segment)
+                looped = looped or len(cut.words) < len(segment.words)
+                placed = _placed(self.worker.retokenized(cut), window)
                 parts = self.worker.retokenized_parts(placed, split_at_pauses(placed))
                 checked.extend(bounded_by_words(part) for part in parts)
-        return drop_repeats(checked)
+        return drop_repeats(checked), looped
 
     def _hand_over(self, offset: float, window: SpeechWindow, future: Future[list[Segment]]) -> None:
         previous = self.segments[-1].text if self.segments else ""
