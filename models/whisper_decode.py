@@ -102,7 +102,8 @@ class Transcription:
         guess = self.language.result() if self.language.done() else None
         return Transcript(
             task=self.options.task,
-            language=guess.code if guess else self.options.language or "en",
+            # nothing decoded (no speech): the language asked for, else the first one allowed
+            language=guess.code if guess else self.options.language or (self.options.languages or ("en",))[0],
             duration=duration,
             segments=tuple(self.segments),
             languages=reported(guess, (s.no_speech_prob for s in self.segments)),
