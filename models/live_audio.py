@@ -27,6 +27,7 @@ import numpy as np
 from models.errors import InvalidRequest
 from models.options import VadParameters
 from models.types import SAMPLE_RATE
+from models.vad import SpeechProbabilities
 
 if TYPE_CHECKING:
     from av.audio.codeccontext import AudioCodecContext
@@ -41,8 +42,6 @@ _CODECS: dict[str, tuple[str, int]] = {
 
 FRAME = 512
 """Samples of one Silero VAD frame at 16 kHz (32 ms)."""
-
-_CONTEXT = 64  # samples of the previous frame Silero sees with each frame
 
 
 def bytes_per_second(fmt: LiveFormat) -> int:
@@ -137,11 +136,9 @@ class TurnDetector:
         idle_timeout_ms: int | None = None,
         pause_check_ms: int | None = None,
     ):
-        from faster_whisper.vad import get_vad_model
-
         self.vad = vad
         self.max_turn_samples = max_turn_samples
-        self.model = model or get_vad_model()
+        self._probabilities = SpeechProbabilities(model)  # the file path's probabilities (models/vad.py)
         self.idle_samples = idle_timeout_ms * SAMPLE_RATE // 1000 if idle_timeout_ms else None
         self.check_samples = pause_check_ms * SAMPLE_RATE // 1000 if pause_check_ms else None
         self.position = 0  # session samples seen in whole frames
@@ -153,9 +150,6 @@ class TurnDetector:
         self._queued: deque[float] = deque()  # probabilities of frames not stepped yet (a decision is awaited)
         self.waiting: PauseCandidate | None = None
         self._pending = np.zeros(0, dtype=np.float32)  # less than a frame
-        self._context = np.zeros(_CONTEXT, dtype=np.float32)  # the end of the last frame
-        self._h = np.zeros((1, 1, 128), dtype=np.float32)  # Silero's LSTM state
-        self._c = np.zeros((1, 1, 128), dtype=np.float32)
 
     @property
     def speaking(self) -> bool:
@@ -204,19 +198,6 @@ class TurnDetector:
             if events and isinstance(events[-1], PauseCandidate):
                 self.waiting = events[-1]
         return events
-
-    def _probabilities(self, frames: np.ndarray) -> np.ndarray:
-        """Speech probability of each frame, carrying Silero's state from call to call.
-
-        faster-whisper's `SileroVADModel.__call__` starts every call from a blank state; its ONNX
-        graph runs the frames of a call in sequence, so the state it returns is carried here
-        instead: any chunking of the audio gives the probabilities of the whole recording.
-        """
-        context = np.concatenate([self._context[None], frames[:-1, -_CONTEXT:]])
-        batch = np.concatenate([context, frames], axis=1)
-        out, self._h, self._c = self.model.session.run(None, {"input": batch, "h": self._h, "c": self._c})
-        self._context = frames[-1, -_CONTEXT:].copy()
-        return np.asarray(out).reshape(-1)
 
     def _step(self, prob: float) -> list[TurnEvent]:
         vad = self.vad

@@ -1,4 +1,4 @@
-"""Long audio in bounded memory: pieces cut at quiet moments, and voice-activity chunks.
+"""Long audio in bounded memory: pieces cut at quiet moments.
 
 A recording arrives as a stream of sample blocks. It is transcribed piece by piece (a few
 minutes each, cut at the quietest moment near the end of the piece, so no word is split),
@@ -11,14 +11,12 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-from models.options import VadParameters
 from models.types import SAMPLE_RATE
 
 PIECE_SECONDS = 300.0
 FIRST_PIECE_SECONDS = 60.0  # the first piece: its words stream out before a whole piece is read
 SEARCH_SECONDS = 10.0  # where to look for a quiet cut, before the piece's end
 FRAME = SAMPLE_RATE // 20  # 50 ms energy frames
-MAX_CHUNK_SECONDS = 30.0  # one Whisper window
 
 
 def quietest_cut(samples: np.ndarray, start: int, end: int) -> int:
@@ -57,16 +55,3 @@ def pieces(
             lengths = lengths[-1:]
     if len(buffer):
         yield offset / SAMPLE_RATE, buffer
-
-
-def speech_chunks(samples: np.ndarray, vad: VadParameters) -> list[tuple[int, int]]:
-    """Sample ranges of speech, each at most one Whisper window, from the bundled Silero VAD."""
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    options = VadOptions(
-        threshold=vad.threshold,
-        min_silence_duration_ms=vad.silence_duration_ms,
-        speech_pad_ms=vad.prefix_padding_ms,
-        max_speech_duration_s=MAX_CHUNK_SECONDS - 2 * vad.prefix_padding_ms / 1000,
-    )
-    return [(int(c["start"]), int(c["end"])) for c in get_speech_timestamps(samples, options, SAMPLE_RATE)]

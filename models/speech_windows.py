@@ -21,6 +21,8 @@ from models.types import SAMPLE_RATE
 
 WINDOW_SECONDS = 30.0
 """Whisper's window: the most speech one decode sees."""
+MIN_SPAN = SAMPLE_RATE // 50
+"""20 ms, one Whisper frame: the shortest span a word is placed on."""
 
 
 @dataclass(frozen=True)
@@ -69,17 +71,27 @@ class SpeechWindow:
         """A stretch of the window's audio (a word, seconds) as a stretch of the piece.
 
         A stretch that crosses a joint is kept inside the region that holds most of it, so
-        that it never covers the silence left out between two regions.
+        that it never covers the silence left out between two regions; none is shorter than
+        `MIN_SPAN` samples (one Whisper frame) unless its region is.
         """
         first, into_first = self._locate(start, False)
         last, into_last = self._locate(end, True)
         if first == last:
-            return self.piece_time(start), self.piece_time(end, is_end=True)
-        first_start, first_end = self.regions[first]
-        if first_end - first_start - into_first >= into_last:
-            return (first_start + into_first) / SAMPLE_RATE, first_end / SAMPLE_RATE
-        last_start = self.regions[last][0]
-        return last_start / SAMPLE_RATE, (last_start + into_last) / SAMPLE_RATE
+            region, begin, finish = first, into_first, into_last
+        elif first > last:  # no length, on a joint: the end of the earlier region
+            region, begin, finish = last, into_last, into_last
+        else:
+            first_start, first_end = self.regions[first]
+            if first_end - first_start - into_first >= into_last:
+                region, begin, finish = first, into_first, first_end - first_start
+            else:
+                region, begin, finish = last, 0.0, into_last
+        # never a zero-length word (Whisper's alignment gives some): at least one 20 ms frame, in the region
+        region_start, region_end = self.regions[region]
+        size = region_end - region_start
+        finish = min(max(finish, begin + MIN_SPAN), size)
+        begin = max(0.0, min(begin, finish - MIN_SPAN))
+        return (region_start + begin) / SAMPLE_RATE, (region_start + finish) / SAMPLE_RATE
 
     def _locate(self, seconds: float, is_end: bool) -> tuple[int, float]:
         """(region index, samples into that region) of a time in the window's audio."""
@@ -97,15 +109,13 @@ class SpeechWindow:
 def speech_regions(
     samples: np.ndarray, vad: VadParameters, max_seconds: float = WINDOW_SECONDS
 ) -> list[tuple[int, int]]:
-    """Sample ranges of speech found by the bundled Silero VAD, each at most `max_seconds` long.
+    """Sample ranges of speech found by the bundled Silero VAD (models/vad.py), each at most `max_seconds` long.
 
     `vad.prefix_padding_ms` pads each region on both sides; pauses shorter than
     `vad.silence_duration_ms` stay inside a region. Runs Silero on the calling thread.
     """
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+    from models.vad import VadOptions, speech_timestamps
 
-    if len(samples) == 0:
-        return []
     options = VadOptions(
         threshold=vad.threshold,
         min_silence_duration_ms=vad.silence_duration_ms,
@@ -113,8 +123,7 @@ def speech_regions(
         min_speech_duration_ms=vad.min_speech_ms,
         max_speech_duration_s=max_seconds - 2 * vad.prefix_padding_ms / 1000,
     )
-    found = get_speech_timestamps(samples, options, SAMPLE_RATE)
-    return [(int(c["start"]), min(int(c["end"]), len(samples))) for c in found if c["end"] > c["start"]]
+    return speech_timestamps(samples, options)
 
 
 def pack(regions: list[tuple[int, int]], max_seconds: float = WINDOW_SECONDS) -> Iterator[SpeechWindow]:

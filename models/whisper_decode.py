@@ -73,7 +73,11 @@ class Transcription:
             first = min(FIRST_PIECE_SECONDS, self.worker.source.piece_seconds)
             for offset, piece in pieces(blocks, self.worker.source.piece_seconds, first_seconds=first):
                 duration = offset + len(piece) / SAMPLE_RATE
-                for window in self._windows(piece):
+                windows = list(self._windows(piece))
+                # the first piece's words go out before the next piece's windows queue for the cores
+                while pending and pending[0][0] == 0 < offset:
+                    self._hand_over(*pending.popleft())
+                for window in windows:
                     self._check()
                     detect, self.detect = self.detect, False
                     # the request's latency class (models/compute.py) goes with its windows
@@ -98,7 +102,8 @@ class Transcription:
         guess = self.language.result() if self.language.done() else None
         return Transcript(
             task=self.options.task,
-            language=guess.code if guess else self.options.language or "en",
+            # nothing decoded (no speech): the language asked for, else the first one allowed
+            language=guess.code if guess else self.options.language or (self.options.languages or ("en",))[0],
             duration=duration,
             segments=tuple(self.segments),
             languages=reported(guess, (s.no_speech_prob for s in self.segments)),
@@ -135,13 +140,29 @@ class Transcription:
             if not self.language.done():
                 self.language.set_exception(exc)
             raise
+        checked, looped = self._checked(decoded, window)
+        if options.prompt and (looped or not checked):
+            # the prompt may have led the decoder astray (a repeated word made tiny.en loop on it,
+            # and the cut left nothing): the window again without it; the one with more words stays
+            again, _ = self._checked(list(decode(self.worker, samples, replace(options, prompt=None), None,
+                                                 self.stopped)), window)
+            if sum(len(s.words) for s in again) > sum(len(s.words) for s in checked):
+                checked = again
+        return checked
+
+    def _checked(self, decoded: list[Segment], window: SpeechWindow) -> tuple[list[Segment], bool]:
+        """A window's decoded segments that pass the checks, loops cut, in the piece's time; and
+        whether a loop was cut."""
         checked: list[Segment] = []
+        looped = False
         for segment in decoded:
             if is_speech(segment):
-                placed = _placed(self.worker.retokenized(cut_loop(segment)), window)
+                cut = cut_loop(segment)
+                looped = looped or len(cut.words) < len(segment.words)
+                placed = _placed(self.worker.retokenized(cut), window)
                 parts = self.worker.retokenized_parts(placed, split_at_pauses(placed))
                 checked.extend(bounded_by_words(part) for part in parts)
-        return drop_repeats(checked)
+        return drop_repeats(checked), looped
 
     def _hand_over(self, offset: float, window: SpeechWindow, future: Future[list[Segment]]) -> None:
         previous = self.segments[-1].text if self.segments else ""
@@ -188,13 +209,10 @@ def _placed(segment: Segment, window: SpeechWindow) -> Segment:
     """A window's segment with its times (and its words') mapped into the piece."""
     spans = [window.piece_span(w.start, w.end) for w in segment.words]
     words = tuple(replace(w, start=start, end=end) for w, (start, end) in zip(segment.words, spans, strict=True))
-    return replace(
-        segment,
-        seek=round(window.start * 100),
-        start=window.piece_time(segment.start),
-        end=window.piece_time(segment.end, is_end=True),
-        words=words,
-    )
+    start, end = window.piece_time(segment.start), window.piece_time(segment.end, is_end=True)
+    if words and end - start < 0.02:  # a segment of one zero-length word: the word's placed span
+        start, end = min(start, words[0].start), max(end, words[-1].end)
+    return replace(segment, seek=round(window.start * 100), start=start, end=end, words=words)
 
 
 def _shifted(segment: Segment, index: int, offset: float) -> Segment:

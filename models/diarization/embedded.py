@@ -126,37 +126,36 @@ class EmbeddedDiarizer:
         self.config = config or EmbeddedDiarizerConfig()
         self.budget = budget or CpuBudget()
         self.encoder = encoder or SpeakerEncoder(self.budget)
-        self._vad: tuple[Any, Any] | None = None  # faster-whisper's (VadOptions, get_speech_timestamps)
+        self._loaded = False
 
     def load(self) -> None:
         try:
-            from faster_whisper.vad import VadOptions, get_speech_timestamps
+            import faster_whisper.vad  # noqa: F401
         except ImportError as exc:
             raise ModelUnavailable(
                 "The embedded diarizer needs faster-whisper for its Silero VAD: "
                 "pip install faster-whisper."
             ) from exc
-        self._vad = (VadOptions, get_speech_timestamps)
+        self._loaded = True
         self.encoder.load()
 
     # --- stages ---------------------------------------------------------------------------
 
     def speech(self, samples: np.ndarray) -> SpeechTimeline:
         """Silero VAD speech regions and the joined speech audio."""
-        if self._vad is None:
+        from models.vad import VadOptions, speech_timestamps
+
+        if not self._loaded:
             raise ModelUnavailable("The embedded diarizer is not loaded; call load() first.")
-        vad_options, get_speech_timestamps = self._vad
         c = self.config
-        options = vad_options(
+        options = VadOptions(
             threshold=c.vad_threshold,
             min_silence_duration_ms=c.vad_min_silence_ms,
             speech_pad_ms=c.vad_speech_pad_ms,
             min_speech_duration_ms=c.vad_min_speech_ms,
         )
         with self.budget.compute(1):  # the Silero VAD session runs one thread
-            stamps = get_speech_timestamps(samples, options, sampling_rate=SAMPLE_RATE)
-        regions = tuple((int(s["start"]), min(int(s["end"]), len(samples))) for s in stamps)
-        regions = tuple((s, e) for s, e in regions if e > s)
+            regions = tuple(speech_timestamps(samples, options))
         joined = (
             np.concatenate([samples[s:e] for s, e in regions])
             if regions
@@ -369,5 +368,5 @@ def _merge_touching(turns: list[tuple[float, float, str]], gap: float = 1e-3) ->
 def with_config(engine: EmbeddedDiarizer, **changes: Any) -> EmbeddedDiarizer:
     """The same engine (sharing its loaded encoder and VAD) with some settings changed."""
     clone = EmbeddedDiarizer(replace(engine.config, **changes), budget=engine.budget, encoder=engine.encoder)
-    clone._vad = engine._vad
+    clone._loaded = engine._loaded
     return clone

@@ -91,6 +91,7 @@ def test_words_lie_in_speech(ask, recordings, name, model):
     spans = [(s, e) for _, s, e in answer.words]
     assert ra.speech_share(spans, rec.speech) >= 0.9, answer.words[:8]
     assert max(e for _, e in spans) <= rec.duration + SPEECH_DURATION_SLACK
+    assert all(e > s for s, e in spans), [w for w in answer.words if w[2] <= w[1]]  # none without length
 
 
 @pytest.mark.parametrize("name,model", SEGMENT_CASES)
@@ -115,6 +116,17 @@ def test_no_segment_inside_a_stretch_without_speech(ask, recordings, name, model
     widened = ra.merge((a - ra.COLLAR, b + ra.COLLAR) for a, b in rec.speech)
     inside = [s for s in answer.segments if (s[1] - s[0]) - ra.overlap((s[0], s[1]), widened) > 1.0]
     assert not inside, inside
+
+
+@pytest.mark.parametrize("model", ["whisper-1", "tiny.en"])
+@pytest.mark.parametrize("name", [LEAD, GAP])
+def test_silence_before_or_a_gap_loses_no_word(ask, recordings, name, model):
+    """The sample's words, all of them, with 20 s of silence before it or a quiet gap inside it:
+    a long stretch without speech must not make the voice-activity gate miss the next quiet words
+    (it lost the first "Hello. Hello." after leading silence)."""
+    rec, answer, alone = recordings[name], ask(name, model, "verbose_json"), ask(SAMPLE, model, "verbose_json")
+    assert answer.segments[0][0] <= _first_speech(rec) + 0.5, answer.segments[:2]
+    assert ra.wer(alone.text, answer.text) <= 0.1, (alone.text, answer.text)
 
 
 # ---- the same in the other formats ----------------------------------------------------------------

@@ -17,6 +17,7 @@ from models.live_audio import (
 )
 from models.options import VadParameters
 from models.types import SAMPLE_RATE
+from models.vad import speech_probabilities
 from tests.helpers import read_audio
 
 VAD = VadParameters(threshold=0.5, prefix_padding_ms=300, silence_duration_ms=500)
@@ -137,3 +138,27 @@ def test_semantic_pauses_wait_for_a_decision(fixture_audio):
 )
 def test_sounds_finished(text, finished):
     assert sounds_finished(text) is finished
+
+
+@pytest.mark.parametrize("chunk", [512 * 7 + 100, 4800, 16000 * 3])
+def test_live_probabilities_are_the_file_paths_whatever_the_chunking(chunk):
+    """The live detector hears what the file path's gate hears (models/vad.py: fresh state every
+    8 s, warmed on the second before), so a long silence before a quiet word misses it in neither."""
+    from samples.realaudio import pyannote_sample
+
+    sample = pyannote_sample().samples
+    audio = np.concatenate([np.zeros(30 * 16000, np.float32), sample])
+    audio = audio[: len(audio) - len(audio) % 512]
+    detector = TurnDetector(VadParameters(), max_turn_samples=10**9)
+    probabilities = []
+    pending = np.zeros(0, np.float32)
+    for start in range(0, len(audio), chunk):
+        pending = np.concatenate([pending, audio[start : start + chunk]])
+        whole = len(pending) - len(pending) % 512
+        if whole:
+            probabilities.append(detector._probabilities(pending[:whole].reshape(-1, 512)))
+            pending = pending[whole:]
+    live = np.concatenate(probabilities)
+    assert np.allclose(live, speech_probabilities(audio), atol=1e-4)
+    hello = slice(int(36.69 * 16000 / 512), int(37.7 * 16000 / 512))  # "Hello." after 30 s of silence
+    assert live[hello].max() >= 0.5

@@ -76,3 +76,12 @@ def test_a_word_across_the_joint_stays_in_the_region_holding_most_of_it():
     assert window.piece_span(1.8, 2.1) == (2.8, 3.0)  # mostly before the joint
     assert window.piece_span(1.9, 2.5) == (10.0, 10.5)  # mostly after it
     assert window.piece_span(0.2, 0.4) == (1.2, 1.4)
+
+
+def test_no_word_is_placed_with_zero_length():
+    """Whisper's alignment gives some words no length; placed, each has at least one 20 ms frame."""
+    window = SpeechWindow(((1 * RATE, 3 * RATE), (10 * RATE, 12 * RATE)))
+    assert window.piece_span(0.5, 0.5) == (1.5, 1.52)
+    assert window.piece_span(2.0, 2.0) == pytest.approx((2.98, 3.0))  # on the joint, at the end of a region
+    assert window.piece_span(4.0, 4.0) == pytest.approx((11.98, 12.0))  # past the end
+    assert window.piece_span(2.0, 2.01) == pytest.approx((10.0, 10.02))
