@@ -115,8 +115,10 @@ def _consent_phrases(settings: Settings) -> ConsentPhrases:
         organizations=("OpenAI", section.organization),
         negations={k.lower(): tuple(v) for k, v in section.negations.items()},
         prompts={k.lower(): v for k, v in section.prompts.items()},
+        key_words={k.lower(): tuple(v) for k, v in section.key_words.items()},
         max_error_rate=section.max_error_rate,
         max_extra_words=section.max_extra_words,
+        max_trailing_words=section.max_trailing_words,
         max_name_distance=section.max_name_distance,
     )
 

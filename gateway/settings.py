@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from models.compute import Latency, LatencyPolicy
-from models.consent import DEFAULT_NEGATIONS, DEFAULT_PHRASES, DEFAULT_PROMPTS, ORGANIZATION
+from models.consent import DEFAULT_KEY_WORDS, DEFAULT_NEGATIONS, DEFAULT_PHRASES, DEFAULT_PROMPTS, ORGANIZATION
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "configs" / "default.yaml"
@@ -241,7 +241,13 @@ class ConsentSettings(BaseModel):
     )
     negations: dict[str, list[str]] = Field(
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_NEGATIONS.items()},
-        description="Words that turn a phrase into a refusal; refused when heard and not in the phrase.",
+        description="Words that turn a phrase into a refusal (negations, retractions, conditionals); refused when "
+        "heard and not in the phrase.",
+    )
+    key_words: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_KEY_WORDS.items()},
+        description="Per language, the phrase's first-person words (en: I, am, consent) that must each be heard in "
+        "their place.",
     )
     prompts: dict[str, str] = Field(
         default_factory=lambda: dict(DEFAULT_PROMPTS),
@@ -253,6 +259,9 @@ class ConsentSettings(BaseModel):
         0.6, ge=0, le=1, description="Character distance allowed between the organisation's name and what was heard."
     )
     max_extra_words: int = Field(8, ge=0, description="Words allowed besides the phrase (a greeting, a name).")
+    max_trailing_words: int = Field(
+        3, ge=0, description="Of those, words allowed after the phrase (an added clause may take it back)."
+    )
     max_recording_bytes: int = Field(10 * 1024 * 1024, gt=0)
     max_recording_seconds: float = Field(60, gt=0)
 

@@ -12,8 +12,12 @@ free to start and end anywhere in the transcript (the best-matching window):
   `max_name_distance` of it, character by character, as written or both transliterated to
   Latin letters (a phrase consenting to a different company is refused however close the rest
   is), *and* the transcript holds no
-  negation the phrase lacks (`I am not the owner...`), *and* at most `max_extra_words`
-  words were heard outside the phrase.
+  negation, retraction, conditional or other person the phrase lacks (`I am not the owner...`, `nobody`,
+  `I take it back`, `if`, `he`), *and* every first-person key word of the phrase (`key_words`: en
+  `I`, `am`) was heard in its place (`he is`, `you are`, `I were` refuse),
+  *and* at most `max_extra_words` words were heard outside the phrase, at most
+  `max_trailing_words` of them after it (an added clause is refused), *and* it is not a
+  question (no question mark).
 
 Words are compared after `fold`: marks that Whisper writes either way for a language are
 dropped or unified first (Vietnamese tone marks, Hindi vowel length and candrabindu), in the
@@ -29,9 +33,16 @@ from dataclasses import dataclass, field
 
 from anyascii import anyascii
 
-from models.consent_phrases import DEFAULT_NEGATIONS, DEFAULT_PHRASES, DEFAULT_PROMPTS, ORGANIZATION
+from models.consent_phrases import (
+    DEFAULT_KEY_WORDS,
+    DEFAULT_NEGATIONS,
+    DEFAULT_PHRASES,
+    DEFAULT_PROMPTS,
+    ORGANIZATION,
+)
 
 __all__ = [
+    "DEFAULT_KEY_WORDS",
     "DEFAULT_NEGATIONS",
     "DEFAULT_PHRASES",
     "DEFAULT_PROMPTS",
@@ -283,8 +294,10 @@ class ConsentPhrases:
     organizations: tuple[str, ...] = ("OpenAI",)
     negations: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_NEGATIONS))
     prompts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PROMPTS))  # Whisper prompt: the script
+    key_words: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_KEY_WORDS))
     max_error_rate: float = 0.35
-    max_extra_words: int = 8
+    max_extra_words: int = 8  # heard outside the phrase, before and after it
+    max_trailing_words: int = 3  # of those, after it (Whisper's "Thank you.")
     max_name_distance: float = 0.6  # characters of the organisation's name vs what was heard in its place
 
     @property
@@ -334,8 +347,36 @@ class ConsentPhrases:
         negations = tuple(fold(n, language) for n in self.negations.get(language, ()))
         negated = negations_heard(heard, expected, negations, language)
         if negated:
-            return refuse(f"it contains a negation ({negated[0]!r})")
+            return refuse(f"it contains a negation, retraction or condition ({negated[0]!r})")
+        if missing := self.missing_key_words(result, expected, heard, language):
+            return refuse(f"it is not the speaker's own consent in the first person ({missing[0]!r} was not heard)")
         extra = len(heard) - (result.end - result.start)
         if extra > self.max_extra_words:
             return refuse(f"it contains {extra} words besides the approved phrase")
+        trailing = len(heard) - result.end
+        if trailing > self.max_trailing_words:
+            return refuse(f"it goes on for {trailing} words after the approved phrase")
+        if any(mark in heard_text for mark in QUESTION_MARKS):
+            return refuse("it is a question, not a declaration")
         return Verdict(True, heard_text.strip(), phrase, result.error_rate)
+
+    def missing_key_words(self, result: Alignment, expected: list[str], heard: list[str], language: str) -> list[str]:
+        """The phrase's first-person key words (each occurrence) that were not heard in their place.
+
+        A key word counts as heard when what the alignment paired with it, on its own, is the word or a
+        near miss of it: not another word (`he` for `I`, `were` for `am`), not missing, and not a piece
+        of a near miss together with its neighbour (`and I` paired with a heard `and`).
+        """
+        keys = {fold(word, language) for key in self.key_words.get(language, ()) for word in tokens(key, language)}
+        spans: dict[int, list[int]] = {}
+        for e, h, _ in result.pairs:
+            spans.setdefault(e, []).append(h)
+        return [
+            word
+            for i, word in enumerate(expected)
+            if word in keys and word_cost(word, "".join(heard[h] for h in sorted(spans.get(i, [])))) >= 1
+        ]
+
+
+QUESTION_MARKS = ("?", "\uff1f", "¿", "؟")  # ASCII, full-width (ja, zh), Spanish opening, Arabic
+"""A transcript with one of these is a question (`Am I the owner ...?`), never a declaration."""

@@ -102,7 +102,8 @@ class Transcription:
         guess = self.language.result() if self.language.done() else None
         return Transcript(
             task=self.options.task,
-            language=guess.code if guess else self.options.language or "en",
+            # nothing decoded (no speech): the language asked for, else the first one allowed
+            language=guess.code if guess else self.options.language or (self.options.languages or ("en",))[0],
             duration=duration,
             segments=tuple(self.segments),
             languages=reported(guess, (s.no_speech_prob for s in self.segments)),
@@ -139,13 +140,29 @@ class Transcription:
             if not self.language.done():
                 self.language.set_exception(exc)
             raise
+        checked, looped = self._checked(decoded, window)
+        if options.prompt and (looped or not checked):
+            # the prompt may have led the decoder astray (a repeated word made tiny.en loop on it,
+            # and the cut left nothing): the window again without it; the one with more words stays
+            again, _ = self._checked(list(decode(self.worker, samples, replace(options, prompt=None), None,
+                                                 self.stopped)), window)
+            if sum(len(s.words) for s in again) > sum(len(s.words) for s in checked):
+                checked = again
+        return checked
+
+    def _checked(self, decoded: list[Segment], window: SpeechWindow) -> tuple[list[Segment], bool]:
+        """A window's decoded segments that pass the checks, loops cut, in the piece's time; and
+        whether a loop was cut."""
         checked: list[Segment] = []
+        looped = False
         for segment in decoded:
             if is_speech(segment):
-                placed = _placed(self.worker.retokenized(cut_loop(segment)), window)
+                cut = cut_loop(segment)
+                looped = looped or len(cut.words) < len(segment.words)
+                placed = _placed(self.worker.retokenized(cut), window)
                 parts = self.worker.retokenized_parts(placed, split_at_pauses(placed))
                 checked.extend(bounded_by_words(part) for part in parts)
-        return drop_repeats(checked)
+        return drop_repeats(checked), looped
 
     def _hand_over(self, offset: float, window: SpeechWindow, future: Future[list[Segment]]) -> None:
         previous = self.segments[-1].text if self.segments else ""

@@ -117,6 +117,11 @@ def test_no_language_is_reported_when_none_is_reliable(client):
     silence = encode(np.zeros(16000 * 3, dtype=np.float32), "wav")
     result = client.audio.transcriptions.create(model="whisper-1", file=("s.wav", silence))
     assert result.languages == []
+    # nothing heard, languages given: the verbose language is one of them, never an English default
+    german = client.audio.transcriptions.create(
+        model="whisper-1", file=("s.wav", silence), languages=["de"], response_format="verbose_json"
+    )
+    assert (german.language, german.text, german.languages) == ("german", "", [])
     # Portuguese, told it is English or German: transcribed in one of them, but not reported as detected
     audio = espeak_speech(PORTUGUESE, voice="pt")
     forced = client.audio.transcriptions.create(model="whisper-1", file=("pt.flac", audio), languages=["en", "de"])

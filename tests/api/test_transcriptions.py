@@ -214,3 +214,14 @@ def test_long_audio_is_decoded_piece_by_piece(start_server, fixture_audio):
     events = list(sdk.audio.transcriptions.create(model="tiny.en", file=("long.mp3", audio), stream=True))
     assert sum(e.type == "transcript.text.delta" for e in events) >= 3
     assert events[-1].text.lower().count("bakery") == 2
+
+
+@pytest.mark.parametrize("model", ["tiny.en", "base"])
+@pytest.mark.parametrize("include", [[], ["logprobs"]])
+def test_a_repetitive_prompt_cannot_empty_the_transcript(client, fixture_audio, model, include):
+    """A prompt of one word said over and over made tiny.en loop on it; the loop cut then left
+    nothing, returned as success. A window whose prompted decode fails is decoded again without it."""
+    result = client.audio.transcriptions.create(
+        model=model, file=fixture_audio("en_fox.flac"), prompt="word " * 20, include=include, response_format="json"
+    )
+    assert word_error_rate(FOX, result.text) < 0.3, result.text

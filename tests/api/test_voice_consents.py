@@ -14,8 +14,9 @@ import openai
 import pytest
 
 from gateway.tenants import tenant_of
+from models.consent_phrases import DEFAULT_PHRASES
 from tests.conftest import free_port
-from tests.helpers import CONSENT_PHRASE, KEY_A, KEY_B, encode, sdk
+from tests.helpers import CONSENT_PHRASE, KEY_A, KEY_B, encode, espeak_speech, sdk
 
 ORG_PHRASE = CONSENT_PHRASE.replace("OpenAI", "Acme Voice Lab")
 OTHER_SENTENCE = "I am the owner of this house and I agree to pay the rent every month."
@@ -23,6 +24,39 @@ NEGATED = (
     "I am not the owner of this voice and I do not consent to OpenAI using this voice to create a synthetic "
     "voice model."
 )
+
+# Close to the phrase (the error rate alone would accept them) but not the speaker's own declaration
+REST = CONSENT_PHRASE.split(" to OpenAI ", 1)[1]
+NOT_MINE = {
+    "nobody": f"Nobody is the owner of this voice and nobody consents to OpenAI {REST}",
+    "kidding": CONSENT_PHRASE + " Just kidding, I take it back.",
+    "revoked": CONSENT_PHRASE + " I hereby revoke that.",
+    "he": f"He is the owner of this voice and he consents to OpenAI {REST}",
+    "you": f"You are the owner of this voice and you consent to OpenAI {REST}",
+    "if": f"If I were the owner of this voice, I would consent to OpenAI {REST}",
+    "question": f"Am I the owner of this voice, and do I consent to OpenAI {REST[:-1]}?",
+}
+# the same in other languages, spoken by espeak-ng: language -> (voice, speed, text); Whisper base hears
+# "Nadie" as "A mí" from this Spanish voice (refused: `soy` is not heard)
+NOT_MINE_ESPEAK = {
+    "de": (
+        "de",
+        160,
+        DEFAULT_PHRASES["de"][0]
+        .replace("{organization}", "OpenAI")
+        .replace("Ich bin", "Niemand ist")
+        .replace("und bin", "und niemand ist"),
+    ),
+    "es": (
+        "es+m3",
+        150,
+        DEFAULT_PHRASES["es"][0]
+        .replace("{organization}", "OpenAI")
+        .replace("Soy", "Nadie es")
+        .replace("doy mi", "nadie da su"),
+    ),
+}
+NEW_RULES = ("negation, retraction or condition", "first person", "after the approved phrase", "question")
 
 
 @pytest.fixture(scope="session")
@@ -85,6 +119,28 @@ def test_a_different_sentence_is_refused(alice, speech, which):
     assert "Heard:" in error["message"] and "Expected:" in error["message"]
     assert "owner of this" in error["message"].lower()  # what was heard is quoted back
     assert CONSENT_PHRASE in error["message"] or ORG_PHRASE in error["message"]
+
+
+def _refused_by_the_new_rules(client: openai.OpenAI, language: str, recording: bytes) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.audio.voice_consents.create(name="not mine", language=language, recording=("r.flac", recording))
+    error = caught.value.response.json()["error"]
+    assert error["param"] == "recording" and error["code"] == "consent_phrase_mismatch"
+    # refused for not being the speaker's own declaration, not for sounding different
+    assert any(rule in error["message"] for rule in NEW_RULES), error["message"]
+
+
+@pytest.mark.parametrize("which", sorted(NOT_MINE))
+def test_what_is_not_the_speakers_own_declaration_is_refused(client, which):
+    """Somebody else's consent, a retracted, conditional or questioned one (Piper's voice, as above)."""
+    spoken = client.audio.speech.create(model="tts-1", voice="alloy", input=NOT_MINE[which], response_format="flac")
+    _refused_by_the_new_rules(client, "en", spoken.content)
+
+
+@pytest.mark.parametrize("language", sorted(NOT_MINE_ESPEAK))
+def test_nobodys_consent_is_refused_in_other_languages(client, language):
+    voice, speed, text = NOT_MINE_ESPEAK[language]
+    _refused_by_the_new_rules(client, language, espeak_speech(text, voice=voice, speed=speed))
 
 
 def test_pagination_walks_every_page(alice, bob, consent, speech):

@@ -191,3 +191,98 @@ def test_marks_whisper_writes_either_way_are_folded():
 def test_folded_phrases(language, heard, accepted):
     verdict = CHECK.verify(heard, language)
     assert verdict.accepted is accepted, verdict
+
+
+NO_LEXICON = ConsentPhrases(organizations=("OpenAI",), negations={})
+
+
+def _phrase(language: str) -> str:
+    return DEFAULT_PHRASES[language][0].replace("{organization}", "OpenAI")
+
+
+@pytest.mark.parametrize(
+    ("language", "heard", "reason"),
+    [
+        # somebody else's consent, or nobody's
+        ("en", EN.replace("I am", "Nobody is").replace("I consent", "nobody consents"), "negation"),
+        ("en", EN.replace("I am", "He is").replace("I consent", "he consents"), "first person"),
+        ("en", EN.replace("I am", "You are").replace("I consent", "you consent"), "first person"),
+        ("en", EN.replace("I am", "She is"), "first person"),
+        ("en", EN.replace("and I consent", "and he consents"), "first person"),
+        ("en", EN.replace("I am", "My friend is"), "first person"),
+        # taken back, conditioned or asked
+        ("en", EN + " Just kidding, I take it back.", "negation"),
+        ("en", EN + " I hereby revoke that.", "negation"),
+        ("en", EN + " I withdrew it.", "negation"),
+        ("en", EN + " Or maybe later then.", "after the approved phrase"),
+        ("en", EN.replace("I am", "If I were").replace("I consent", "I would consent"), "condition"),
+        ("en", EN.replace("I am", "Am I").replace("and I consent", "and do I consent").rstrip(".") + "?", "first person"),
+        ("en", EN.rstrip(".") + "?", "question"),
+        # the same in other languages
+        ("de", _phrase("de").replace("Ich bin", "Niemand ist").replace("und bin", "und niemand ist"), "negation"),
+        ("de", _phrase("de").replace("Ich bin", "Er ist").replace("und bin", "und ist"), "first person"),
+        ("de", _phrase("de") + " Ich widerrufe das.", "negation"),
+        ("de", "Wenn " + _phrase("de"), "condition"),
+        ("es", _phrase("es").replace("Soy", "Nadie es").replace("doy mi", "nadie da su"), "negation"),
+        ("es", _phrase("es").replace("Soy", "Él es").replace("doy mi", "da su"), "first person"),
+        ("es", "¿" + _phrase("es").rstrip(".") + "?", "question"),
+        ("fr", _phrase("fr").replace("Je suis", "Il est").replace("j'autorise", "il autorise"), "first person"),
+        ("fr", "Si " + _phrase("fr"), "condition"),
+        ("ru", _phrase("ru").replace("Я являюсь", "Никто не является"), "negation"),
+        ("ru", _phrase("ru").replace("Я являюсь", "Он является").replace("даю", "дает"), "first person"),
+        ("ja", _phrase("ja").replace("私は", "彼は"), "first person"),
+        ("ja", _phrase("ja") + "冗談です。", "negation"),
+        ("zh", _phrase("zh").replace("我是", "他是"), "first person"),
+        ("zh", "如果" + _phrase("zh"), "negation"),
+        ("zh", _phrase("zh") + "吗？", "negation"),
+        ("it", _phrase("it").replace("Sono", "Lui è").replace("e acconsento", "e acconsente"), "first person"),
+        # another person named where Whisper's mishearings leave no key word to require (ko 나는 as 넌은),
+        # or a near miss of a first-person verb that is another person's form (the ending changed)
+        ("ko", _phrase("ko").replace("나는", "그는"), "negation"),
+        ("it", _phrase("it").replace("e acconsento", "e lui acconsente"), "negation"),
+        ("pt", _phrase("pt").replace("autorizo", "autoriza"), "negation"),
+        ("pl", _phrase("pl").replace("wyrażam", "ona wyraża"), "negation"),
+        ("ru", _phrase("ru").replace("даю", "он дает"), "negation"),
+        ("vi", _phrase("vi").replace("Tôi là", "Anh ấy là").replace("và tôi", "và anh ấy"), "first person"),
+        ("hi", _phrase("hi").replace("मैं इस", "वह इस"), "first person"),
+    ],
+)
+def test_refuses_what_is_not_the_speakers_own_declaration(language, heard, reason):
+    verdict = CHECK.verify(heard, language)
+    assert not verdict.accepted, verdict
+    if reason == "first person":  # the key words refuse it on their own, without the lexicon's pronouns
+        verdict = NO_LEXICON.verify(heard, language)
+        assert not verdict.accepted, verdict
+    assert reason in verdict.reason, verdict
+
+
+@pytest.mark.parametrize(
+    ("language", "heard"),
+    [
+        ("en", EN.replace("I am", "I'm")),
+        ("en", EN + " Thank you."),
+        ("en", "Hello, my name is Jo. " + EN),
+        ("de", _phrase("de").replace("einverstanden", "ein verstanden")),
+        ("es", _phrase("es") + " Gracias."),
+        ("fr", _phrase("fr").replace("j'autorise", "je autorise")),
+    ],
+)
+def test_accepts_the_first_person_declaration_as_whisper_writes_it(language, heard):
+    verdict = CHECK.verify(heard, language)
+    assert verdict.accepted, verdict
+
+
+def test_key_words_are_words_of_their_phrase():
+    from models.consent import DEFAULT_KEY_WORDS, words
+
+    assert sorted(DEFAULT_KEY_WORDS) == sorted(DEFAULT_PHRASES)
+    for language, keys in DEFAULT_KEY_WORDS.items():
+        phrase = words(DEFAULT_PHRASES[language][0], language)
+        assert all(words(key, language)[0] in phrase for key in keys), language
+
+
+def test_key_words_and_trailing_words_are_configurable():
+    heard = EN.replace("I am", "He is").replace("I consent", "he consents") + " Thanks a lot, everyone."
+    assert not CHECK.verify(heard, "en").accepted
+    loose = ConsentPhrases(key_words={}, negations={}, max_trailing_words=8)
+    assert loose.verify(heard, "en").accepted
