@@ -145,6 +145,9 @@ def negations_heard(heard: list[str], expected: list[str], negations: tuple[str,
     return found
 
 
+COURTESY = {"en": ("thank", "thanks", "you", "so", "very", "much", "bye", "goodbye")}
+"""Words after the phrase that do not count as an added clause (Whisper adds "Thank you.")."""
+
 NEAR_MISS = 0.5
 """A heard word within this normalised character distance of the expected one is a near miss
 (`voise`, `Inhaberin`) and costs that distance; anything further is a wrong word and costs 1."""
@@ -353,7 +356,8 @@ class ConsentPhrases:
         extra = len(heard) - (result.end - result.start)
         if extra > self.max_extra_words:
             return refuse(f"it contains {extra} words besides the approved phrase")
-        trailing = len(heard) - result.end
+        # courtesy after the phrase ("Thank you so much.") is not an added clause
+        trailing = sum(1 for word in heard[result.end :] if word not in COURTESY.get(language, ()))
         if trailing > self.max_trailing_words:
             return refuse(f"it goes on for {trailing} words after the approved phrase")
         if any(mark in heard_text for mark in QUESTION_MARKS):

@@ -87,6 +87,10 @@ DEFAULT_NEGATIONS: dict[str, tuple[str, ...]] = {
         "not", "no", "never", "nor", "neither", "cannot", "t", "refuse", "withdr-", "withh-", "nobody", "none",
         "nothing", "revok-", "retract-", "rescind-", "cancel-", "back", "kidding", "joking", "joke", "if", "unless",
         "would", "pretend", "he", "she", "they",
+        # framing that makes the phrase a quotation or a supposition, or takes it back after
+        "suppose-", "imagin-", "hypothetic-", "say", "says", "said", "read", "quote-", "repeat-", "deny", "denies",
+        "false-", "claim-", "lie", "lying", "nope", "psych", "ha", "haha", "her", "his", "their", "someone",
+        "somebody",
     ),
     "de": (
         "nicht", "kein", "keine", "keinen", "keinem", "keiner", "nie", "niemals", "nein", "weder", "niemand",

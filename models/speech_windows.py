@@ -11,6 +11,7 @@ piece through `SpeechWindow.piece_time`, so they always fall inside speech.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -21,8 +22,8 @@ from models.types import SAMPLE_RATE
 
 WINDOW_SECONDS = 30.0
 """Whisper's window: the most speech one decode sees."""
-MIN_SPAN = SAMPLE_RATE // 50
-"""20 ms, one Whisper frame: the shortest span a word is placed on."""
+MIN_WORD_SECONDS = 0.02
+"""One Whisper frame: the shortest a placed word is, where its neighbours leave room."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,7 @@ class SpeechWindow:
         """A stretch of the window's audio (a word, seconds) as a stretch of the piece.
 
         A stretch that crosses a joint is kept inside the region that holds most of it, so
-        that it never covers the silence left out between two regions; none is shorter than
-        `MIN_SPAN` samples (one Whisper frame) unless its region is.
+        that it never covers the silence left out between two regions.
         """
         first, into_first = self._locate(start, False)
         last, into_last = self._locate(end, True)
@@ -86,11 +86,7 @@ class SpeechWindow:
                 region, begin, finish = first, into_first, first_end - first_start
             else:
                 region, begin, finish = last, 0.0, into_last
-        # never a zero-length word (Whisper's alignment gives some): at least one 20 ms frame, in the region
-        region_start, region_end = self.regions[region]
-        size = region_end - region_start
-        finish = min(max(finish, begin + MIN_SPAN), size)
-        begin = max(0.0, min(begin, finish - MIN_SPAN))
+        region_start = self.regions[region][0]
         return (region_start + begin) / SAMPLE_RATE, (region_start + finish) / SAMPLE_RATE
 
     def _locate(self, seconds: float, is_end: bool) -> tuple[int, float]:
@@ -104,6 +100,33 @@ class SpeechWindow:
                 return index, min(position - passed, size)
             passed += size
         raise AssertionError("unreachable: the last region always answers")
+
+
+def spaced(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Word spans (seconds, in order) that never overlap the word before, each at least
+    `MIN_WORD_SECONDS` long where the words around it leave room: Whisper's alignment gives
+    some words no length; they take the time from the next word, else from the one before.
+    """
+    out = [[start, end] for start, end in spans]
+    for before, word in itertools.pairwise(out):
+        word[0] = max(word[0], before[1])
+        word[1] = max(word[1], word[0])
+    for i, word in enumerate(out):
+        short = MIN_WORD_SECONDS - (word[1] - word[0])
+        if short <= 1e-9:
+            continue
+        if i + 1 < len(out):  # from the gap after it, then from the next word's own length
+            after = out[i + 1]
+            take = min(short, max(0.0, after[1] - MIN_WORD_SECONDS - word[1]))
+            word[1] += take
+            after[0] = max(after[0], word[1])
+            short -= take
+        if short > 1e-9 and i:  # from the gap before it, then from the previous word's own length
+            before = out[i - 1]
+            take = min(short, max(0.0, word[0] - (before[0] + MIN_WORD_SECONDS)))
+            word[0] -= take
+            before[1] = min(before[1], word[0])
+    return [(start, end) for start, end in out]
 
 
 def speech_regions(

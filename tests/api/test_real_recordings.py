@@ -18,6 +18,7 @@ is requested once per module; the checks read the cached answer.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 
 import pytest
@@ -92,6 +93,8 @@ def test_words_lie_in_speech(ask, recordings, name, model):
     assert ra.speech_share(spans, rec.speech) >= 0.9, answer.words[:8]
     assert max(e for _, e in spans) <= rec.duration + SPEECH_DURATION_SLACK
     assert all(e > s for s, e in spans), [w for w in answer.words if w[2] <= w[1]]  # none without length
+    overlapping = [(a, b) for a, b in itertools.pairwise(spans) if b[0] < a[1] - 0.001]
+    assert not overlapping, overlapping  # in order: none starts before the one before ends
 
 
 @pytest.mark.parametrize("name,model", SEGMENT_CASES)

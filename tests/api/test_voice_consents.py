@@ -35,6 +35,13 @@ NOT_MINE = {
     "you": f"You are the owner of this voice and you consent to OpenAI {REST}",
     "if": f"If I were the owner of this voice, I would consent to OpenAI {REST}",
     "question": f"Am I the owner of this voice, and do I consent to OpenAI {REST[:-1]}?",
+    # a second new user's: framing, another's words, a denial, another voice, a retraction after
+    "suppose": "Suppose " + CONSENT_PHRASE,
+    "boss": "My boss says: " + CONSENT_PHRASE,
+    "deny": "I deny I am the owner of this voice and I consent to OpenAI " + REST,
+    "her voice": f"I am the owner of her voice and I consent to OpenAI using her voice {REST.split('voice ', 1)[1]}",
+    "nope": CONSENT_PHRASE + " Nope.",
+    "lie": CONSENT_PHRASE + " Just a lie.",
 }
 # the same in other languages, spoken by espeak-ng: language -> (voice, speed, text); Whisper base hears
 # "Nadie" as "A mí" from this Spanish voice (refused: `soy` is not heard)
@@ -135,6 +142,17 @@ def test_what_is_not_the_speakers_own_declaration_is_refused(client, which):
     """Somebody else's consent, a retracted, conditional or questioned one (Piper's voice, as above)."""
     spoken = client.audio.speech.create(model="tts-1", voice="alloy", input=NOT_MINE[which], response_format="flac")
     _refused_by_the_new_rules(client, "en", spoken.content)
+
+
+@pytest.mark.parametrize(
+    "text", ["Okay. " + CONSENT_PHRASE + " Thank you so much.", "Hello, my name is Joe. " + CONSENT_PHRASE]
+)
+def test_a_greeting_before_or_thanks_after_are_still_consent(client, text):
+    spoken = client.audio.speech.create(model="tts-1", voice="alloy", input=text, response_format="flac")
+    created = client.audio.voice_consents.create(
+        name="polite", language="en-US", recording=("consent.flac", spoken.content)
+    )
+    assert created.id.startswith("cons_")
 
 
 @pytest.mark.parametrize("language", sorted(NOT_MINE_ESPEAK))

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from models.options import SPEECH_GATE
-from models.speech_windows import SpeechWindow, each_alone, pack, speech_regions
+from models.speech_windows import SpeechWindow, each_alone, pack, spaced, speech_regions
 from tests.helpers import read_audio
 
 RATE = 16000
@@ -78,10 +79,19 @@ def test_a_word_across_the_joint_stays_in_the_region_holding_most_of_it():
     assert window.piece_span(0.2, 0.4) == (1.2, 1.4)
 
 
-def test_no_word_is_placed_with_zero_length():
-    """Whisper's alignment gives some words no length; placed, each has at least one 20 ms frame."""
+def test_a_zero_length_word_on_a_joint_stays_in_one_region():
     window = SpeechWindow(((1 * RATE, 3 * RATE), (10 * RATE, 12 * RATE)))
-    assert window.piece_span(0.5, 0.5) == (1.5, 1.52)
-    assert window.piece_span(2.0, 2.0) == pytest.approx((2.98, 3.0))  # on the joint, at the end of a region
-    assert window.piece_span(4.0, 4.0) == pytest.approx((11.98, 12.0))  # past the end
-    assert window.piece_span(2.0, 2.01) == pytest.approx((10.0, 10.02))
+    assert window.piece_span(2.0, 2.0) == (3.0, 3.0)  # was the whole next region, 10-12 s
+    assert window.piece_span(0.5, 0.5) == (1.5, 1.5)
+
+
+def test_words_are_spaced_in_order_and_given_length():
+    """Whisper's alignment gives some words no length: placed, each takes a frame from its
+    neighbours where they have one to spare, and no word starts before the one before ends."""
+    assert spaced([(1.0, 1.0), (1.0, 1.5)]) == [(1.0, 1.02), (1.02, 1.5)]  # from the next word
+    assert spaced([(0.5, 1.0), (1.0, 1.0)]) == [(0.5, 0.98), (0.98, 1.0)]  # the last: from the one before
+    assert spaced([(1.0, 1.0), (1.3, 1.4)]) == [(1.0, 1.02), (1.3, 1.4)]  # from the gap after it
+    assert spaced([(1.0, 1.2), (1.1, 1.3)]) == [(1.0, 1.2), (1.2, 1.3)]  # never before the previous end
+    assert spaced([(2.0, 2.0)]) == [(2.0, 2.0)]  # alone, no room: left as it is
+    many = spaced([(0.0, 0.5), (0.5, 0.5), (0.5, 0.5), (0.5, 0.9)])
+    assert all(b[0] >= a[1] for a, b in itertools.pairwise(many)) and all(e - s >= 0.0199 for s, e in many)
