@@ -365,7 +365,7 @@ class ConsentPhrases:
         return Verdict(True, heard_text.strip(), phrase, result.error_rate)
 
     def missing_key_words(self, result: Alignment, expected: list[str], heard: list[str], language: str) -> list[str]:
-        """The phrase's first-person key words (each occurrence) that were not heard in their place.
+        """The phrase's first-person key words not heard in their place at least once.
 
         A key word counts as heard when what the alignment paired with it, on its own, is the word or a
         near miss of it: not another word (`he` for `I`, `were` for `am`), not missing, and not a piece
@@ -375,11 +375,14 @@ class ConsentPhrases:
         spans: dict[int, list[int]] = {}
         for e, h, _ in result.pairs:
             spans.setdefault(e, []).append(h)
-        return [
+        heard_in_place = {
             word
             for i, word in enumerate(expected)
-            if word in keys and word_cost(word, "".join(heard[h] for h in sorted(spans.get(i, [])))) >= 1
-        ]
+            if word in keys and word_cost(word, "".join(heard[h] for h in sorted(spans.get(i, [])))) < 1
+        }
+        # each key word at least once: Whisper base hears the second "and I consent" as "and that
+        # consent" in some genuine recordings; another person's word there is the lexicon's to refuse
+        return sorted({word for word in expected if word in keys} - heard_in_place)
 
 
 QUESTION_MARKS = ("?", "\uff1f", "¿", "؟")  # ASCII, full-width (ja, zh), Spanish opening, Arabic

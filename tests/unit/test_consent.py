@@ -35,6 +35,8 @@ def test_best_window_ignores_words_around_the_phrase():
         "Hello, my name is Jo. I am the owner of this voice and I consent to Acme Studios using this voice to create a synthetic voice model.",
         "I am the owner of this voice, and I consent to our studio using this voice to create a synthetic voice model.",
         "I am the owner of this voice and I consent to hack this studio using this voice to create a synthetic voice model.",
+        # Piper's joe in CI: the second "and I" heard as "and that" (the key word `I` is heard once)
+        "I am the owner of this voice, and that consent to open air using this voice to create a synthetic voice model.",
         "Soy el propietario de esta voz y voy mi consentimiento para que open a ir a un dirice para crear un modelo de voz sintética.",
         "Soy el propietario de esa voz y voy mi consentimiento para que acme su Dios la te dice para crear un modelo de voz sintética.",
     ],
@@ -208,7 +210,9 @@ def _phrase(language: str) -> str:
         ("en", EN.replace("I am", "He is").replace("I consent", "he consents"), "first person"),
         ("en", EN.replace("I am", "You are").replace("I consent", "you consent"), "first person"),
         ("en", EN.replace("I am", "She is"), "first person"),
-        ("en", EN.replace("and I consent", "and he consents"), "first person"),
+        # one key word heard, the other replaced: the lexicon's `he` refuses it (Whisper hears the second
+        # "and I" as "and that" in some genuine recordings, so a key word is required once, not every time)
+        ("en", EN.replace("and I consent", "and he consents"), "negation"),
         ("en", EN.replace("I am", "My friend is"), "first person"),
         # taken back, conditioned or asked
         ("en", EN + " Just kidding, I take it back.", "negation"),
@@ -244,7 +248,7 @@ def _phrase(language: str) -> str:
         ("pl", _phrase("pl").replace("wyrażam", "ona wyraża"), "negation"),
         ("ru", _phrase("ru").replace("даю", "он дает"), "negation"),
         ("vi", _phrase("vi").replace("Tôi là", "Anh ấy là").replace("và tôi", "và anh ấy"), "first person"),
-        ("hi", _phrase("hi").replace("मैं इस", "वह इस"), "first person"),
+        ("hi", _phrase("hi").replace("मैं इस", "वह इस"), "negation"),
     ],
 )
 def test_refuses_what_is_not_the_speakers_own_declaration(language, heard, reason):
