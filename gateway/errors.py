@@ -123,10 +123,12 @@ def _cut_quotes(message: str) -> str:
 def envelope(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
     """OpenAI's error body. Every error of every surface (HTTP, SSE, Realtime events) is made here, so a
     value the client sent is never echoed whole: each long quote is cut, then the message at
-    `MAX_MESSAGE_CHARS`."""
+    `MAX_MESSAGE_CHARS`; a long `param` (an unknown field's name) is cut like a quote."""
     message = _cut_quotes(message)
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[: MAX_MESSAGE_CHARS - 1] + "…"
+    if param is not None and len(param) > MAX_ECHOED:  # an unknown field's name is the client's too
+        param = f"{param[:MAX_ECHOED]}... ({len(param)} characters)"
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 

@@ -221,7 +221,7 @@ class WhisperWorker:
         known = self.languages
         if options.language is not None and options.language not in known:
             raise InvalidRequest(
-                f"Model `{self.name}` does not know language `{options.language}` ({len(known)} languages; "
+                f"This model does not know language `{options.language}` ({len(known)} languages; "
                 "a larger model such as large-v3 may).",
                 param="language",
                 code="unsupported_value",
@@ -229,7 +229,7 @@ class WhisperWorker:
         unknown = [code for code in options.languages if code not in known]
         if unknown:
             raise InvalidRequest(
-                f"Model `{self.name}` cannot detect {', '.join(f'`{code}`' for code in unknown)} in `languages[]` "
+                f"This model cannot detect {', '.join(f'`{code}`' for code in unknown)} in `languages[]` "
                 f"({len(known)} languages; a larger model such as large-v3 may).",
                 param="languages",
                 code="unsupported_value",

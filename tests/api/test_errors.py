@@ -309,7 +309,9 @@ def test_client_values_in_json_errors_are_cut(client, body, length):
 def test_an_unknown_json_key_is_cut(client):
     with pytest.raises(openai.BadRequestError) as caught:
         client.audio.speech.create(model="tts-1", voice="alloy", input="hi", extra_body={"k" * 5000: 1})
-    _cut(caught.value.response.json()["error"]["message"], 5000)
+    error = caught.value.response.json()["error"]
+    _cut(error["message"], 5000)
+    assert error["param"].startswith("k" * 200 + "...") and len(error["param"]) < 250, len(error["param"])
 
 
 @pytest.mark.parametrize(
