@@ -31,7 +31,9 @@ WARM_WINDOWS = 32  # 1 s heard before each block, not reported
 
 @dataclass(frozen=True)
 class VadOptions:
-    """What counts as speech (the names and meanings of faster-whisper's `VadOptions`)."""
+    """What counts as speech (the names and meanings of faster-whisper's `VadOptions`; our own
+    dataclass so that importing this module, as the web side does through models/live_audio.py,
+    does not load faster-whisper)."""
 
     threshold: float = 0.5  # a window at or above this probability is speech
     neg_threshold: float | None = None  # below it, silence (default: threshold - 0.15)
