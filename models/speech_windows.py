@@ -22,7 +22,7 @@ from models.types import SAMPLE_RATE
 
 WINDOW_SECONDS = 30.0
 """Whisper's window: the most speech one decode sees."""
-MIN_WORD_SECONDS = 0.02
+WORD_FRAME_SECONDS = 0.02
 """One Whisper frame: the shortest a placed word is, where its neighbours leave room."""
 
 
@@ -104,7 +104,7 @@ class SpeechWindow:
 
 def spaced(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     """Word spans (seconds, in order) that never overlap the word before, each at least
-    `MIN_WORD_SECONDS` long where the words around it leave room: Whisper's alignment gives
+    `WORD_FRAME_SECONDS` long where the words around it leave room: Whisper's alignment gives
     some words no length; they take the time from the next word, else from the one before.
     """
     out = [[start, end] for start, end in spans]
@@ -112,18 +112,18 @@ def spaced(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
         word[0] = max(word[0], before[1])
         word[1] = max(word[1], word[0])
     for i, word in enumerate(out):
-        short = MIN_WORD_SECONDS - (word[1] - word[0])
+        short = WORD_FRAME_SECONDS - (word[1] - word[0])
         if short <= 1e-9:
             continue
         if i + 1 < len(out):  # from the gap after it, then from the next word's own length
             after = out[i + 1]
-            take = min(short, max(0.0, after[1] - MIN_WORD_SECONDS - word[1]))
+            take = min(short, max(0.0, after[1] - WORD_FRAME_SECONDS - word[1]))
             word[1] += take
             after[0] = max(after[0], word[1])
             short -= take
         if short > 1e-9 and i:  # from the gap before it, then from the previous word's own length
             before = out[i - 1]
-            take = min(short, max(0.0, word[0] - (before[0] + MIN_WORD_SECONDS)))
+            take = min(short, max(0.0, word[0] - (before[0] + WORD_FRAME_SECONDS)))
             word[0] -= take
             before[1] = min(before[1], word[0])
     return [(start, end) for start, end in out]

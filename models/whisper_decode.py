@@ -28,7 +28,7 @@ from models.errors import Cancelled
 from models.languages import LanguageGuess, detect_language, from_info, reported
 from models.longform import FIRST_PIECE_SECONDS, pieces
 from models.options import SPEECH_GATE, TranscribeOptions
-from models.speech_windows import SpeechWindow, each_alone, pack, spaced, speech_regions
+from models.speech_windows import WORD_FRAME_SECONDS, SpeechWindow, each_alone, pack, spaced, speech_regions
 from models.transcript_checks import bounded_by_words, cut_loop, drop_repeats, is_speech, split_at_pauses
 from models.types import SAMPLE_RATE, Segment, Transcript
 
@@ -210,7 +210,7 @@ def _placed(segment: Segment, window: SpeechWindow) -> Segment:
     spans = spaced([window.piece_span(w.start, w.end) for w in segment.words])
     words = tuple(replace(w, start=start, end=end) for w, (start, end) in zip(segment.words, spans, strict=True))
     start, end = window.piece_time(segment.start), window.piece_time(segment.end, is_end=True)
-    if words and end - start < 0.02:  # a segment of one zero-length word: the word's placed span
+    if words and end - start < WORD_FRAME_SECONDS:  # a segment of one zero-length word: its placed span
         start, end = min(start, words[0].start), max(end, words[-1].end)
     return replace(segment, seek=round(window.start * 100), start=start, end=end, words=words)
 
