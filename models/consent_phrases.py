@@ -88,7 +88,7 @@ DEFAULT_NEGATIONS: dict[str, tuple[str, ...]] = {
         "nothing", "revok-", "retract-", "rescind-", "cancel-", "back", "kidding", "joking", "joke", "if", "unless",
         "would", "pretend", "he", "she", "they",
         # framing that makes the phrase a quotation or a supposition, or takes it back after
-        "suppose-", "imagin-", "hypothetic-", "say", "says", "said", "read", "quote-", "repeat-", "deny", "denies",
+        "suppose-", "imagin-", "hypothetic-", "say", "says", "said", "read", "quote-", "repeat-", "deny", "deni-",
         "false-", "claim-", "lie", "lying", "nope", "psych", "ha", "haha", "her", "his", "their", "someone",
         "somebody",
     ),

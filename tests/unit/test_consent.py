@@ -213,6 +213,9 @@ def _phrase(language: str) -> str:
         # one key word heard, the other replaced: the lexicon's `he` refuses it (Whisper hears the second
         # "and I" as "and that" in some genuine recordings, so a key word is required once, not every time)
         ("en", EN.replace("and I consent", "and he consents"), "negation"),
+        # a denial, whatever tense Whisper hears it in (a new user's "I deny that I am" heard "I denied that I am")
+        ("en", "I denied that I am the owner" + EN.split("I am the owner", 1)[1], "negation"),
+        ("en", "I denied this. " + EN, "negation"),
         ("en", EN.replace("I am", "My friend is"), "first person"),
         # taken back, conditioned or asked
         ("en", EN + " Just kidding, I take it back.", "negation"),
