@@ -179,7 +179,8 @@ def _hashable(value: Any) -> Any:
 
 @lru_cache(maxsize=1)
 def whisper_class() -> type:
-    """faster-whisper's WhisperModel with bucketed previous-text prompts (imported lazily)."""
+    """faster-whisper's WhisperModel with bucketed previous-text prompts and no empty tail decodes
+    (imported lazily)."""
     from faster_whisper import WhisperModel
 
     class BucketedWhisperModel(WhisperModel):  # type: ignore[misc]  # faster-whisper has no type information
@@ -188,5 +189,23 @@ def whisper_class() -> type:
                 tokenizer, bucket_previous_tokens(list(previous_tokens)), *args, **kwargs
             )
             return prompt
+
+        def _split_segments_by_timestamps(
+            self, tokenizer: Any, tokens: list[int], time_offset: float, segment_size: int,
+            segment_duration: float, seek: int,
+        ) -> tuple[list[dict[str, Any]], int, bool]:
+            """A decode whose last timestamp lies at or past the end of the audio is finished.
+
+            Whisper ends such a decode with two timestamps (`. <|28.00|><|28.00|>` for 27.6 s of
+            audio): a new segment opened where nothing is left. faster-whisper then seeks back to
+            the last word's end when words are aligned, and decodes the fraction of a second left
+            (a whole encode and generate that hear nothing, for most windows cut inside speech).
+            Reported as a single-timestamp ending, the decode ends there, as it does without
+            word timestamps.
+            """
+            segments, after, single = super()._split_segments_by_timestamps(
+                tokenizer, tokens, time_offset, segment_size, segment_duration, seek
+            )
+            return segments, after, single or after >= seek + segment_size
 
     return BucketedWhisperModel

@@ -103,3 +103,21 @@ def test_the_windows_of_a_request_compute_in_its_latency_class(tiny, long_record
         tiny.transcribe(long_recording[: 90 * RATE], TranscribeOptions(beam_size=1))
     assert waits["interactive"].count - before["interactive"] >= 3  # VAD and the windows' model calls
     assert waits["bulk"].count == before["bulk"]
+
+
+def test_a_window_cut_inside_speech_is_decoded_once(tiny):
+    """The real sample runs straight into the story, so the speech is cut into windows inside a
+    sentence; Whisper ends the first window's decode with a timestamp past its audio. Nothing is
+    left to decode there: one generate call per window, and the words at the cut are kept."""
+    from models.options import SPEECH_GATE
+    from models.speech_windows import pack, speech_regions
+
+    audio = np.concatenate(
+        [read_audio(FIXTURES / "pyannote_sample" / "sample.wav"), read_audio(FIXTURES / "en_story.flac")]
+    )
+    windows = list(pack(speech_regions(audio, SPEECH_GATE)))
+    assert len(windows) >= 2 and windows[0].end - windows[0].start > 25  # the first one is cut in speech
+    before = tiny.batcher.calls
+    transcript = tiny.transcribe(audio, TranscribeOptions())
+    assert tiny.batcher.calls - before == len(windows)
+    assert "last spring" in transcript.text.lower() and "new jersey" in transcript.text.lower()
