@@ -138,7 +138,7 @@ def _add_whisper(settings: Settings, budget: CpuBudget, registry: ModelRegistry,
             cpu_threads=model.cpu_threads,
             num_workers=section.queue.max_parallel,
             beam_size=section.beam_size,
-            max_batch=section.queue.max_parallel,
+            max_batch=section.batch_size,
             batch_wait_s=section.batch_wait_ms / 1000,
             piece_seconds=section.piece_seconds,
         )

@@ -139,6 +139,12 @@ class TranscriptionSettings(BaseModel):
     piece_seconds: float = Field(
         300, ge=30, description="Long audio is decoded in pieces of about this length (bounds memory)."
     )
+    batch_size: int = Field(
+        8,
+        ge=1,
+        description="Speech windows decoded in one batched model call on the CPU (faster-whisper's `batch_size`), "
+        "and windows of one request decoded side by side.",
+    )
     batch_wait_ms: float = Field(
         20, ge=0, description="How long a window may wait for windows of other requests to share its batch."
     )

@@ -40,3 +40,16 @@ def test_a_difference_is_found() -> None:
         "diarization.queue.retry_after_s: the YAML says 99, the default is 5.0",
         "nope: not a setting",
     ]
+
+
+def test_batch_size_is_what_a_whisper_model_batches_and_keeps_in_flight(tmp_path) -> None:
+    """`transcription.batch_size` (not `queue.max_parallel`, the requests at work) sizes a model's batched
+    calls and the windows of one request decoded side by side."""
+    from gateway.services import build_services
+
+    settings = Settings.load(DEFAULT_CONFIG, data_dir=str(tmp_path))
+    settings.transcription.batch_size = 3
+    entry = build_services(settings).registry.resolve("tiny.en", "transcription")
+    worker: Any = entry.worker
+    assert worker.source.max_batch == 3 and worker.cpu_batcher.max_batch == 3
+    assert settings.transcription.queue.max_parallel == 4
