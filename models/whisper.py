@@ -68,8 +68,10 @@ class WhisperWorker:
         self.model: Any = None
         self.device: str | None = None
         self.capture = Capture()
-        # One batcher for the worker's life, so its counters survive unloads; used on the CPU only.
+        # One batcher per device for the worker's life, so its counters survive unloads. On a GPU one
+        # batched generate runs at a time (a budget of one slot): the next batch gathers while it runs.
         self.cpu_batcher = Batcher(budget, source.max_batch, source.batch_wait_s, cores=self.cpu_threads)
+        self.device_batcher = Batcher(CpuBudget(cores=1), source.max_batch, source.batch_wait_s)
         self.batcher: Batcher | None = None
         self.cancelled = 0  # transcriptions stopped because the caller went away
         self._load_lock = threading.Lock()
@@ -140,17 +142,31 @@ class WhisperWorker:
                 )
             except (RuntimeError, ValueError, OSError) as exc:
                 raise ModelUnavailable(f"cannot load Whisper model {self.name!r} from {directory}: {exc}") from exc
-            # Cross-request batching on the CPU; on CUDA, CTranslate2's own workers run calls in parallel.
-            batcher = self.cpu_batcher if device == "cpu" else None
             sot = model.hf_tokenizer.token_to_id("<|startoftranscript|>")
-            # on CUDA the CPU budget is not what limits a call: calls are not gated by it
-            threads = self.cpu_threads
-            compute = (lambda: self.budget.compute(threads)) if device == "cpu" else nullcontext
-            model.model = BatchedModel(
-                model.model, compute, batcher, self.capture, sot, self._encoder(directory, device, compute_type)
-            )
-            self.model, self.device, self.batcher = model, device, batcher
+            model.model = self.calls(model.model, sot, device, self._encoder(directory, device, compute_type))
+            self.model, self.device, self.batcher = model, device, model.model.batcher
             log.info("loaded whisper model %s from %s on %s (%s)", self.name, directory, device, compute_type)
+
+    def calls(self, inner: Any, sot: int, device: str, encoder: tuple[Any, Any] | None = None) -> BatchedModel:
+        """How faster-whisper reaches the CTranslate2 model `inner` on `device` (`sot`: the id of
+        `<|startoftranscript|>`; `encoder`: a wide encoder, see `_encoder`).
+
+        The generate calls of a request's windows and of concurrent requests are batched on either
+        device. On the CPU every call holds cores of the budget; on CUDA the CPU budget is not what
+        limits a call, CTranslate2's workers run encodes and alignments side by side, and one
+        batched generate runs at a time (the next batch gathers while it runs).
+        """
+        threads = self.cpu_threads
+        on_cpu = device == "cpu"
+        return BatchedModel(
+            inner,
+            (lambda: self.budget.compute(threads)) if on_cpu else nullcontext,
+            self.cpu_batcher if on_cpu else self.device_batcher,
+            self.capture,
+            sot,
+            encoder,
+            host_outputs=not on_cpu,
+        )
 
     def _encoder(self, directory: Path, device: str, compute_type: str) -> tuple[Any, Any] | None:
         """On the CPU, a second instance of the model for encoding, when it may run more threads.

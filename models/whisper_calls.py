@@ -65,9 +65,10 @@ class BatchedModel:
 
     faster-whisper drives its own decoding loop and calls `encode`, `generate`,
     `detect_language` and `align` on this object. On the CPU every call holds its cores of
-    the CPU budget, and the generate calls of concurrent requests are gathered into one
-    batched call (see models/batching.py); encoding is not batched, as it gains nothing
-    from it, but runs on every core when they are all free (docs/benchmarks.md). A window
+    the CPU budget. The generate calls of concurrent windows, of one request or of several,
+    are gathered into one batched call on either device (see models/batching.py); encoding
+    is not batched, as it gains nothing from it on the CPU, but runs on every core when they
+    are all free (docs/benchmarks.md). A window
     encoded for language detection is not encoded again for its transcription. While the
     calling thread's capture is on, greedy decodes also report each chosen token's
     log-probability.
@@ -81,11 +82,15 @@ class BatchedModel:
         capture: Capture,
         sot: int,
         encoder: tuple[Any, WideCompute] | None = None,
+        host_outputs: bool = False,
     ):
         self._inner = inner
+        # on a GPU, encoder outputs are brought to host memory, where windows are stacked into a
+        # batch (as faster-whisper does for several GPUs); CTranslate2 moves the batch to the device
+        self._host_outputs = host_outputs
         self._sot = sot
         self._compute = compute  # the CPU budget's gate for one call (see WhisperWorker.load)
-        self._batcher = batcher
+        self.batcher = batcher  # None: every generate call alone
         self._capture = capture
         # a second instance of the model that encodes on more threads, and its gate: used when
         # its cores are free at once (a lone request), else the window is encoded on one core
@@ -110,7 +115,7 @@ class BatchedModel:
                     encoded = self._wide_encoder.encode(features, to_cpu=to_cpu)
         if encoded is None:
             with self._compute():
-                encoded = self._inner.encode(features, to_cpu=to_cpu)
+                encoded = self._inner.encode(features, to_cpu=to_cpu or self._host_outputs)
         self._capture.encoded = (array.copy(), encoded)
         return encoded
 
@@ -126,7 +131,7 @@ class BatchedModel:
     def generate(self, encoder_output: Any, prompts: list[list[int]], **kwargs: Any) -> Any:
         self._capture.check()
         capture = self._capture.active
-        if self._batcher is None:
+        if self.batcher is None:
             with self._compute():
                 results = self._inner.generate(encoder_output, prompts, return_logits_vocab=capture, **kwargs)
             pairs: list[tuple[Any, list[float] | None]] = [
@@ -138,7 +143,7 @@ class BatchedModel:
             sot_index = len(prompt) - 1 - prompt[::-1].index(self._sot) if self._sot in prompt else -1
             key = ("generate", sot_index, len(prompt), capture, _hashable(kwargs))
             call = _GenerateCall(np.asarray(encoder_output), prompt)
-            pairs = [self._batcher.submit(key, call, lambda calls: self._generate_batch(calls, capture, kwargs))]
+            pairs = [self.batcher.submit(key, call, lambda calls: self._generate_batch(calls, capture, kwargs))]
         for result, logprobs in pairs:
             if logprobs is not None:  # captured
                 self._capture.sequences.append((list(result.sequences_ids[0]), logprobs))

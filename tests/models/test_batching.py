@@ -144,3 +144,24 @@ def test_waiting_calls_are_split_across_free_cores():
     with ThreadPoolExecutor(4) as pool:
         assert sorted(pool.map(request, range(4))) == [0, 1, 2, 3]
     assert sorted(sizes) == [2, 2] and not side_by_side.broken
+
+
+def test_the_gpu_path_batches_a_requests_windows_with_the_cpu_paths_results(tmp_path):
+    """Loaded on CUDA, a worker batches its generate calls through the device batcher (one batched
+    call at a time) from encoder outputs brought to host memory. Here the same wiring runs on the
+    CPU model: a long request's windows share batched calls and the transcript is the CPU path's."""
+    worker = WhisperWorker("tiny.en", WhisperSource(embedded="whisper-tiny.en"), CpuBudget(), tmp_path)
+    worker.load()
+    audio = np.concatenate(
+        [read_audio(FIXTURES / "en_story.flac"), read_audio(FIXTURES / "pyannote_sample" / "sample.wav")] * 2
+    )
+    options = TranscribeOptions(word_timestamps=True)
+    on_cpu = worker.transcribe(audio, options)
+    cpu = worker.model.model
+    worker.model.model = worker.calls(cpu._inner, cpu._sot, "cuda")  # as `load` wires it on a GPU
+    worker.batcher = worker.model.model.batcher
+    assert worker.batcher is worker.device_batcher and worker.batcher.budget.cores == 1
+    on_device = worker.transcribe(audio, options)
+    assert worker.device_batcher.calls > worker.device_batcher.batches, "no call was batched"
+    assert on_device.text == on_cpu.text
+    assert [(w.word, w.start, w.end) for w in on_device.words] == [(w.word, w.start, w.end) for w in on_cpu.words]
