@@ -68,7 +68,8 @@ def _recordings(cache: Path) -> list[tuple[str, np.ndarray, str]]:
             return [(label, data[f"a{i}"], reference) for i, (label, reference) in enumerate(labels)]
     made = _synthesised()
     labels_json = json.dumps([(label, reference) for label, _, reference in made])
-    np.savez(kept, labels=np.array(labels_json), **{f"a{i}": samples for i, (_, samples, _) in enumerate(made)})
+    arrays: dict[str, Any] = {f"a{i}": samples for i, (_, samples, _) in enumerate(made)}
+    np.savez(kept, labels=np.array(labels_json), **arrays)
     return made
 
 
