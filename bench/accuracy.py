@@ -53,8 +53,27 @@ HARVARD = [
 ]  # fmt: skip
 
 
-def _recordings() -> list[tuple[str, np.ndarray, str]]:
-    """(name, float32 mono 16 kHz samples, reference text or "" for none)."""
+def _recordings(cache: Path) -> list[tuple[str, np.ndarray, str]]:
+    """(name, float32 mono 16 kHz samples, reference text or "" for none).
+
+    Made once per run and kept in `cache`, so that both trees hear the same samples (Piper's
+    voice varies from one synthesis to the next).
+    """
+    import numpy as np
+
+    kept = cache / "held_out.npz"
+    if kept.exists():
+        with np.load(kept) as data:
+            labels = json.loads(str(data["labels"]))
+            return [(label, data[f"a{i}"], reference) for i, (label, reference) in enumerate(labels)]
+    made = _synthesised()
+    labels_json = json.dumps([(label, reference) for label, _, reference in made])
+    arrays: dict[str, Any] = {f"a{i}": samples for i, (_, samples, _) in enumerate(made)}
+    np.savez(kept, labels=np.array(labels_json), **arrays)
+    return made
+
+
+def _synthesised() -> list[tuple[str, np.ndarray, str]]:
     import numpy as np
 
     from samples.audio import espeak_samples, piper_speech, read_audio
@@ -134,7 +153,7 @@ def measure(models: list[str], cache: Path) -> Figures:
     from models.whisper import WhisperSource, WhisperWorker
     from samples.audio import word_error_rate
 
-    recordings = _recordings()
+    recordings = _recordings(cache)
     real = _real_cases()
     results: Figures = {}
     for name in models:
