@@ -144,9 +144,15 @@ class _StateCollector(Collector):
             loads.add_metric([name], entry.loads)
             for reason, count in entry.unloads.items():
                 unloads.add_metric([name, reason], count)
-            batcher = getattr(entry.worker, "cpu_batcher", None)
-            if batcher is not None and batcher.batches:
-                batches.add_metric([name], _buckets(batcher.sizes), sum_value=float(batcher.calls))
+            # a Whisper worker batches on the CPU or on its GPU (whichever it was loaded on)
+            batchers = [getattr(entry.worker, kind, None) for kind in ("cpu_batcher", "device_batcher")]
+            used = [b for b in batchers if b is not None and b.batches]
+            if used:
+                sizes: dict[int, int] = {}
+                for batcher in used:
+                    for size, count in batcher.sizes.items():
+                        sizes[size] = sizes.get(size, 0) + count
+                batches.add_metric([name], _buckets(sizes), sum_value=float(sum(b.calls for b in used)))
         yield from gauges.values()
         yield from (rejected, cancelled, loads, unloads, batches)
         yield from self._waits(entries)
