@@ -129,6 +129,36 @@ def spaced(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return [(start, end) for start, end in out]
 
 
+UNHEARD_SECONDS = 2.0
+"""A stretch of a window's speech this long with no word decoded in it is decoded again on its own."""
+
+
+def unheard(
+    window: SpeechWindow, words: list[tuple[float, float]], min_seconds: float = UNHEARD_SECONDS
+) -> list[tuple[int, int]]:
+    """Sample ranges of the piece, inside the window's regions, where no word was heard for at
+    least `min_seconds`; `words` are (start, end) in the piece's seconds.
+
+    Whisper sometimes ends a window early: said again, a sentence comes out once (it writes
+    what it heard, then a final timestamp that means "nothing more"), or a window of it comes
+    out as a loop that the checks cut. The speech is still there; these ranges find it.
+    """
+    found = []
+    spans = sorted(words)
+    for region_start, region_end in window.regions:
+        cursor = region_start / SAMPLE_RATE
+        end = region_end / SAMPLE_RATE
+        for start, finish in spans:
+            if finish <= cursor or start >= end:
+                continue
+            if start - cursor >= min_seconds:
+                found.append((cursor, start))
+            cursor = max(cursor, finish)
+        if end - cursor >= min_seconds:
+            found.append((cursor, end))
+    return [(round(a * SAMPLE_RATE), round(b * SAMPLE_RATE)) for a, b in found]
+
+
 def speech_regions(
     samples: np.ndarray, vad: VadParameters, max_seconds: float = WINDOW_SECONDS
 ) -> list[tuple[int, int]]:

@@ -28,7 +28,15 @@ from models.errors import Cancelled
 from models.languages import LanguageGuess, detect_language, from_info, reported
 from models.longform import FIRST_PIECE_SECONDS, pieces
 from models.options import SPEECH_GATE, TranscribeOptions
-from models.speech_windows import WORD_FRAME_SECONDS, SpeechWindow, each_alone, pack, spaced, speech_regions
+from models.speech_windows import (
+    WORD_FRAME_SECONDS,
+    SpeechWindow,
+    each_alone,
+    pack,
+    spaced,
+    speech_regions,
+    unheard,
+)
 from models.transcript_checks import bounded_by_words, cut_loop, drop_repeats, is_speech, split_at_pauses
 from models.types import SAMPLE_RATE, Segment, Transcript
 
@@ -82,7 +90,7 @@ class Transcription:
                     detect, self.detect = self.detect, False
                     # the request's latency class (models/compute.py) goes with its windows
                     work = contextvars.copy_context().run
-                    future = pool.submit(work, self._decode, window.samples(piece), window, detect)
+                    future = pool.submit(work, self._decode, piece, window, detect)
                     pending.append((offset, window, future))
                     while pending and (pending[0][2].done() or len(pending) > in_flight):
                         self._hand_over(*pending.popleft())
@@ -120,11 +128,13 @@ class Transcription:
         # chunking_strategy: every chunk alone; by default: speech packed into 30 s windows
         return each_alone(regions) if self.options.vad is not None else pack(regions)
 
-    def _decode(self, samples: np.ndarray, window: SpeechWindow, detect: bool) -> list[Segment]:
+    def _decode(self, piece: np.ndarray, window: SpeechWindow, detect: bool) -> list[Segment]:
         """The checked segments of one window, in the piece's time (runs in a pool thread).
 
-        With `detect`, this window's decode detects the language for every window.
+        With `detect`, this window's decode detects the language for every window. Speech of
+        the window in which no word was heard is decoded again on its own (`unheard`).
         """
+        samples = window.samples(piece)
         options = replace(self.options, vad=None, word_timestamps=True)
         on_language: Callable[[Any], None] | None = None
         try:
@@ -148,7 +158,25 @@ class Transcription:
                                                  self.stopped)), window)
             if sum(len(s.words) for s in again) > sum(len(s.words) for s in checked):
                 checked = again
-        return checked
+        return self._heard_again(piece, window, checked, replace(options, prompt=None))
+
+    def _heard_again(
+        self, piece: np.ndarray, window: SpeechWindow, checked: list[Segment], options: TranscribeOptions
+    ) -> list[Segment]:
+        """`checked` with what is said in the window's unheard stretches, each decoded on its own."""
+        stretches = unheard(window, [(w.start, w.end) for s in checked for w in s.words])
+        if not stretches:
+            return checked
+        found = list(checked)
+        for start, end in stretches:
+            with self.worker.budget.compute(1):  # is there speech in it, or only a pause?
+                regions = speech_regions(piece[start:end], SPEECH_GATE)
+            if not regions:
+                continue
+            alone = SpeechWindow(((start, end),))
+            decoded = list(decode(self.worker, alone.samples(piece), options, None, self.stopped))
+            found.extend(self._checked(decoded, alone)[0])
+        return drop_repeats(sorted(found, key=lambda s: s.start))
 
     def _checked(self, decoded: list[Segment], window: SpeechWindow) -> tuple[list[Segment], bool]:
         """A window's decoded segments that pass the checks, loops cut, in the piece's time; and

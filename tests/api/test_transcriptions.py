@@ -133,6 +133,22 @@ def test_german_is_detected(client, fixture_audio):
     assert "morgen" in result.text.lower()
 
 
+@pytest.mark.parametrize("response_format", ["verbose_json", "srt"])
+def test_a_sentence_said_three_times_is_transcribed_three_times(client, fixture_audio, response_format):
+    """A new user's finding: with the default chunking, whisper-1 (base) returned one copy of a sentence
+    said three times with pauses (Whisper writes it once and a final timestamp for the window); the
+    speech in which no word was heard is now decoded on its own, as `chunking_strategy=auto` does."""
+    import numpy as np
+
+    clip = read_audio(fixture_audio("en_weather.flac"))
+    audio = encode(np.concatenate([clip, np.zeros(16000, np.float32)] * 3), "ogg")
+    result = client.audio.transcriptions.create(
+        model="whisper-1", file=("again.ogg", audio), response_format=response_format
+    )
+    text = result if isinstance(result, str) else result.text
+    assert text.lower().count("rain") == 3, text
+
+
 @pytest.mark.parametrize("container", sorted(CONTAINERS))
 def test_every_input_container(client, fixture_audio, container):
     audio = encode(read_audio(fixture_audio("en_weather.flac")), container)

@@ -121,3 +121,23 @@ def test_a_window_cut_inside_speech_is_decoded_once(tiny):
     transcript = tiny.transcribe(audio, TranscribeOptions())
     assert tiny.batcher.calls - before == len(windows)
     assert "last spring" in transcript.text.lower() and "new jersey" in transcript.text.lower()
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    worker = WhisperWorker("base", WhisperSource(embedded="whisper-base"), CpuBudget(), tmp_path_factory.mktemp("b"))
+    worker.load()
+    return worker
+
+
+@pytest.mark.parametrize(("clip", "times", "language", "word"), [("en_weather", 3, None, "rain"),
+                                                                 ("de_morning", 5, "de", "morgen")])
+def test_a_sentence_said_again_is_heard_every_time(base, clip, times, language, word):
+    """Whisper base writes a sentence said again with pauses once for the whole window, then a
+    final timestamp ("nothing more"): the speech where no word was heard is decoded on its own."""
+    said = read_audio(FIXTURES / f"{clip}.flac")
+    audio = np.concatenate([said, np.zeros(RATE, np.float32)] * times)
+    transcript = base.transcribe(audio, TranscribeOptions(language=language))
+    assert transcript.text.lower().count(word) == times, transcript.text
+    starts = [s.start for s in transcript.segments]
+    assert starts == sorted(starts) and all(s.end <= transcript.duration for s in transcript.segments)

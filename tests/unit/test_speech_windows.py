@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from models.options import SPEECH_GATE
-from models.speech_windows import SpeechWindow, each_alone, pack, spaced, speech_regions
+from models.speech_windows import SpeechWindow, each_alone, pack, spaced, speech_regions, unheard
 from tests.helpers import read_audio
 
 RATE = 16000
@@ -95,3 +95,15 @@ def test_words_are_spaced_in_order_and_given_length():
     assert spaced([(2.0, 2.0)]) == [(2.0, 2.0)]  # alone, no room: left as it is
     many = spaced([(0.0, 0.5), (0.5, 0.5), (0.5, 0.5), (0.5, 0.9)])
     assert all(b[0] >= a[1] for a, b in itertools.pairwise(many)) and all(e - s >= 0.0199 for s, e in many)
+
+
+def test_unheard_finds_speech_with_no_word_in_it():
+    second = 16000
+    window = SpeechWindow(((0, 5 * second), (6 * second, 11 * second)))
+    # words cover 0.2-4.2 s: the rest of the first region (0.8 s) is too short, the second region unheard
+    assert unheard(window, [(0.2, 2.0), (2.1, 4.2)]) == [(6 * second, 11 * second)]
+    # a gap of 2.5 s inside a region, and a region heard only at its start
+    assert unheard(window, [(0.1, 1.0), (3.5, 4.9), (6.0, 8.0)]) == [(1 * second, round(3.5 * second)),
+                                                                    (8 * second, 11 * second)]
+    assert unheard(window, [(0.0, 5.0), (6.1, 10.5)]) == []
+    assert unheard(window, []) == [(0, 5 * second), (6 * second, 11 * second)]
