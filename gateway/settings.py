@@ -142,8 +142,10 @@ class TranscriptionSettings(BaseModel):
     batch_size: int = Field(
         8,
         ge=1,
-        description="Speech windows decoded in one batched model call on the CPU (faster-whisper's `batch_size`), "
-        "and windows of one request decoded side by side.",
+        le=64,
+        description="Speech windows decoded in one batched model call (faster-whisper's `batch_size`), and "
+        "windows of one request decoded side by side: memory grows with it (a window and its encoder output "
+        "each, 2-9 MiB by model).",
     )
     batch_wait_ms: float = Field(
         20, ge=0, description="How long a window may wait for windows of other requests to share its batch."

@@ -53,3 +53,13 @@ def test_batch_size_is_what_a_whisper_model_batches_and_keeps_in_flight(tmp_path
     worker: Any = entry.worker
     assert worker.source.max_batch == 3 and worker.cpu_batcher.max_batch == 3
     assert settings.transcription.queue.max_parallel == 4
+
+
+def test_batch_size_is_bounded(tmp_path) -> None:
+    """A new user's finding: `batch_size: 100000` was accepted (memory then grows with it)."""
+    import pytest
+    from pydantic import ValidationError
+
+    for wrong in (0, 65, 10**20):
+        with pytest.raises(ValidationError, match="batch_size"):
+            Settings.load(DEFAULT_CONFIG, data_dir=str(tmp_path), transcription={"batch_size": wrong})
