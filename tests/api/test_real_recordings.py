@@ -197,7 +197,7 @@ def test_non_speech_other_formats_are_empty(ask, name, fmt):
 def test_diarized_sample_scores_as_speaker_turns(ask):
     """Issue 11's target. Today 14.9%: near the line, and the engine is sensitive to inaudible changes
     (the same sample written again as 16-bit WAV: 15.3%; with white noise at -80 dBFS: 16.4-16.5%);
-    what is left is overlapped speech (7.8% of the sample's speech, which segments of one speaker
+    what is left is overlapped speech (8.4% of the sample's speech, which segments of one speaker
     each cannot cover), the second speaker's short turn inside the first's, and the first "Hello"."""
     answer = ask(SAMPLE, DIARIZE, "diarized_json")
     turns = [(s, e, who) for (s, e, _), who in zip(answer.segments, answer.speakers, strict=True)]
