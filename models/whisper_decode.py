@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from models.whisper import WhisperWorker
 
 SegmentCallback = Callable[[Segment], None]
+HEARD_AGAIN_ROUNDS = 3
+"""How many times speech left unheard by a window's decode is decoded again on its own."""
 Stopped = Callable[[], bool]
 
 
@@ -163,20 +165,29 @@ class Transcription:
     def _heard_again(
         self, piece: np.ndarray, window: SpeechWindow, checked: list[Segment], options: TranscribeOptions
     ) -> list[Segment]:
-        """`checked` with what is said in the window's unheard stretches, each decoded on its own."""
-        stretches = unheard(window, [(w.start, w.end) for s in checked for w in s.words])
-        if not stretches:
-            return checked
+        """`checked` with what is said in the window's unheard stretches: the speech the VAD finds in
+        each is decoded as windows of its own, whose unheard stretches are heard again in turn (at
+        most `HEARD_AGAIN_ROUNDS` times). The window's own decode skipped that audio, so what it
+        holds is kept only where Whisper's checks pass at the first temperature: a decode that
+        falls back to sampling there is babble, not speech (reversed speech, which the VAD takes
+        for speech, came out as made-up sentences)."""
         found = list(checked)
-        for start, end in stretches:
-            with self.worker.budget.compute(1):  # is there speech in it, or only a pause?
-                regions = speech_regions(piece[start:end], SPEECH_GATE)
-            if not regions:
-                continue
-            alone = SpeechWindow(((start, end),))
-            decoded = list(decode(self.worker, alone.samples(piece), options, None, self.stopped))
-            found.extend(self._checked(decoded, alone)[0])
-        return drop_repeats(sorted(found, key=lambda s: s.start))
+        windows = [window]
+        for _ in range(HEARD_AGAIN_ROUNDS):
+            words = [(w.start, w.end) for s in found for w in s.words]
+            again: list[SpeechWindow] = []
+            for start, end in (stretch for w in windows for stretch in unheard(w, words)):
+                with self.worker.budget.compute(1):  # the speech in it, not the pause before it
+                    regions = speech_regions(piece[start:end], SPEECH_GATE)
+                again.extend(pack([(start + a, start + b) for a, b in regions]))
+            for part in again:
+                decoded = list(decode(self.worker, part.samples(piece), options, None, self.stopped))
+                first = options.temperatures[0]
+                found.extend(s for s in self._checked(decoded, part)[0] if s.temperature == first)
+            if not again:
+                break
+            windows = again
+        return drop_repeats(sorted(found, key=lambda s: s.start)) if len(found) > len(checked) else checked
 
     def _checked(self, decoded: list[Segment], window: SpeechWindow) -> tuple[list[Segment], bool]:
         """A window's decoded segments that pass the checks, loops cut, in the piece's time; and
