@@ -27,7 +27,7 @@ import numpy as np
 from models.errors import Cancelled
 from models.languages import LanguageGuess, detect_language, from_info, reported
 from models.longform import FIRST_PIECE_SECONDS, pieces
-from models.options import SPEECH_GATE, TranscribeOptions
+from models.options import SPEECH_GATE, TranscribeOptions, VadParameters
 from models.speech_windows import (
     WORD_FRAME_SECONDS,
     SpeechWindow,
@@ -44,9 +44,10 @@ if TYPE_CHECKING:
     from models.whisper import WhisperWorker
 
 SegmentCallback = Callable[[Segment], None]
+Stopped = Callable[[], bool]
+
 HEARD_AGAIN_ROUNDS = 3
 """How many times speech left unheard by a window's decode is decoded again on its own."""
-Stopped = Callable[[], bool]
 
 
 class Transcription:
@@ -124,11 +125,14 @@ class Transcription:
             raise Cancelled("the client went away")
 
     def _windows(self, piece: np.ndarray) -> Iterator[SpeechWindow]:
-        vad = self.options.vad or SPEECH_GATE
-        with self.worker.budget.compute(1):  # the Silero VAD session runs one thread
-            regions = speech_regions(piece, vad)
+        regions = self._speech(piece, self.options.vad or SPEECH_GATE)
         # chunking_strategy: every chunk alone; by default: speech packed into 30 s windows
         return each_alone(regions) if self.options.vad is not None else pack(regions)
+
+    def _speech(self, samples: np.ndarray, vad: VadParameters) -> list[tuple[int, int]]:
+        """Speech regions of `samples`, found on one core of the budget (Silero runs one thread)."""
+        with self.worker.budget.compute(1):
+            return speech_regions(samples, vad)
 
     def _decode(self, piece: np.ndarray, window: SpeechWindow, detect: bool) -> list[Segment]:
         """The checked segments of one window, in the piece's time (runs in a pool thread).
@@ -173,16 +177,16 @@ class Transcription:
         for speech, came out as made-up sentences)."""
         found = list(checked)
         windows = [window]
+        first = options.temperatures[0]
         for _ in range(HEARD_AGAIN_ROUNDS):
             words = [(w.start, w.end) for s in found for w in s.words]
             again: list[SpeechWindow] = []
             for start, end in (stretch for w in windows for stretch in unheard(w, words)):
-                with self.worker.budget.compute(1):  # the speech in it, not the pause before it
-                    regions = speech_regions(piece[start:end], SPEECH_GATE)
+                # the speech in it, not the pause before it
+                regions = self._speech(piece[start:end], SPEECH_GATE)
                 again.extend(pack([(start + a, start + b) for a, b in regions]))
             for part in again:
                 decoded = list(decode(self.worker, part.samples(piece), options, None, self.stopped))
-                first = options.temperatures[0]
                 found.extend(s for s in self._checked(decoded, part)[0] if s.temperature == first)
             if not again:
                 break
